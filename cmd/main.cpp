@@ -1,0 +1,8 @@
+#include <distill/core/error.hpp>
+
+#include <cstdio>
+
+int main() {
+    std::puts("distill " DISTILL_VERSION);
+    return 0;
+}

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+// The error family is rooted in namespace distill (not distill::core) because every module
+// throws and catches it; its module-specific subclasses live in their modules' namespaces.
+namespace distill {
+
+/// Process exit codes, documented in the README; one per kind of failure a script may want to
+/// tell apart.
+enum class ExitCode : int {
+    ok = 0,
+    failure = 1,        ///< anything not covered below
+    usage = 2,          ///< bad command line
+    manifest = 3,       ///< the manifest does not parse or validate
+    verification = 4,   ///< a signature, hash or validity period did not check out
+    network = 5,        ///< a download failed after retries
+    unsolvable = 6,     ///< the requested packages cannot be installed together
+    unsafe_content = 7, ///< a package tried to escape the image root or ship a device node
+};
+
+/// The root of every error distill reports. The message is one line in the user's terms, and
+/// the exit code says which kind of failure it was.
+class Error : public std::runtime_error {
+public:
+    explicit Error(const std::string& message, ExitCode code = ExitCode::failure)
+        : std::runtime_error(message)
+        , m_code(code) {}
+
+    /// The exit code the CLI ends with when this error reaches it.
+    [[nodiscard]] ExitCode exit_code() const noexcept { return m_code; }
+
+private:
+    ExitCode m_code;
+};
+
+/// Runs `body`; if it throws, rethrows with `context` ("fetching InRelease from URL") nested
+/// around the original error, so the CLI can print the whole chain.
+template <typename Body>
+decltype(auto) with_context(std::string_view context, Body&& body) {
+    try {
+        return std::forward<Body>(body)();
+    } catch (...) {
+        std::throw_with_nested(Error(std::string(context)));
+    }
+}
+
+/// Joins a nested error chain into one line: "outer: inner: innermost".
+[[nodiscard]] std::string describe(const std::exception& error);
+
+/// The exit code of the innermost distill::Error in a nested chain (failure if there is none).
+[[nodiscard]] ExitCode exit_code_of(const std::exception& error);
+
+} // namespace distill

@@ -1,0 +1,184 @@
+#include <distill/core/fs.hpp>
+
+#include <fmt/format.h>
+
+#include <distill/core/error.hpp>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace distill::core {
+
+std::string errno_text(int error_number) { return std::strerror(error_number); }
+
+Fd::~Fd() {
+    if (m_fd >= 0) {
+        ::close(m_fd);
+    }
+}
+
+Fd& Fd::operator=(Fd&& other) noexcept {
+    if (this != &other) {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+        }
+        m_fd = other.release();
+    }
+    return *this;
+}
+
+int Fd::release() noexcept {
+    const int fd = m_fd;
+    m_fd = -1;
+    return fd;
+}
+
+void Fd::close() {
+    const int fd = release();
+    if (fd >= 0 && ::close(fd) != 0) {
+        throw Error(fmt::format("close failed: {}", errno_text(errno)));
+    }
+}
+
+namespace {
+
+void write_all(int fd, const std::byte* data, std::size_t size, const std::filesystem::path& path) {
+    while (size > 0) {
+        const ssize_t written = ::write(fd, data, size);
+        if (written < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw Error(fmt::format("{}: write failed: {}", path.string(), errno_text(errno)));
+        }
+        data += written;
+        size -= static_cast<std::size_t>(written);
+    }
+}
+
+} // namespace
+
+AtomicFile::AtomicFile(std::filesystem::path destination, unsigned mode)
+    : m_destination(std::move(destination)) {
+    const auto dir = m_destination.parent_path().empty() ? std::filesystem::path(".")
+                                                         : m_destination.parent_path();
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+        throw Error(fmt::format("{}: cannot create directory: {}", dir.string(), ec.message()));
+    }
+    std::string pattern = (dir / ("." + m_destination.filename().string() + ".tmp.XXXXXX")).string();
+    const int fd = ::mkstemp(pattern.data());
+    if (fd < 0) {
+        throw Error(fmt::format("{}: cannot create a temporary file: {}", dir.string(),
+                                errno_text(errno)));
+    }
+    m_fd = Fd(fd);
+    m_temp = pattern;
+    // mkstemp creates 0600; give the file its final mode now so that rename publishes it whole.
+    ::fchmod(fd, static_cast<mode_t>(mode));
+}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : m_destination(std::move(other.m_destination))
+    , m_temp(std::move(other.m_temp))
+    , m_fd(std::move(other.m_fd))
+    , m_committed(other.m_committed) {
+    other.m_committed = true; // the moved-from object must not delete anything
+}
+
+AtomicFile::~AtomicFile() {
+    if (!m_committed && !m_temp.empty()) {
+        std::error_code ec;
+        std::filesystem::remove(m_temp, ec);
+    }
+}
+
+void AtomicFile::write(std::span<const std::byte> data) {
+    write_all(m_fd.get(), data.data(), data.size(), m_temp);
+}
+
+void AtomicFile::write(std::string_view data) { write(std::as_bytes(std::span(data))); }
+
+void AtomicFile::commit() { commit(m_destination); }
+
+void AtomicFile::commit(const std::filesystem::path& destination) {
+    if (::fsync(m_fd.get()) != 0) {
+        throw Error(fmt::format("{}: fsync failed: {}", m_temp.string(), errno_text(errno)));
+    }
+    m_fd.close();
+    if (::rename(m_temp.c_str(), destination.c_str()) != 0) {
+        throw Error(fmt::format("{}: cannot rename into place: {}", destination.string(),
+                                errno_text(errno)));
+    }
+    m_committed = true;
+}
+
+TempDir::TempDir(std::string_view prefix, std::filesystem::path parent) {
+    if (parent.empty()) {
+        parent = std::filesystem::temp_directory_path();
+    }
+    std::string pattern = (parent / (std::string(prefix) + "XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+        throw Error(fmt::format("{}: cannot create a temporary directory: {}", parent.string(),
+                                errno_text(errno)));
+    }
+    m_path = pattern;
+}
+
+TempDir::TempDir(TempDir&& other) noexcept
+    : m_path(std::move(other.m_path)) {
+    other.m_path.clear();
+}
+
+TempDir::~TempDir() {
+    if (!m_path.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(m_path, ec);
+    }
+}
+
+void read_file_chunks(const std::filesystem::path& path,
+                      const std::function<void(std::span<const std::byte>)>& sink) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        throw Error(fmt::format("{}: cannot open: {}", path.string(), errno_text(errno)));
+    }
+    std::vector<std::byte> buffer(256 * 1024);
+    while (true) {
+        const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw Error(fmt::format("{}: read failed: {}", path.string(), errno_text(errno)));
+        }
+        if (got == 0) {
+            break;
+        }
+        sink(std::span(buffer.data(), static_cast<std::size_t>(got)));
+    }
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::string content;
+    read_file_chunks(path, [&](std::span<const std::byte> chunk) {
+        content.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+    });
+    return content;
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view content,
+                       unsigned mode) {
+    AtomicFile file(path, mode);
+    file.write(content);
+    file.commit();
+}
+
+} // namespace distill::core

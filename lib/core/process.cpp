@@ -1,0 +1,132 @@
+#include <distill/core/process.hpp>
+
+#include <fmt/format.h>
+
+#include <distill/core/error.hpp>
+#include <distill/core/fs.hpp>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <poll.h>
+#include <spawn.h>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace distill::core {
+namespace {
+
+struct Pipe {
+    Fd read_end;
+    Fd write_end;
+};
+
+Pipe make_pipe() {
+    std::array<int, 2> fds{};
+    if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
+        throw Error(fmt::format("cannot create a pipe: {}", errno_text(errno)));
+    }
+    return {Fd(fds[0]), Fd(fds[1])};
+}
+
+class SpawnActions {
+public:
+    SpawnActions() { posix_spawn_file_actions_init(&m_actions); }
+    ~SpawnActions() { posix_spawn_file_actions_destroy(&m_actions); }
+    SpawnActions(const SpawnActions&) = delete;
+    SpawnActions& operator=(const SpawnActions&) = delete;
+    posix_spawn_file_actions_t* get() { return &m_actions; }
+
+private:
+    posix_spawn_file_actions_t m_actions{};
+};
+
+} // namespace
+
+ProcessResult run_process(const std::vector<std::string>& args) {
+    if (args.empty()) {
+        throw Error("run_process: no program given");
+    }
+    Pipe out = make_pipe();
+    Pipe err = make_pipe();
+
+    SpawnActions actions;
+    posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(actions.get(), out.write_end.get(), 1);
+    posix_spawn_file_actions_adddup2(actions.get(), err.write_end.get(), 2);
+
+    std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
+    for (const auto& arg : args) {
+        argv.push_back(const_cast<char*>(arg.c_str()));
+    }
+    argv.push_back(nullptr);
+
+    pid_t pid = 0;
+    const int rc = ::posix_spawnp(&pid, argv[0], actions.get(), nullptr, argv.data(), environ);
+    if (rc != 0) {
+        throw Error(fmt::format("cannot run {}: {}", args[0], errno_text(rc)));
+    }
+    out.write_end.close();
+    err.write_end.close();
+
+    ProcessResult result;
+    std::array<pollfd, 2> fds{pollfd{out.read_end.get(), POLLIN, 0},
+                              pollfd{err.read_end.get(), POLLIN, 0}};
+    std::array<std::string*, 2> sinks{&result.out, &result.err};
+    std::array<char, 65536> buffer{};
+    int open_count = 2;
+    while (open_count > 0) {
+        if (::poll(fds.data(), fds.size(), -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        for (std::size_t i = 0; i < fds.size(); ++i) {
+            if (fds[i].fd < 0 || fds[i].revents == 0) {
+                continue;
+            }
+            const ssize_t got = ::read(fds[i].fd, buffer.data(), buffer.size());
+            if (got > 0) {
+                sinks[i]->append(buffer.data(), static_cast<std::size_t>(got));
+            } else if (got == 0 || errno != EINTR) {
+                fds[i].fd = -1;
+                --open_count;
+            }
+        }
+    }
+
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            throw Error(fmt::format("waiting for {} failed: {}", args[0], errno_text(errno)));
+        }
+    }
+    if (WIFEXITED(status)) {
+        result.exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        result.exit_code = 128 + WTERMSIG(status);
+    }
+    return result;
+}
+
+bool program_exists(const std::string& program) {
+    const char* path = std::getenv("PATH");
+    std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+    std::string dir;
+    while (std::getline(dirs, dir, ':')) {
+        const auto candidate = std::filesystem::path(dir.empty() ? "." : dir) / program;
+        if (::access(candidate.c_str(), X_OK) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace distill::core

@@ -1,0 +1,151 @@
+#pragma once
+
+#include <distill/core/error.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace distill::manifest {
+
+/// Where a value was written: file, 1-based line and column.
+struct Location {
+    std::filesystem::path file;
+    int line = 0;
+    int column = 0;
+
+    /// "file:line:col" (or just "file" when the position is unknown).
+    [[nodiscard]] std::string str() const;
+};
+
+/// One problem found in a manifest, in the compiler style: where, what, and how to fix it.
+struct Diagnostic {
+    Location where;
+    std::string message;
+    std::string hint; ///< may be empty
+
+    /// "file:line:col: message" plus "\n  hint: ..." when there is a hint.
+    [[nodiscard]] std::string str() const;
+};
+
+/// The manifest does not parse or does not validate. Carries every problem found, not just
+/// the first; what() is all of them, one per line.
+class ManifestError : public Error {
+public:
+    explicit ManifestError(std::vector<Diagnostic> diagnostics);
+    [[nodiscard]] const std::vector<Diagnostic>& diagnostics() const noexcept {
+        return m_diagnostics;
+    }
+
+private:
+    std::vector<Diagnostic> m_diagnostics;
+};
+
+/// The distribution whose packages make up the image.
+enum class Distro { debian, alpine };
+
+/// A string as written in the manifest, with its position.
+struct Located {
+    std::string value;
+    Location where;
+};
+
+/// One package the image must contain: `name` or `name=version` (a pin).
+struct PackageRequest {
+    std::string name;
+    std::string version; ///< empty: the best available version
+    Location where;
+};
+
+/// A package repository.
+struct Source {
+    /// Optional. Base URL of the archive (http, https or file). Default: the distro's default
+    /// mirror (for debian: the host's apt sources or DISTILL_DEBIAN_MIRROR; suites ending in
+    /// -security go to the security mirror).
+    std::string url;
+    /// Optional. Default: [release, release-updates, release-security] (debian).
+    std::vector<std::string> suites;
+    /// Optional. Default: [main].
+    std::vector<std::string> components;
+    /// Optional. OpenPGP keyring (binary .gpg or armored .asc) that signs the archive; a
+    /// relative path is relative to the manifest. Default: the distro's archive keyring
+    /// installed on the host (/usr/share/keyrings/debian-archive-keyring.gpg).
+    std::filesystem::path keyring;
+    Location where;
+};
+
+/// A user account in /etc/passwd (and its primary group in /etc/group).
+struct Account {
+    std::string name;                 ///< Required.
+    std::uint32_t uid = 0;            ///< Required.
+    std::optional<std::uint32_t> gid; ///< Optional. Default: uid.
+    std::string home;                 ///< Optional. Default: /home/<name> (/root for uid 0).
+    std::string shell;                ///< Optional. Default: /sbin/nologin.
+    Location where;
+};
+
+/// A local file copied into the image.
+struct FileEntry {
+    std::filesystem::path source; ///< Required. Relative to the manifest.
+    std::string destination;      ///< Required. Absolute path in the image.
+    unsigned mode = 0644;         ///< Optional. Default: 0644 (written as an octal string).
+    std::uint32_t uid = 0;        ///< Optional. Default: 0.
+    std::uint32_t gid = 0;        ///< Optional. Default: 0.
+    Location where;
+};
+
+/// The OCI image configuration.
+struct ImageConfig {
+    std::vector<std::string> entrypoint;      ///< Optional. Default: none.
+    std::vector<std::string> cmd;             ///< Optional. Default: none.
+    std::map<std::string, std::string> env;   ///< Optional. PATH defaults to the usual one.
+    std::string workdir;                      ///< Optional. Default: "/".
+    std::string user;                         ///< Optional. Default: "nonroot" (uid 65532).
+    std::map<std::string, std::string> labels; ///< Optional.
+    std::vector<std::string> ports;           ///< Optional. "8080" or "8080/tcp" or "53/udp".
+    std::string stop_signal;                  ///< Optional. e.g. "SIGTERM".
+};
+
+/// Include and exclude globs applied to package contents on top of the default path policy.
+struct PathRules {
+    std::vector<Located> include; ///< Optional. Globs kept even if the policy drops them.
+    std::vector<Located> exclude; ///< Optional. Globs dropped.
+};
+
+/// A manifest after parse(): what the user wrote, with `include`d manifests merged in.
+/// Host-dependent defaults (mirror, keyring, arch) are applied by the stages that use them.
+struct Manifest {
+    std::filesystem::path path;                  ///< the file this manifest was read from
+    std::vector<std::filesystem::path> included; ///< every file merged in, this one last
+    std::string name;                            ///< Required. The image name.
+    Distro distro = Distro::debian;              ///< Required. debian | alpine.
+    std::string release;                         ///< Required. e.g. bookworm, v3.19.
+    std::vector<Located> archs;                  ///< Optional. Default: the host's.
+    std::vector<Source> sources;                 ///< Optional. Default: see Source.
+    std::vector<PackageRequest> packages;        ///< Optional. Default: none.
+    std::vector<Located> exclude; ///< Optional. Names added to the exclusion policy.
+    std::vector<Located> allow;   ///< Optional. Names taken out of the exclusion policy.
+    PathRules paths;              ///< Optional.
+    std::vector<Account> accounts; ///< Optional. Added to root, nobody and nonroot.
+    ImageConfig config;            ///< Optional.
+    std::vector<FileEntry> files;  ///< Optional.
+    /// Where each top-level key was written (for messages about fields, not single values).
+    std::map<std::string, Location> keys;
+};
+
+/// Reads a manifest and the manifests it includes. Checks YAML syntax, known keys and value
+/// types; throws ManifestError with every problem found.
+[[nodiscard]] Manifest parse(const std::filesystem::path& path);
+
+/// Checks what parse() cannot: required fields, values in range, names that are valid
+/// package names, no package both requested and excluded, and the like. Throws ManifestError
+/// with every problem found.
+void validate(const Manifest& manifest);
+
+/// "debian" or "alpine".
+[[nodiscard]] std::string to_string(Distro distro);
+
+} // namespace distill::manifest

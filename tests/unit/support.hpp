@@ -1,0 +1,56 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <distill/core/fs.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace distill::test {
+
+/// The third-party fixtures (DISTILL_TESTDATA, default ../shared/testdata). Where they are
+/// absent the calling test is skipped with the reason, except in CI (CI=true), where a
+/// missing fixture is a failure: CI must never skip.
+inline std::filesystem::path testdata_dir() {
+    const char* env = std::getenv("DISTILL_TESTDATA");
+    return env != nullptr ? std::filesystem::path(env) : std::filesystem::path("../shared/testdata");
+}
+
+inline bool in_ci() {
+    const char* ci = std::getenv("CI");
+    return ci != nullptr && std::string(ci) == "true";
+}
+
+/// Use as `DISTILL_REQUIRE_TESTDATA("versions/deb-compare.txt");` at the top of a test.
+#define DISTILL_REQUIRE_TESTDATA(relative)                                                         \
+    do {                                                                                           \
+        const auto distill_fixture_path = ::distill::test::testdata_dir() / (relative);            \
+        if (!std::filesystem::exists(distill_fixture_path)) {                                      \
+            if (::distill::test::in_ci()) {                                                        \
+                FAIL() << "test data missing in CI: " << distill_fixture_path;                     \
+            }                                                                                      \
+            GTEST_SKIP() << "test data not found: " << distill_fixture_path                        \
+                         << " (set DISTILL_TESTDATA)";                                             \
+        }                                                                                          \
+    } while (0)
+
+/// A fresh scratch directory per test, removed afterwards.
+class ScratchTest : public ::testing::Test {
+protected:
+    [[nodiscard]] const std::filesystem::path& scratch() const { return m_dir.path(); }
+
+    /// Writes `content` to scratch()/relative and returns the full path.
+    std::filesystem::path write(const std::string& relative, const std::string& content) const {
+        const auto path = scratch() / relative;
+        std::filesystem::create_directories(path.parent_path());
+        core::write_file_atomic(path, content);
+        return path;
+    }
+
+private:
+    core::TempDir m_dir{"distill-test-"};
+};
+
+} // namespace distill::test
