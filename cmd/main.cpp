@@ -1,8 +1,3 @@
-#include <distill/core/error.hpp>
+#include "cli.hpp"
 
-#include <cstdio>
-
-int main() {
-    std::puts("distill " DISTILL_VERSION);
-    return 0;
-}
+int main(int argc, char** argv) { return distill::cli::run(argc, argv); }

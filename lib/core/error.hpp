@@ -38,6 +38,14 @@ private:
     ExitCode m_code;
 };
 
+/// Something that must be verified was not: a signature, a hash, a validity period. Never a
+/// warning; the file in question is not used and not cached.
+class VerificationError : public Error {
+public:
+    explicit VerificationError(const std::string& message)
+        : Error(message, ExitCode::verification) {}
+};
+
 /// Runs `body`; if it throws, rethrows with `context` ("fetching InRelease from URL") nested
 /// around the original error, so the CLI can print the whole chain.
 template <typename Body>

@@ -18,6 +18,11 @@ inline std::filesystem::path testdata_dir() {
     return env != nullptr ? std::filesystem::path(env) : std::filesystem::path("../shared/testdata");
 }
 
+/// The repository's own small fixtures (tests/data).
+inline std::filesystem::path fixture_dir() {
+    return std::filesystem::path(__FILE__).parent_path().parent_path() / "data";
+}
+
 inline bool in_ci() {
     const char* ci = std::getenv("CI");
     return ci != nullptr && std::string(ci) == "true";

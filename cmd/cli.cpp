@@ -1,0 +1,71 @@
+#include "cli.hpp"
+
+#include <fmt/format.h>
+
+#include <distill/core/error.hpp>
+
+#include <cstdio>
+#include <exception>
+
+namespace distill::cli {
+namespace {
+
+constexpr const char* k_description =
+    "distill builds minimal, distroless OCI images from Debian packages: the dependency closure "
+    "of a runtime and nothing else - no shell, no package manager, no tools an attacker could "
+    "use. A YAML manifest names the runtime; every signature and hash is verified.";
+
+constexpr const char* k_footer = R"(Examples:
+  distill plan manifests/java17.yaml         what the JVM image holds, and why
+  distill plan --json manifests/base.yaml    the same as JSON, for scripts
+
+Manifest reference: manifests/README.md
+
+Environment:
+  DISTILL_DEBIAN_MIRROR           Debian mirror when a manifest names none
+                                  (default: the host's apt sources)
+  DISTILL_DEBIAN_SECURITY_MIRROR  mirror for the -security suites
+  XDG_CACHE_HOME                  cache location (default ~/.cache/distill)
+
+Exit codes:
+  0 success          3 invalid manifest       6 unsolvable request
+  1 other error      4 verification failed    7 unsafe package content
+  2 usage error      5 download failed)";
+
+} // namespace
+
+int run(int argc, char** argv) {
+    CLI::App app(k_description, "distill");
+    app.footer(k_footer);
+    app.set_version_flag("--version", "distill " DISTILL_VERSION);
+    app.require_subcommand(1);
+    app.fallthrough();
+
+    GlobalOptions globals;
+    app.add_option("--cache-dir", globals.cache_dir,
+                   "Cache for indexes and packages (default: $XDG_CACHE_HOME/distill)");
+    app.add_flag("-v,--verbose", globals.verbose, "Show every download and decision");
+    app.add_flag("-q,--quiet", globals.quiet, "Show only warnings and errors");
+
+    add_plan_command(app, globals);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        fmt::print(stderr, "distill: error: {}\nRun 'distill --help' for usage.\n", e.what());
+        return static_cast<int>(ExitCode::usage);
+    } catch (const std::exception& e) {
+        std::fflush(stdout);
+        fmt::print(stderr, "distill: error: {}\n", describe(e));
+        return static_cast<int>(exit_code_of(e));
+    }
+    return 0;
+}
+
+} // namespace distill::cli

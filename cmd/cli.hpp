@@ -1,0 +1,50 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <distill/core/reporter.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace distill::cli {
+
+/// Options every subcommand understands.
+struct GlobalOptions {
+    std::string cache_dir;
+    bool verbose = false;
+    bool quiet = false;
+};
+
+/// Draws the library's reports on stderr: stage headings and progress on a terminal, plain
+/// lines when stderr is not a terminal or CI=true.
+class CliReporter final : public core::Reporter {
+public:
+    explicit CliReporter(const GlobalOptions& options);
+    ~CliReporter() override;
+    CliReporter(const CliReporter&) = delete;
+    CliReporter& operator=(const CliReporter&) = delete;
+
+    void stage(std::string_view name) override;
+    void info(std::string_view message) override;
+    void warning(std::string_view message) override;
+    void debug(std::string_view message) override;
+    void progress(std::string_view label, std::uint64_t done, std::uint64_t total) override;
+
+private:
+    void clear_progress();
+
+    bool m_verbose;
+    bool m_quiet;
+    bool m_interactive;
+    bool m_progress_shown = false;
+};
+
+/// The `plan` subcommand.
+void add_plan_command(CLI::App& app, const GlobalOptions& globals);
+
+/// Parses the command line, runs the subcommand, prints errors; returns the exit code.
+int run(int argc, char** argv);
+
+} // namespace distill::cli

@@ -1,0 +1,150 @@
+#include "cli.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <distill/core/error.hpp>
+#include <distill/core/text.hpp>
+#include <distill/pipeline/pipeline.hpp>
+
+#include <algorithm>
+#include <memory>
+
+namespace distill::cli {
+namespace {
+
+struct PlanOptions {
+    std::string manifest;
+    bool json = false;
+    std::vector<std::string> archs;
+    std::string solver_debug;
+};
+
+std::string why_text(const resolve::PlannedPackage& package) {
+    if (package.why.size() <= 1) {
+        return "requested";
+    }
+    return fmt::format("{}", fmt::join(package.why.begin(), package.why.end() - 1, " > "));
+}
+
+void print_text(const pipeline::PlanResult& result) {
+    const auto& manifest = result.manifest;
+    for (const auto& arch : result.archs) {
+        const auto& plan = arch.resolution.plan;
+        fmt::print("{} ({} {}, {}): {} packages, {} installed, {} to download\n\n", manifest.name,
+                   manifest::to_string(manifest.distro), manifest.release, arch.arch,
+                   plan.packages.size(), core::human_size(plan.installed_size()),
+                   core::human_size(plan.download_size()));
+        std::size_t name_width = 7;
+        std::size_t version_width = 7;
+        for (const auto& p : plan.packages) {
+            name_width = std::max(name_width, p.name.size());
+            version_width = std::max(version_width, p.version.size());
+        }
+        fmt::print("  {:<{}}  {:<{}}  {:>8}  {}\n", "package", name_width, "version",
+                   version_width, "size", "why");
+        for (const auto& p : plan.packages) {
+            fmt::print("  {:<{}}  {:<{}}  {:>8}  {}\n", p.name, name_width, p.version,
+                       version_width, core::human_size(p.installed_size), why_text(p));
+        }
+        if (!plan.excluded.empty()) {
+            fmt::print("\nExcluded (dependencies on these are satisfied without installing "
+                       "them):\n");
+            std::size_t width = 7;
+            std::size_t reason_width = 6;
+            for (const auto& e : plan.excluded) {
+                width = std::max(width, e.name.size());
+                reason_width = std::max(reason_width, e.reason.size());
+            }
+            for (const auto& e : plan.excluded) {
+                fmt::print("  {:<{}}  {:<{}}  wanted by {}\n", e.name, width, e.reason,
+                           reason_width, fmt::join(e.wanted_by, ", "));
+            }
+        }
+        fmt::print("\n");
+    }
+}
+
+void print_problems(const pipeline::PlanResult& result) {
+    for (const auto& arch : result.archs) {
+        if (arch.resolution.solved()) {
+            continue;
+        }
+        fmt::print(stderr, "distill: error: cannot resolve {} for {}:\n", result.manifest.name,
+                   arch.arch);
+        for (const auto& problem : arch.resolution.problems) {
+            fmt::print(stderr, "  - {}\n", problem.summary);
+            for (const auto& detail : problem.details) {
+                fmt::print(stderr, "      {}\n", detail);
+            }
+        }
+    }
+}
+
+nlohmann::json problems_json(const resolve::Resolution& resolution) {
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& problem : resolution.problems) {
+        problems.push_back({{"summary", problem.summary}, {"details", problem.details}});
+    }
+    return problems;
+}
+
+void print_json(const pipeline::PlanResult& result) {
+    nlohmann::json archs = nlohmann::json::array();
+    for (const auto& arch : result.archs) {
+        auto json = arch.resolution.solved() ? resolve::to_json(arch.resolution.plan)
+                                             : nlohmann::json{{"arch", arch.arch}};
+        if (!arch.resolution.solved()) {
+            json["problems"] = problems_json(arch.resolution);
+        }
+        archs.push_back(std::move(json));
+    }
+    // One architecture gives one object; several give an array of them.
+    fmt::print("{}\n", (archs.size() == 1 ? archs.front() : archs).dump(2));
+}
+
+} // namespace
+
+void add_plan_command(CLI::App& app, const GlobalOptions& globals) {
+    auto options = std::make_shared<PlanOptions>();
+    auto* command = app.add_subcommand(
+        "plan", "Show what an image would contain and why, without downloading any package");
+    command->add_option("manifest", options->manifest, "The image manifest (YAML)")->required();
+    command->add_flag("--json", options->json, "Print the plan as JSON on stdout");
+    command->add_option("--arch", options->archs,
+                        "Plan for this architecture instead of the manifest's (repeatable)");
+    command->add_option("--solver-debug", options->solver_debug,
+                        "Write a libsolv testcase of the resolution into this directory");
+    command->footer(R"(The plan lists, per architecture and in install order, every package with its
+version, installed size and why it is there (the dependency chain from a package
+the manifest asks for), then the packages that the exclusion policy keeps out
+although something depends on them, with the reason and who wanted them.
+
+Examples:
+  distill plan manifests/java17.yaml
+  distill plan --json --arch arm64 manifests/base.yaml)");
+
+    command->callback([options, &globals] {
+        CliReporter reporter(globals);
+        pipeline::Settings settings;
+        settings.cache_dir = globals.cache_dir;
+        settings.archs = options->archs;
+        settings.solver_debug_dir = options->solver_debug;
+        const auto result = pipeline::plan(options->manifest, settings, reporter);
+        if (options->json) {
+            print_json(result);
+        } else if (result.solved()) {
+            print_text(result);
+        }
+        if (!result.solved()) {
+            print_problems(result);
+            if (!options->solver_debug.empty()) {
+                fmt::print(stderr, "A libsolv testcase is in {} (replay it with testsolv).\n",
+                           options->solver_debug);
+            }
+            throw Error("", ExitCode::unsolvable);
+        }
+    });
+}
+
+} // namespace distill::cli

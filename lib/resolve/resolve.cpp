@@ -1,0 +1,350 @@
+#include <distill/resolve/resolve.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <distill/core/text.hpp>
+#include <distill/resolve/solv/pool.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+#include <variant>
+
+namespace distill::resolve {
+namespace {
+
+using solv::Id;
+
+// Bumped whenever what the loader stores in the parsed-index cache changes.
+constexpr std::string_view k_parsed_index_format = "deb-1";
+
+std::string name_of(const solv::PreparedPool& pool, Id p) { return pool.info(p).name; }
+
+std::string short_form(const solv::PreparedPool& pool, Id p) {
+    const auto info = pool.info(p);
+    return fmt::format("{} {}", info.name, info.evr);
+}
+
+/// The installable, non-stub packages that can satisfy one request, or a problem saying why
+/// there are none.
+std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& pool,
+                                                      const manifest::PackageRequest& request,
+                                                      const std::vector<std::string>& all_names,
+                                                      const std::vector<RepoInput>& inputs) {
+    std::vector<Id> named;
+    for (const Id p : pool.named(request.name)) {
+        if (pool.installable(p) && !pool.is_stub(p)) {
+            named.push_back(p);
+        }
+    }
+    const std::string where = request.where.line > 0 ? request.where.str() + ": " : std::string();
+    if (named.empty()) {
+        std::vector<std::string> providers;
+        for (const Id p : pool.providers(request.name)) {
+            if (!pool.is_stub(p)) {
+                providers.push_back(name_of(pool, p));
+            }
+        }
+        if (!providers.empty()) {
+            std::sort(providers.begin(), providers.end());
+            providers.erase(std::unique(providers.begin(), providers.end()), providers.end());
+            return Problem{fmt::format("{}{} is a virtual package; ask for one of the packages that "
+                                       "provide it: {}",
+                                       where, request.name, fmt::join(providers, ", ")),
+                           {}};
+        }
+        std::vector<std::string> labels;
+        for (const auto& input : inputs) {
+            labels.push_back(input.label);
+        }
+        Problem problem{fmt::format("{}no package named {} in {}", where, request.name,
+                                    labels.empty() ? std::string("any source")
+                                                   : fmt::format("{}", fmt::join(labels, ", "))),
+                        {}};
+        if (const auto close = core::closest_matches(request.name, all_names); !close.empty()) {
+            problem.details.push_back(fmt::format("did you mean {}?", fmt::join(close, " or ")));
+        }
+        return problem;
+    }
+    if (request.version.empty()) {
+        return named;
+    }
+    std::vector<Id> pinned;
+    std::vector<std::string> available;
+    for (const Id p : named) {
+        const auto evr = pool.info(p).evr;
+        if (evr == request.version) {
+            pinned.push_back(p);
+        }
+        available.push_back(evr);
+    }
+    if (pinned.empty()) {
+        std::sort(available.begin(), available.end());
+        available.erase(std::unique(available.begin(), available.end()), available.end());
+        return Problem{fmt::format("{}{} has no version {}; available: {}", where, request.name,
+                                   request.version, fmt::join(available, ", ")),
+                       {}};
+    }
+    return pinned;
+}
+
+/// One rule of an unsolvable problem, in the user's terms.
+std::string explain(const solv::PreparedPool& pool, const solv::ProblemRule& rule) {
+    switch (rule.kind) {
+    case solv::RuleKind::nothing_provides:
+        return fmt::format("{} needs {}, which no source provides", short_form(pool, rule.source),
+                           pool.dep_text(rule.dep));
+    case solv::RuleKind::needs_uninstallable: {
+        std::vector<std::string> providers;
+        for (const Id p : pool.providers(rule.dep)) {
+            providers.push_back(short_form(pool, p));
+        }
+        return fmt::format("{} needs {}, but {} cannot be installed", short_form(pool, rule.source),
+                           pool.dep_text(rule.dep),
+                           providers.empty() ? std::string("no provider")
+                                             : fmt::format("{}", fmt::join(providers, ", ")));
+    }
+    case solv::RuleKind::conflicts:
+        return fmt::format("{} conflicts with {} ({})", short_form(pool, rule.source),
+                           short_form(pool, rule.target), pool.dep_text(rule.dep));
+    case solv::RuleKind::same_name:
+        return fmt::format("{} and {} are two versions of one package; only one can be installed",
+                           short_form(pool, rule.source), short_form(pool, rule.target));
+    case solv::RuleKind::not_installable:
+        return fmt::format("{} cannot be installed on this architecture", pool.describe(rule.source));
+    case solv::RuleKind::job_nothing_provides:
+        return fmt::format("nothing provides {}", pool.dep_text(rule.dep));
+    case solv::RuleKind::job:
+    case solv::RuleKind::other:
+        break;
+    }
+    return rule.libsolv_text;
+}
+
+Problem explain(const solv::PreparedPool& pool, const solv::Problem& problem) {
+    Problem result;
+    std::set<std::string> seen;
+    // The most telling rule leads: something missing, then a conflict, then the rest.
+    const solv::ProblemRule* lead = nullptr;
+    for (const auto kind : {solv::RuleKind::nothing_provides, solv::RuleKind::conflicts,
+                            solv::RuleKind::same_name, solv::RuleKind::needs_uninstallable,
+                            solv::RuleKind::not_installable, solv::RuleKind::job_nothing_provides}) {
+        for (const auto& rule : problem.rules) {
+            if (lead == nullptr && rule.kind == kind) {
+                lead = &rule;
+            }
+        }
+    }
+    result.summary = lead != nullptr ? explain(pool, *lead) : problem.summary;
+    seen.insert(result.summary);
+    for (const auto& rule : problem.rules) {
+        auto text = explain(pool, rule);
+        if (seen.insert(text).second) {
+            result.details.push_back(std::move(text));
+        }
+    }
+    return result;
+}
+
+/// Fills in why each package is there (the shortest dependency chain from a request) and who
+/// wanted each excluded package.
+Plan build_plan(const solv::PreparedPool& pool, const Request& request,
+                const std::vector<RepoInput>& inputs, const std::vector<Id>& order,
+                const std::vector<std::vector<Id>>& wanted) {
+    const std::set<Id> installed(order.begin(), order.end());
+    std::map<Id, std::vector<Id>> children;
+    for (const Id p : order) {
+        for (const Id dep : pool.requires_of(p)) {
+            for (const Id q : pool.providers(dep)) {
+                if (q != p && installed.contains(q)) {
+                    children[p].push_back(q);
+                }
+            }
+        }
+    }
+
+    // Breadth-first from the requests, in manifest order: the first chain found is a
+    // shortest one, and the same inputs always give the same chain.
+    std::map<Id, Id> parent;
+    std::deque<Id> queue;
+    for (const auto& choices : wanted) {
+        for (const Id p : choices) {
+            if (installed.contains(p) && !parent.contains(p)) {
+                parent[p] = 0;
+                queue.push_back(p);
+                break;
+            }
+        }
+    }
+    while (!queue.empty()) {
+        const Id p = queue.front();
+        queue.pop_front();
+        for (const Id q : children[p]) {
+            if (!parent.contains(q)) {
+                parent[q] = p;
+                queue.push_back(q);
+            }
+        }
+    }
+    auto chain = [&](Id p) {
+        std::vector<std::string> names;
+        for (Id at = p; at != 0; at = parent.contains(at) ? parent[at] : 0) {
+            names.push_back(name_of(pool, at));
+        }
+        std::reverse(names.begin(), names.end());
+        return names;
+    };
+
+    Plan plan;
+    plan.arch = request.arch;
+    std::map<Id, std::set<std::string>> wanted_by;
+    for (const auto& [p, deps] : children) {
+        for (const Id q : deps) {
+            if (pool.is_stub(q) && !pool.is_stub(p)) {
+                wanted_by[q].insert(name_of(pool, p));
+            }
+        }
+    }
+    for (const Id p : order) {
+        const auto info = pool.info(p);
+        if (pool.is_stub(p)) {
+            const auto& wanters = wanted_by[p];
+            plan.excluded.push_back(ExcludedPackage{
+                info.name, request.policy.reason_for(info.name).value_or("excluded"),
+                std::vector<std::string>(wanters.begin(), wanters.end())});
+            continue;
+        }
+        PlannedPackage package;
+        package.name = info.name;
+        package.version = info.evr;
+        package.arch = info.arch;
+        package.installed_size = info.installed_size;
+        package.download_size = info.download_size;
+        package.sha256 = info.sha256;
+        package.source = info.source_name;
+        if (info.repo >= 0 && static_cast<std::size_t>(info.repo) < inputs.size()) {
+            const auto& input = inputs[static_cast<std::size_t>(info.repo)];
+            package.suite = input.suite;
+            if (!input.repo_url.empty() && !info.location.empty()) {
+                package.url = input.repo_url + "/" + info.location;
+            }
+        }
+        package.why = chain(p);
+        plan.packages.push_back(std::move(package));
+    }
+    std::sort(plan.excluded.begin(), plan.excluded.end(),
+              [](const ExcludedPackage& a, const ExcludedPackage& b) { return a.name < b.name; });
+    return plan;
+}
+
+} // namespace
+
+std::uint64_t Plan::installed_size() const {
+    std::uint64_t total = 0;
+    for (const auto& package : packages) {
+        total += package.installed_size;
+    }
+    return total;
+}
+
+std::uint64_t Plan::download_size() const {
+    std::uint64_t total = 0;
+    for (const auto& package : packages) {
+        total += package.download_size;
+    }
+    return total;
+}
+
+std::vector<RepoInput> inputs_for(const std::vector<sources::PackageIndex>& indexes) {
+    std::vector<RepoInput> inputs;
+    for (const auto& index : indexes) {
+        inputs.push_back(RepoInput{fmt::format("{}/{}", index.suite, index.component),
+                                   IndexFormat::deb_packages, index.path, index.sha256,
+                                   index.repo_url, index.suite});
+    }
+    return inputs;
+}
+
+Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
+                   const Options& options, core::Reporter& reporter) {
+    solv::Pool pool(request.arch);
+    for (const auto& input : inputs) {
+        const int repo = pool.add_repo(input.label);
+        switch (input.format) {
+        case IndexFormat::deb_packages: {
+            std::filesystem::path cached;
+            if (options.cache != nullptr && !input.sha256.empty()) {
+                cached = options.cache->derived_path(
+                    "solv", fmt::format("{}-{}.solv", input.sha256, k_parsed_index_format));
+            }
+            pool.load_deb_packages(repo, input.path, cached);
+            break;
+        }
+        case IndexFormat::testtags:
+            pool.load_testtags(repo, input.path);
+            break;
+        }
+    }
+
+    const auto names = pool.all_names();
+    const auto excluded = request.policy.excluded_among(names);
+    // The stub repository outranks every real one, so that a dependency an excluded package
+    // could satisfy is satisfied by its stub rather than by a real alternative.
+    const int stub_repo = pool.add_repo("@excluded", 1000);
+    const auto stubs = pool.stub_out(stub_repo, excluded);
+    reporter.debug(fmt::format("{} package names, {} excluded by policy ({} package versions)",
+                               names.size(), excluded.size(), stubs));
+    const auto prepared = std::move(pool).prepare();
+
+    Resolution resolution;
+    std::vector<std::vector<Id>> wanted;
+    for (const auto& package : request.packages) {
+        auto found = candidates_for(prepared, package, names, inputs);
+        if (auto* problem = std::get_if<Problem>(&found)) {
+            resolution.problems.push_back(std::move(*problem));
+        } else {
+            wanted.push_back(std::get<std::vector<Id>>(std::move(found)));
+        }
+    }
+    if (!resolution.problems.empty()) {
+        return resolution;
+    }
+
+    const auto solution = prepared.solve(wanted, options.solver_debug_dir);
+    for (const auto& problem : solution.problems) {
+        resolution.problems.push_back(explain(prepared, problem));
+    }
+    if (resolution.problems.empty()) {
+        resolution.plan = build_plan(prepared, request, inputs, solution.install_order, wanted);
+    }
+    return resolution;
+}
+
+nlohmann::json to_json(const Plan& plan) {
+    nlohmann::json packages = nlohmann::json::array();
+    for (const auto& p : plan.packages) {
+        packages.push_back({{"name", p.name},
+                            {"version", p.version},
+                            {"arch", p.arch},
+                            {"size", p.installed_size},
+                            {"download_size", p.download_size},
+                            {"sha256", p.sha256},
+                            {"url", p.url},
+                            {"suite", p.suite},
+                            {"source", p.source},
+                            {"why", p.why}});
+    }
+    nlohmann::json excluded = nlohmann::json::array();
+    for (const auto& e : plan.excluded) {
+        excluded.push_back({{"name", e.name}, {"reason", e.reason}, {"wanted_by", e.wanted_by}});
+    }
+    return {{"arch", plan.arch},
+            {"packages", packages},
+            {"excluded", excluded},
+            {"installed_size", plan.installed_size()},
+            {"download_size", plan.download_size()}};
+}
+
+} // namespace distill::resolve

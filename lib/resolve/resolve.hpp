@@ -1,0 +1,107 @@
+#pragma once
+
+#include <distill/core/reporter.hpp>
+#include <distill/manifest/manifest.hpp>
+#include <distill/resolve/policy.hpp>
+#include <distill/sources/sources.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace distill::resolve {
+
+/// A package the image will contain.
+struct PlannedPackage {
+    std::string name;
+    std::string version;
+    std::string arch;
+    std::uint64_t installed_size = 0; ///< bytes, as the index declares
+    std::uint64_t download_size = 0;  ///< bytes of the package file
+    std::string sha256;               ///< of the package file, from the verified index
+    std::string url;                  ///< where to download it
+    std::string suite;                ///< the suite it comes from
+    std::string source;               ///< its source package
+    /// Why it is in the image: the chain of dependencies from a requested package down to
+    /// this one, both included ("openjdk-17-jre-headless", "libnss3", "libnspr4").
+    std::vector<std::string> why;
+};
+
+/// A package that something needs, but that the exclusion policy keeps out.
+struct ExcludedPackage {
+    std::string name;
+    std::string reason;                 ///< the policy rule, e.g. "shell"
+    std::vector<std::string> wanted_by; ///< the packages in the plan that depend on it
+};
+
+/// What goes into the image for one architecture, in install order.
+struct Plan {
+    std::string arch;
+    std::vector<PlannedPackage> packages;
+    std::vector<ExcludedPackage> excluded;
+
+    [[nodiscard]] std::uint64_t installed_size() const;
+    [[nodiscard]] std::uint64_t download_size() const;
+};
+
+/// One reason the request cannot be satisfied, in the user's terms.
+struct Problem {
+    std::string summary;              ///< e.g. "mopidy needs python3-gst-1.0, which no source provides"
+    std::vector<std::string> details; ///< the rules behind it
+};
+
+/// The solver's answer: a plan, or the problems that stand in the way.
+struct Resolution {
+    Plan plan;
+    std::vector<Problem> problems;
+
+    [[nodiscard]] bool solved() const noexcept { return problems.empty(); }
+};
+
+/// The format of a repository input.
+enum class IndexFormat { deb_packages, testtags };
+
+/// A repository to resolve from.
+struct RepoInput {
+    std::string label;            ///< shown in messages, e.g. "bookworm-security/main"
+    IndexFormat format = IndexFormat::deb_packages;
+    std::filesystem::path path;
+    std::string sha256;   ///< of the file at `path`; keys the parsed-index cache (empty: none)
+    std::string repo_url; ///< package locations are relative to this (empty for testtags)
+    std::string suite;
+};
+
+/// The inputs for the verified indexes of the sources stage.
+[[nodiscard]] std::vector<RepoInput> inputs_for(const std::vector<sources::PackageIndex>& indexes);
+
+/// What to install and what to keep out.
+struct Request {
+    std::string arch;
+    std::vector<manifest::PackageRequest> packages;
+    ExclusionPolicy policy;
+};
+
+/// How to run the resolver.
+struct Options {
+    /// Where parsed indexes are cached (empty: no cache).
+    const core::Cache* cache = nullptr;
+    /// When set, a libsolv testcase of the run is written here.
+    std::filesystem::path solver_debug_dir;
+};
+
+/// Resolves the closure of the requested packages with Debian semantics: Depends and
+/// Pre-Depends (not Recommends or Suggests), version relations, alternatives, virtual
+/// packages, multi-arch qualifiers, pins. Excluded packages are replaced by stubs, so that
+/// dependencies on them are satisfied without installing them. An unsolvable request is
+/// returned as problems, not thrown.
+[[nodiscard]] Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
+                                 const Options& options, core::Reporter& reporter);
+
+/// The plan as JSON: {"arch", "packages": [{"name","version","arch","size",...,"why"}],
+/// "excluded": [{"name","reason","wanted_by"}]}.
+[[nodiscard]] nlohmann::json to_json(const Plan& plan);
+
+} // namespace distill::resolve

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace distill::resolve::solv {
+
+/// Reads a Debian Packages index through a FILE* that passes every byte on unchanged while
+/// noting each stanza's Size, which libsolv's parser does not keep.
+class PackagesScan {
+public:
+    /// Scans what is read from `source` (not owned; it must outlive file()).
+    explicit PackagesScan(std::FILE* source);
+    PackagesScan(const PackagesScan&) = delete;
+    PackagesScan& operator=(const PackagesScan&) = delete;
+
+    /// A FILE* that reads `source` and scans it; the caller closes it.
+    [[nodiscard]] std::FILE* file();
+    /// Whether reading the source failed.
+    [[nodiscard]] bool failed() const noexcept { return m_failed; }
+    /// The Size of the stanza for this package, if one was seen.
+    [[nodiscard]] std::optional<std::uint64_t> size_of(std::string_view name, std::string_view version,
+                                                       std::string_view arch) const;
+
+private:
+    static long read(void* cookie, char* buffer, std::size_t size);
+    void feed(std::string_view data);
+    void line(std::string_view text);
+    void end_stanza();
+
+    std::FILE* m_source;
+    bool m_failed = false;
+    bool m_ended = false;
+    std::string m_partial;
+    std::string m_name;
+    std::string m_version;
+    std::string m_arch;
+    std::optional<std::uint64_t> m_size;
+    std::unordered_map<std::string, std::uint64_t> m_sizes;
+};
+
+} // namespace distill::resolve::solv

@@ -1,0 +1,500 @@
+#include <distill/resolve/solv/pool.hpp>
+
+extern "C" {
+#include <solv/bitmap.h>
+#include <solv/pool.h>
+#include <solv/poolarch.h>
+#include <solv/problems.h>
+#include <solv/queue.h>
+#include <solv/repo.h>
+#include <solv/repo_deb.h>
+#include <solv/repo_solv.h>
+#include <solv/repo_write.h>
+#include <solv/repodata.h>
+#include <solv/rules.h>
+#include <solv/solv_xfopen.h>
+#include <solv/solver.h>
+#include <solv/testcase.h>
+#include <solv/transaction.h>
+}
+
+#include <fmt/format.h>
+
+// libsolv's C macros (MAPCLR, ISRELDEP, GETRELDEP, FOR_PROVIDES) mix int and unsigned and
+// use C casts; they are checked code we cannot change, so their warnings are off in this file.
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+
+#include <distill/core/error.hpp>
+#include <distill/core/fs.hpp>
+#include <distill/resolve/solv/packages_scan.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <unistd.h>
+
+namespace distill::resolve::solv {
+namespace {
+
+/// RAII over libsolv's Queue.
+class Queue {
+public:
+    Queue() { queue_init(&m_queue); }
+    ~Queue() { queue_free(&m_queue); }
+    Queue(const Queue&) = delete;
+    Queue& operator=(const Queue&) = delete;
+
+    ::Queue* get() { return &m_queue; }
+    void push(Id id) { queue_push(&m_queue, id); }
+    void push2(Id a, Id b) { queue_push2(&m_queue, a, b); }
+    [[nodiscard]] int size() const { return m_queue.count; }
+    [[nodiscard]] Id operator[](int i) const { return m_queue.elements[i]; }
+
+private:
+    ::Queue m_queue{};
+};
+
+/// RAII over libsolv's Solver.
+class Solver {
+public:
+    explicit Solver(::Pool* pool)
+        : m_solver(solver_create(pool)) {}
+    ~Solver() { solver_free(m_solver); }
+    Solver(const Solver&) = delete;
+    Solver& operator=(const Solver&) = delete;
+    ::Solver* get() { return m_solver; }
+
+private:
+    ::Solver* m_solver;
+};
+
+/// RAII over libsolv's Transaction.
+class Transaction {
+public:
+    explicit Transaction(::Solver* solver)
+        : m_transaction(solver_create_transaction(solver)) {}
+    ~Transaction() { transaction_free(m_transaction); }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    ::Transaction* get() { return m_transaction; }
+
+private:
+    ::Transaction* m_transaction;
+};
+
+/// A FILE* for reading a file through libsolv's decompressing opener.
+using File = std::unique_ptr<FILE, decltype(&std::fclose)>;
+
+File open_decompressing(const std::filesystem::path& path) {
+    File file(solv_xfopen(path.c_str(), "r"), &std::fclose);
+    if (!file) {
+        throw Error(fmt::format("{}: cannot open: {}", path.string(), core::errno_text(errno)));
+    }
+    return file;
+}
+
+RuleKind kind_of(SolverRuleinfo info) {
+    switch (info) {
+    case SOLVER_RULE_PKG_NOTHING_PROVIDES_DEP:
+        return RuleKind::nothing_provides;
+    case SOLVER_RULE_PKG_REQUIRES:
+        return RuleKind::needs_uninstallable;
+    case SOLVER_RULE_PKG_CONFLICTS:
+    case SOLVER_RULE_PKG_SELF_CONFLICT:
+        return RuleKind::conflicts;
+    case SOLVER_RULE_PKG_SAME_NAME:
+        return RuleKind::same_name;
+    case SOLVER_RULE_PKG_NOT_INSTALLABLE:
+        return RuleKind::not_installable;
+    case SOLVER_RULE_JOB_NOTHING_PROVIDES_DEP:
+    case SOLVER_RULE_JOB_UNKNOWN_PACKAGE:
+        return RuleKind::job_nothing_provides;
+    case SOLVER_RULE_JOB:
+        return RuleKind::job;
+    default:
+        return RuleKind::other;
+    }
+}
+
+} // namespace
+
+struct Pool::Impl {
+    ::Pool* pool = nullptr;
+    std::vector<::Repo*> repos;
+    ::Repo* stub_repo = nullptr;
+    ::Map considered{};
+    bool has_considered = false;
+
+    Impl() = default;
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+    ~Impl() {
+        if (pool != nullptr) {
+            pool->considered = nullptr;
+            pool_free(pool);
+        }
+        if (has_considered) {
+            map_free(&considered);
+        }
+    }
+
+    ::Repo* repo(int index) const {
+        if (index < 0 || static_cast<std::size_t>(index) >= repos.size()) {
+            throw Error(fmt::format("internal error: no repository #{}", index));
+        }
+        return repos[static_cast<std::size_t>(index)];
+    }
+
+    int repo_index(const ::Repo* repo) const {
+        for (std::size_t i = 0; i < repos.size(); ++i) {
+            if (repos[i] == repo) {
+                return static_cast<int>(i);
+            }
+        }
+        return -1;
+    }
+};
+
+Pool::Pool(const std::string& arch)
+    : m_impl(std::make_unique<Impl>()) {
+    m_impl->pool = pool_create();
+    if (pool_setdisttype(m_impl->pool, DISTTYPE_DEB) < 0) {
+        throw Error("this libsolv was built without Debian support");
+    }
+    pool_setarch(m_impl->pool, arch.c_str());
+}
+
+Pool::~Pool() = default;
+Pool::Pool(Pool&&) noexcept = default;
+
+int Pool::add_repo(const std::string& name, int priority) {
+    ::Repo* repo = repo_create(m_impl->pool, name.c_str());
+    repo->priority = priority;
+    m_impl->repos.push_back(repo);
+    return static_cast<int>(m_impl->repos.size() - 1);
+}
+
+void Pool::load_deb_packages(int repo_index, const std::filesystem::path& index,
+                             const std::filesystem::path& solv_cache) {
+    ::Repo* repo = m_impl->repo(repo_index);
+    if (!solv_cache.empty() && std::filesystem::exists(solv_cache)) {
+        File cached(std::fopen(solv_cache.c_str(), "r"), &std::fclose);
+        if (cached && repo_add_solv(repo, cached.get(), 0) == 0) {
+            return;
+        }
+        // An unreadable parsed form (another libsolv version, a torn disk) is rebuilt below.
+        repo_empty(repo, 1);
+    }
+
+    // libsolv's Packages parser skips the Size field, which distill needs for downloads and
+    // locks; a scanner reads the same decompressed bytes on their way into libsolv.
+    auto source = open_decompressing(index);
+    PackagesScan scan(source.get());
+    FILE* tee = scan.file();
+    if (repo_add_debpackages(repo, tee, 0) != 0) {
+        const std::string error = pool_errstr(m_impl->pool);
+        std::fclose(tee);
+        throw Error(fmt::format("{}: cannot parse the package index: {}", index.string(), error));
+    }
+    std::fclose(tee);
+    if (scan.failed()) {
+        throw Error(fmt::format("{}: read error while parsing the package index", index.string()));
+    }
+
+    Repodata* data = repo_add_repodata(repo, REPO_REUSE_REPODATA | REPO_EXTEND_SOLVABLES);
+    Id p = 0;
+    Solvable* s = nullptr;
+    FOR_REPO_SOLVABLES(repo, p, s) {
+        const auto size = scan.size_of(pool_id2str(m_impl->pool, s->name),
+                                       pool_id2str(m_impl->pool, s->evr),
+                                       pool_id2str(m_impl->pool, s->arch));
+        if (size) {
+            repodata_set_num(data, p, SOLVABLE_DOWNLOADSIZE, *size);
+        }
+    }
+    repodata_internalize(data);
+
+    if (!solv_cache.empty()) {
+        core::AtomicFile out(solv_cache);
+        File stream(fdopen(dup(out.fd()), "w"), &std::fclose);
+        if (!stream || repo_write(repo, stream.get()) != 0 || std::fflush(stream.get()) != 0) {
+            // The parsed form is only a speed-up: failing to store it is not an error.
+            return;
+        }
+        stream.reset();
+        out.commit();
+    }
+}
+
+void Pool::load_testtags(int repo_index, const std::filesystem::path& file) {
+    File stream(std::fopen(file.c_str(), "r"), &std::fclose);
+    if (!stream) {
+        throw Error(fmt::format("{}: cannot open: {}", file.string(), core::errno_text(errno)));
+    }
+    if (testcase_add_testtags(m_impl->repo(repo_index), stream.get(), 0) != 0) {
+        throw Error(fmt::format("{}: cannot parse: {}", file.string(), pool_errstr(m_impl->pool)));
+    }
+}
+
+std::size_t Pool::stub_out(int stub_repo_index, const std::set<std::string>& names) {
+    ::Pool* pool = m_impl->pool;
+    ::Repo* stub_repo = m_impl->repo(stub_repo_index);
+    m_impl->stub_repo = stub_repo;
+
+    std::set<Id> name_ids;
+    for (const auto& name : names) {
+        if (const Id id = pool_str2id(pool, name.c_str(), 0); id != 0) {
+            name_ids.insert(id);
+        }
+    }
+    std::vector<Id> replaced;
+    const int original_count = pool->nsolvables;
+    for (Id p = 2; p < original_count; ++p) {
+        Solvable* s = pool->solvables + p;
+        if (s->repo == nullptr || s->repo == stub_repo || !name_ids.contains(s->name)) {
+            continue;
+        }
+        replaced.push_back(p);
+        const Id stub_id = repo_add_solvable(stub_repo);
+        // repo_add_solvable may move the solvables array: look both up again.
+        Solvable* stub = pool->solvables + stub_id;
+        const Solvable* real = pool->solvables + p;
+        stub->name = real->name;
+        stub->evr = real->evr;
+        stub->arch = real->arch;
+        if (real->dep_provides != 0) {
+            for (Id* dep = real->repo->idarraydata + real->dep_provides; *dep != 0; ++dep) {
+                const Id provide = *dep;
+                stub = pool->solvables + stub_id;
+                stub->dep_provides = repo_addid_dep(stub_repo, stub->dep_provides, provide, 0);
+            }
+        }
+    }
+    repo_internalize(stub_repo);
+
+    if (m_impl->has_considered) {
+        map_free(&m_impl->considered);
+    }
+    map_init(&m_impl->considered, pool->nsolvables);
+    map_setall(&m_impl->considered);
+    for (const Id p : replaced) {
+        MAPCLR(&m_impl->considered, p);
+    }
+    m_impl->has_considered = true;
+    pool->considered = &m_impl->considered;
+    return replaced.size();
+}
+
+PreparedPool Pool::prepare() && {
+    pool_addfileprovides(m_impl->pool);
+    pool_createwhatprovides(m_impl->pool);
+    return PreparedPool(std::move(m_impl));
+}
+
+PreparedPool::PreparedPool(std::unique_ptr<Pool::Impl> impl)
+    : m_impl(std::move(impl)) {}
+PreparedPool::~PreparedPool() = default;
+PreparedPool::PreparedPool(PreparedPool&&) noexcept = default;
+
+std::vector<Id> PreparedPool::named(const std::string& name) const {
+    ::Pool* pool = m_impl->pool;
+    std::vector<Id> result;
+    const Id id = pool_str2id(pool, name.c_str(), 0);
+    if (id == 0) {
+        return result;
+    }
+    Id p = 0;
+    Id pp = 0;
+    FOR_PROVIDES(p, pp, id) {
+        if (pool->solvables[p].name == id) {
+            result.push_back(p);
+        }
+    }
+    // FOR_PROVIDES lists installable solvables only; stubbed-out real packages are named too.
+    for (Id q = 2; q < pool->nsolvables; ++q) {
+        Solvable* s = pool->solvables + q;
+        if (s->repo != nullptr && s->name == id && pool_installable(pool, s) == 0 &&
+            s->repo != m_impl->stub_repo) {
+            result.push_back(q);
+        }
+    }
+    return result;
+}
+
+std::vector<Id> PreparedPool::providers(Id dep) const {
+    std::vector<Id> result;
+    ::Pool* pool = m_impl->pool;
+    Id p = 0;
+    Id pp = 0;
+    FOR_PROVIDES(p, pp, dep) {
+        result.push_back(p);
+    }
+    return result;
+}
+
+std::vector<Id> PreparedPool::providers(const std::string& name) const {
+    const Id id = pool_str2id(m_impl->pool, name.c_str(), 0);
+    return id == 0 ? std::vector<Id>{} : providers(id);
+}
+
+Id PreparedPool::equals_dep(const std::string& name, const std::string& version) const {
+    ::Pool* pool = m_impl->pool;
+    return pool_rel2id(pool, pool_str2id(pool, name.c_str(), 1), pool_str2id(pool, version.c_str(), 1),
+                       REL_EQ, 1);
+}
+
+bool PreparedPool::installable(Id p) const {
+    return pool_installable(m_impl->pool, m_impl->pool->solvables + p) != 0;
+}
+
+bool PreparedPool::is_stub(Id p) const {
+    return m_impl->stub_repo != nullptr && m_impl->pool->solvables[p].repo == m_impl->stub_repo;
+}
+
+SolvableInfo PreparedPool::info(Id p) const {
+    ::Pool* pool = m_impl->pool;
+    Solvable* s = pool->solvables + p;
+    SolvableInfo info;
+    info.name = pool_id2str(pool, s->name);
+    info.evr = pool_id2str(pool, s->evr);
+    info.arch = pool_id2str(pool, s->arch);
+    info.repo = m_impl->repo_index(s->repo);
+    unsigned int medianr = 0;
+    if (const char* location = solvable_lookup_location(s, &medianr)) {
+        info.location = location;
+    }
+    Id type = 0;
+    if (const char* checksum = solvable_lookup_checksum(s, SOLVABLE_CHECKSUM, &type);
+        checksum != nullptr && type == REPOKEY_TYPE_SHA256) {
+        info.sha256 = checksum;
+    }
+    info.installed_size = solvable_lookup_num(s, SOLVABLE_INSTALLSIZE, 0);
+    info.download_size = solvable_lookup_num(s, SOLVABLE_DOWNLOADSIZE, 0);
+    const char* source = solvable_lookup_str(s, SOLVABLE_SOURCENAME);
+    info.source_name = source != nullptr ? source : info.name;
+    return info;
+}
+
+std::string PreparedPool::describe(Id p) const {
+    const Solvable* s = m_impl->pool->solvables + p;
+    return fmt::format("{} {} {}", pool_id2str(m_impl->pool, s->name),
+                       pool_id2str(m_impl->pool, s->evr), pool_id2str(m_impl->pool, s->arch));
+}
+
+std::string PreparedPool::dep_text(Id dep) const {
+    ::Pool* pool = m_impl->pool;
+    if (!ISRELDEP(dep)) {
+        return pool_id2str(pool, dep);
+    }
+    const Reldep* rd = GETRELDEP(pool, dep);
+    switch (rd->flags) {
+    case REL_OR:
+        return dep_text(rd->name) + " | " + dep_text(rd->evr);
+    case REL_MULTIARCH:
+        return dep_text(rd->name) + ":" + pool_id2str(pool, rd->evr);
+    case REL_LT:
+        return fmt::format("{} (<< {})", dep_text(rd->name), pool_id2str(pool, rd->evr));
+    case REL_LT | REL_EQ:
+        return fmt::format("{} (<= {})", dep_text(rd->name), pool_id2str(pool, rd->evr));
+    case REL_EQ:
+        return fmt::format("{} (= {})", dep_text(rd->name), pool_id2str(pool, rd->evr));
+    case REL_GT | REL_EQ:
+        return fmt::format("{} (>= {})", dep_text(rd->name), pool_id2str(pool, rd->evr));
+    case REL_GT:
+        return fmt::format("{} (>> {})", dep_text(rd->name), pool_id2str(pool, rd->evr));
+    default:
+        return pool_dep2str(pool, dep);
+    }
+}
+
+std::vector<Id> PreparedPool::requires_of(Id p) const {
+    const Solvable* s = m_impl->pool->solvables + p;
+    std::vector<Id> result;
+    if (s->dep_requires == 0) {
+        return result;
+    }
+    for (const Id* dep = s->repo->idarraydata + s->dep_requires; *dep != 0; ++dep) {
+        if (*dep != SOLVABLE_PREREQMARKER) {
+            result.push_back(*dep);
+        }
+    }
+    return result;
+}
+
+std::vector<std::string> Pool::all_names() const {
+    ::Pool* pool = m_impl->pool;
+    std::set<Id> ids;
+    for (Id p = 2; p < pool->nsolvables; ++p) {
+        if (pool->solvables[p].repo != nullptr) {
+            ids.insert(pool->solvables[p].name);
+        }
+    }
+    std::vector<std::string> names;
+    names.reserve(ids.size());
+    for (const Id id : ids) {
+        names.emplace_back(pool_id2str(pool, id));
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+Solution PreparedPool::solve(const std::vector<std::vector<Id>>& wanted,
+                             const std::filesystem::path& debug_dir) const {
+    ::Pool* pool = m_impl->pool;
+    Queue jobs;
+    for (const auto& choices : wanted) {
+        Queue candidates;
+        for (const Id p : choices) {
+            candidates.push(p);
+        }
+        jobs.push2(SOLVER_INSTALL | SOLVER_SOLVABLE_ONE_OF,
+                   pool_queuetowhatprovides(pool, candidates.get()));
+    }
+
+    Solver solver(pool);
+    // Debian's Recommends and Suggests are not part of a distroless closure.
+    solver_set_flag(solver.get(), SOLVER_FLAG_IGNORE_RECOMMENDED, 1);
+    const int problem_count = solver_solve(solver.get(), jobs.get());
+    if (!debug_dir.empty()) {
+        std::filesystem::create_directories(debug_dir);
+        if (testcase_write(solver.get(), debug_dir.c_str(),
+                           TESTCASE_RESULT_TRANSACTION | TESTCASE_RESULT_PROBLEMS, nullptr,
+                           nullptr) == 0) {
+            throw Error(fmt::format("{}: cannot write the solver testcase: {}", debug_dir.string(),
+                                    pool_errstr(pool)));
+        }
+    }
+
+    Solution solution;
+    for (Id problem = 1; problem <= problem_count; ++problem) {
+        Problem entry;
+        entry.summary = solver_problem2str(solver.get(), problem);
+        Queue rules;
+        solver_findallproblemrules(solver.get(), problem, rules.get());
+        for (int i = 0; i < rules.size(); ++i) {
+            Id source = 0;
+            Id target = 0;
+            Id dep = 0;
+            const SolverRuleinfo type =
+                solver_ruleinfo(solver.get(), rules[i], &source, &target, &dep);
+            entry.rules.push_back(ProblemRule{
+                kind_of(type), source, target, dep,
+                solver_problemruleinfo2str(solver.get(), type, source, target, dep)});
+        }
+        solution.problems.push_back(std::move(entry));
+    }
+    if (problem_count > 0) {
+        return solution;
+    }
+
+    Transaction transaction(solver.get());
+    transaction_order(transaction.get(), 0);
+    const ::Queue& steps = transaction.get()->steps;
+    for (int i = 0; i < steps.count; ++i) {
+        solution.install_order.push_back(steps.elements[i]);
+    }
+    return solution;
+}
+
+} // namespace distill::resolve::solv

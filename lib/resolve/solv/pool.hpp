@@ -1,0 +1,150 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+// Forward declarations, so that only lib/resolve/solv/*.cpp include <solv/*.h>.
+struct s_Pool;
+
+namespace distill::resolve::solv {
+
+/// libsolv's handle for a solvable, a dependency or a string.
+using Id = int;
+
+/// Plain data about one solvable (a package version in a repository).
+struct SolvableInfo {
+    std::string name;
+    std::string evr;
+    std::string arch;
+    int repo = -1;              ///< index returned by Pool::add_repo
+    std::string location;       ///< Filename from the index (relative to the repository)
+    std::string sha256;         ///< empty when the index gave none
+    std::uint64_t installed_size = 0; ///< bytes
+    std::uint64_t download_size = 0;  ///< bytes
+    std::string source_name;    ///< the source package
+};
+
+/// The pool while it is being filled: repositories are added and loaded, excluded packages
+/// replaced by stubs. It cannot be queried or solved until prepare() turns it into a
+/// PreparedPool (libsolv needs its provides index built first).
+class Pool {
+public:
+    /// A pool with Debian semantics for `arch` (packages of that arch and "all").
+    explicit Pool(const std::string& arch);
+    ~Pool();
+    Pool(Pool&&) noexcept;
+    Pool& operator=(Pool&&) = delete;
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
+
+    /// Adds an empty repository; higher `priority` wins over higher versions elsewhere.
+    /// Returns its index for later calls and for SolvableInfo::repo.
+    int add_repo(const std::string& name, int priority = 0);
+
+    /// Loads a Debian Packages index (plain, .gz or .xz) into repository `repo`. When
+    /// `solv_cache` is given, reads the parsed form from there if present, else parses the
+    /// index and writes the parsed form there (atomically) for next time.
+    void load_deb_packages(int repo, const std::filesystem::path& index,
+                           const std::filesystem::path& solv_cache = {});
+
+    /// Loads a libsolv testtags file (tests and `--solver-debug` replays).
+    void load_testtags(int repo, const std::filesystem::path& file);
+
+    /// Replaces every package named in `names` by a stub in repository `stub_repo`: same name,
+    /// version, arch and provides, but no dependencies and no content. The real packages can
+    /// no longer be installed, so dependencies on them are satisfied without installing them.
+    /// Returns the number of stubs added.
+    std::size_t stub_out(int stub_repo, const std::set<std::string>& names);
+
+    /// Every package name in the pool, sorted.
+    [[nodiscard]] std::vector<std::string> all_names() const;
+
+    /// Builds the provides index and hands the pool over for queries and solving.
+    [[nodiscard]] class PreparedPool prepare() &&;
+
+private:
+    friend class PreparedPool;
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+/// The kinds of reasons libsolv gives for a problem, in the terms the resolver explains.
+enum class RuleKind {
+    nothing_provides,   ///< source needs dep, which no package provides
+    needs_uninstallable, ///< source needs dep, but no provider of it can be installed
+    conflicts,          ///< source conflicts with target over dep
+    same_name,          ///< source and target are two versions of one package
+    not_installable,    ///< source cannot be installed at all (wrong arch, ...)
+    job_nothing_provides, ///< the request names something no package provides
+    job,                ///< a requested package cannot be installed
+    other,
+};
+
+/// One rule behind an unsolvable problem. Ids are 0 when not applicable.
+struct ProblemRule {
+    RuleKind kind = RuleKind::other;
+    Id source = 0;
+    Id target = 0;
+    Id dep = 0;
+    std::string libsolv_text; ///< libsolv's own wording, for the cases we do not rephrase
+};
+
+/// One unsolvable problem: libsolv's summary and the rules that make it up.
+struct Problem {
+    std::string summary;
+    std::vector<ProblemRule> rules;
+};
+
+/// The outcome of a solver run.
+struct Solution {
+    std::vector<Problem> problems; ///< empty when solved
+    std::vector<Id> install_order; ///< packages to install, dependencies first
+};
+
+/// A pool whose provides index is built: it answers queries and solves.
+class PreparedPool {
+public:
+    ~PreparedPool();
+    PreparedPool(PreparedPool&&) noexcept;
+    PreparedPool& operator=(PreparedPool&&) = delete;
+    PreparedPool(const PreparedPool&) = delete;
+    PreparedPool& operator=(const PreparedPool&) = delete;
+
+    /// Solvables (installable or not) whose name is exactly `name`.
+    [[nodiscard]] std::vector<Id> named(const std::string& name) const;
+    /// Installable solvables that provide `dep` (a name, possibly with a version relation).
+    [[nodiscard]] std::vector<Id> providers(Id dep) const;
+    /// Installable solvables that provide the name `name` (0 results if it is unknown).
+    [[nodiscard]] std::vector<Id> providers(const std::string& name) const;
+    /// The relation "name = version" as a dependency id.
+    [[nodiscard]] Id equals_dep(const std::string& name, const std::string& version) const;
+    /// Whether the solver may install `p` (it is not replaced by a stub).
+    [[nodiscard]] bool installable(Id p) const;
+    /// Whether `p` is an exclusion stub.
+    [[nodiscard]] bool is_stub(Id p) const;
+    /// Plain data about `p`.
+    [[nodiscard]] SolvableInfo info(Id p) const;
+    /// "name version arch" for messages.
+    [[nodiscard]] std::string describe(Id p) const;
+    /// The text of a dependency as Debian writes it.
+    [[nodiscard]] std::string dep_text(Id dep) const;
+    /// Depends and Pre-Depends of `p` (alternatives are one dependency).
+    [[nodiscard]] std::vector<Id> requires_of(Id p) const;
+
+    /// Solves "install each of `wanted`" (each entry: the acceptable solvables for one
+    /// request), ignoring Recommends and Suggests. When `debug_dir` is given, writes a libsolv
+    /// testcase there.
+    [[nodiscard]] Solution solve(const std::vector<std::vector<Id>>& wanted,
+                                 const std::filesystem::path& debug_dir = {}) const;
+
+private:
+    friend class Pool;
+    explicit PreparedPool(std::unique_ptr<Pool::Impl> impl);
+    std::unique_ptr<Pool::Impl> m_impl;
+};
+
+} // namespace distill::resolve::solv

@@ -1,0 +1,187 @@
+#include <distill/sources/debian/archive.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <distill/core/digest.hpp>
+#include <distill/core/download.hpp>
+#include <distill/deb/control.hpp>
+#include <distill/sources/openpgp.hpp>
+
+#include <algorithm>
+
+namespace distill::sources::debian {
+namespace {
+
+// apt's tolerance for clocks that disagree a little.
+constexpr auto k_clock_skew = std::chrono::minutes(10);
+
+std::string dists_url(const Repository& repository) {
+    return fmt::format("{}/dists/{}", repository.url, repository.suite);
+}
+
+/// Checks what a valid signature alone does not prove: that the release is the one asked
+/// for, and current.
+void check_release(const deb::Release& release, const Repository& repository,
+                   const std::string& url, std::chrono::sys_seconds now) {
+    if (!release.names(repository.suite)) {
+        throw VerificationError(fmt::format(
+            "{}: is for suite \"{}\" (codename \"{}\"), not \"{}\"", url, release.suite,
+            release.codename, repository.suite));
+    }
+    if (release.valid_until && *release.valid_until < now) {
+        throw VerificationError(fmt::format("{}: expired: valid until {}, now {}", url,
+                                            deb::format_release_date(*release.valid_until),
+                                            deb::format_release_date(now)));
+    }
+    if (release.date && *release.date > now + k_clock_skew) {
+        throw VerificationError(fmt::format("{}: dated {}, in the future (now {}): is the clock "
+                                            "right?",
+                                            url, deb::format_release_date(*release.date),
+                                            deb::format_release_date(now)));
+    }
+}
+
+} // namespace
+
+VerifiedRelease fetch_release(const Repository& repository, Context& context,
+                              FetchStats& stats) {
+    const std::string url = dists_url(repository) + "/InRelease";
+    const auto previous = context.cache.url_record(url);
+
+    auto file = context.cache.new_blob_file();
+    core::Hasher hasher;
+    core::BodySink sink{[&] {
+                            if (::ftruncate(file.fd(), 0) != 0 ||
+                                ::lseek(file.fd(), 0, SEEK_SET) != 0) {
+                                throw Error("cannot truncate a download");
+                            }
+                            hasher = core::Hasher();
+                        },
+                        [&](std::span<const std::byte> data) {
+                            hasher.update(data);
+                            file.write(data);
+                        }};
+    core::HttpRequest request{url, {}, {}};
+    if (previous) {
+        request.etag = previous->etag;
+        request.last_modified = previous->last_modified;
+    }
+    core::HttpResponse response;
+    try {
+        response = context.http.get(request, sink);
+    } catch (const core::NetworkError& error) {
+        if (error.http_status() == 404) {
+            throw core::NetworkError(
+                fmt::format("{}: not found (HTTP 404): is \"{}\" a suite of {}?", url,
+                            repository.suite, repository.url),
+                404);
+        }
+        throw;
+    }
+    ++stats.releases_checked;
+
+    const bool not_modified = response.status == 304 && previous.has_value();
+    const std::string sha256 = not_modified ? previous->sha256 : hasher.hex_digest();
+    const auto path = not_modified ? context.cache.blob_path(sha256) : file.temp_path();
+    if (not_modified) {
+        ++stats.releases_not_modified;
+    } else {
+        stats.bytes_downloaded += response.bytes;
+    }
+
+    // Verified every time, also from the cache: the keyring may have changed, and validity is
+    // judged against today.
+    auto signed_text = verify_clearsigned(path, repository.keyring, url);
+    auto release = deb::parse_release(signed_text.text, url);
+    check_release(release, repository, url, context.now);
+
+    if (!not_modified) {
+        if (previous && previous->sha256 != sha256) {
+            // A mirror must not roll a client back to an older (still validly signed) release.
+            const auto old = deb::parse_release(
+                verify_clearsigned(context.cache.blob_path(previous->sha256), repository.keyring,
+                                   url)
+                    .text,
+                url);
+            if (old.date && release.date && *release.date < *old.date) {
+                throw VerificationError(fmt::format(
+                    "{}: dated {}, older than the {} copy verified before: refusing a rollback",
+                    url, deb::format_release_date(*release.date),
+                    deb::format_release_date(*old.date)));
+            }
+        }
+        file.commit(context.cache.blob_path(sha256));
+        context.cache.store_url_record(
+            core::UrlRecord{url, response.etag, response.last_modified, sha256});
+    }
+    context.reporter.debug(fmt::format("{}: {} (signed by {})", url,
+                                       not_modified ? "not modified" : "verified",
+                                       fmt::join(signed_text.signers, ", ")));
+    return VerifiedRelease{std::move(release), url, sha256, std::move(signed_text.signers)};
+}
+
+std::vector<PackageIndex> fetch_package_indexes(const Repository& repository,
+                                                const VerifiedRelease& verified,
+                                                const std::string& arch, Context& context,
+                                                FetchStats& stats) {
+    const auto& release = verified.release;
+    std::vector<std::string> archs{arch};
+    const auto& listed = release.architectures;
+    if (!release.all_in_arch_indexes && std::find(listed.begin(), listed.end(), "all") != listed.end()) {
+        archs.emplace_back("all");
+    }
+    if (!listed.empty() && std::find(listed.begin(), listed.end(), arch) == listed.end()) {
+        throw Error(fmt::format("{}: suite {} has no architecture {} (it has: {})", verified.url,
+                                repository.suite, arch, fmt::join(listed, " ")));
+    }
+
+    std::vector<PackageIndex> indexes;
+    for (const auto& component : repository.components) {
+        const auto& components = release.components;
+        if (!components.empty() &&
+            std::find(components.begin(), components.end(), component) == components.end()) {
+            throw Error(fmt::format("{}: suite {} has no component {} (it has: {})", verified.url,
+                                    repository.suite, component, fmt::join(components, " ")));
+        }
+        for (const auto& index_arch : archs) {
+            const std::string dir = fmt::format("{}/binary-{}", component, index_arch);
+            const deb::ReleaseEntry* entry = nullptr;
+            for (const char* name : {"Packages.xz", "Packages.gz", "Packages"}) {
+                entry = release.find(dir + "/" + name);
+                if (entry != nullptr) {
+                    break;
+                }
+            }
+            if (entry == nullptr) {
+                if (index_arch == "all") {
+                    continue; // an archive may list "all" yet keep no separate index
+                }
+                throw VerificationError(fmt::format("{}: lists no Packages index for {}",
+                                                    verified.url, dir));
+            }
+            const std::string canonical = dists_url(repository) + "/" + entry->path;
+            core::ExpectedBlob blob{{}, entry->sha256, entry->size};
+            if (release.acquire_by_hash) {
+                // by-hash names cannot change under us while the mirror updates.
+                blob.urls.push_back(
+                    fmt::format("{}/{}/by-hash/SHA256/{}", dists_url(repository), dir, entry->sha256));
+            }
+            blob.urls.push_back(canonical);
+            const auto fetched = core::fetch_blob(context.http, context.cache, blob);
+            if (fetched.downloaded) {
+                ++stats.indexes_downloaded;
+                stats.bytes_downloaded += fetched.bytes;
+            } else {
+                ++stats.indexes_cached;
+            }
+            indexes.push_back(PackageIndex{
+                repository.distro, repository.url, repository.suite, component, index_arch,
+                canonical, fetched.path, entry->sha256,
+                Provenance{verified.url, verified.sha256, verified.signers, repository.keyring}});
+        }
+    }
+    return indexes;
+}
+
+} // namespace distill::sources::debian

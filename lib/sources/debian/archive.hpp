@@ -1,0 +1,33 @@
+#pragma once
+
+#include <distill/deb/release.hpp>
+#include <distill/sources/sources.hpp>
+
+#include <string>
+#include <vector>
+
+namespace distill::sources::debian {
+
+/// A release file whose signature and validity have been checked.
+struct VerifiedRelease {
+    deb::Release release;
+    std::string url;    ///< where the InRelease came from
+    std::string sha256; ///< of the InRelease as fetched (signature included)
+    std::vector<std::string> signers;
+};
+
+/// Fetches dists/<suite>/InRelease (conditionally, when the cache holds an earlier copy),
+/// verifies its signature against the repository's keyring, and checks that it is for the
+/// requested suite, is within its Valid-Until, is not dated in the future and is not older
+/// than the copy verified before (a replayed release). Only then is it cached.
+[[nodiscard]] VerifiedRelease fetch_release(const Repository& repository, Context& context,
+                                            FetchStats& stats);
+
+/// Fetches the Packages index of every component of `repository` for `arch` (plus
+/// binary-all where the archive keeps one), verified against the release's SHA256 list.
+[[nodiscard]] std::vector<PackageIndex> fetch_package_indexes(const Repository& repository,
+                                                              const VerifiedRelease& release,
+                                                              const std::string& arch,
+                                                              Context& context, FetchStats& stats);
+
+} // namespace distill::sources::debian

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <distill/core/cache.hpp>
+#include <distill/core/http.hpp>
+#include <distill/core/reporter.hpp>
+#include <distill/manifest/manifest.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace distill::sources {
+
+/// One suite of a package archive, with the host's defaults filled in.
+struct Repository {
+    manifest::Distro distro = manifest::Distro::debian;
+    std::string url;   ///< base URL, no trailing slash
+    std::string suite; ///< e.g. bookworm-security
+    std::vector<std::string> components;
+    std::filesystem::path keyring;
+    manifest::Location where; ///< the manifest entry it came from (unknown for defaults)
+};
+
+/// Who vouched for a package index: the signed release file and its signers.
+struct Provenance {
+    std::string release_url;           ///< the InRelease the index hash came from
+    std::string release_sha256;        ///< SHA-256 of that InRelease as fetched
+    std::vector<std::string> signers;  ///< fingerprints of the keys whose signatures verified
+    std::filesystem::path keyring;     ///< the keyring they were checked against
+};
+
+/// A package index that passed verification and sits in the cache.
+struct PackageIndex {
+    manifest::Distro distro = manifest::Distro::debian;
+    std::string repo_url;  ///< package file names in the index are relative to this
+    std::string suite;
+    std::string component;
+    std::string arch;      ///< the index's architecture ("all" for binary-all)
+    std::string url;       ///< where the index was (or would have been) downloaded from
+    std::filesystem::path path; ///< the verified file in the cache (compressed as served)
+    std::string sha256;         ///< of the file at `path`
+    Provenance provenance;
+};
+
+/// What fetching indexes cost, so that callers (and tests) can see a warm run download nothing.
+struct FetchStats {
+    int releases_checked = 0;      ///< release files requested (conditionally when cached)
+    int releases_not_modified = 0; ///< answered 304 Not Modified
+    int indexes_downloaded = 0;
+    int indexes_cached = 0; ///< taken from the cache by hash, without a request
+    std::uint64_t bytes_downloaded = 0;
+};
+
+/// The verified indexes for one architecture.
+struct IndexSet {
+    std::string arch;
+    std::vector<PackageIndex> indexes;
+    FetchStats stats;
+};
+
+/// What the sources stage works with.
+struct Context {
+    const core::Cache& cache;
+    core::HttpClient& http;
+    core::Reporter& reporter;
+    /// The time release files are judged against (Valid-Until, Date); now, unless a test
+    /// says otherwise.
+    std::chrono::sys_seconds now =
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+};
+
+/// The repositories a manifest names, or its distro's defaults for its release, with host
+/// defaults (mirror, keyring) filled in.
+[[nodiscard]] std::vector<Repository> repositories_for(const manifest::Manifest& manifest);
+
+/// Downloads (or takes from the cache) and verifies every package index of `repositories`
+/// for `arch`: release signature and validity first, then each index's hash.
+[[nodiscard]] IndexSet fetch_indexes(const std::vector<Repository>& repositories,
+                                     const std::string& arch, Context& context);
+
+/// The host's architecture in the distro's naming (amd64 / x86_64, arm64 / aarch64, ...).
+[[nodiscard]] std::string host_arch(manifest::Distro distro);
+
+/// The manifest's architectures, or the host's when it names none.
+[[nodiscard]] std::vector<std::string> archs_for(const manifest::Manifest& manifest);
+
+} // namespace distill::sources

@@ -1,0 +1,131 @@
+"""System: `distill plan` against the real Debian mirror (from the host's apt sources or
+DISTILL_DEBIAN_MIRROR), for the stock manifests."""
+
+import json
+import lzma
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+import distill_test as dt  # noqa: E402
+
+MANIFESTS = dt.source_dir() / "manifests"
+NEVER = ["dash", "bash", "coreutils", "perl-base", "dpkg", "apt", "debconf", "util-linux",
+         "busybox"]
+
+
+def security_mirror():
+    """The bookworm-security mirror, read independently of distill: the environment, else
+    the host's apt sources."""
+    if os.environ.get("DISTILL_DEBIAN_SECURITY_MIRROR"):
+        return os.environ["DISTILL_DEBIAN_SECURITY_MIRROR"].rstrip("/")
+    for path in sorted(Path("/etc/apt/sources.list.d").glob("*.sources")):
+        for paragraph in path.read_text().split("\n\n"):
+            fields = dict(re.findall(r"^(\S+):\s*(.*)$", paragraph, re.M))
+            if "bookworm-security" in fields.get("Suites", "").split():
+                return fields["URIs"].split()[0].rstrip("/")
+    dt.skip_or_fail("no bookworm-security entry in the host's apt sources")
+
+
+def index_versions(url):
+    with urllib.request.urlopen(url, timeout=120) as response:
+        text = lzma.decompress(response.read()).decode()
+    versions = {}
+    for stanza in text.split("\n\n"):
+        fields = dict(re.findall(r"^(Package|Version): (.*)$", stanza, re.M))
+        if "Package" in fields:
+            versions[fields["Package"]] = fields["Version"]
+    return versions
+
+
+def version_ge(a, b):
+    return subprocess.run(["dpkg", "--compare-versions", a, "ge", b]).returncode == 0
+
+
+class PlanDebian(dt.TestCase):
+    def plan(self, manifest, cache=None):
+        args = ["--cache-dir", cache or self.cache, "plan", "--json", "--arch", "amd64",
+                MANIFESTS / manifest]
+        started = time.monotonic()
+        result = dt.run(args, check=0)
+        return json.loads(result.stdout), result.stderr, time.monotonic() - started
+
+    def test_java17_is_distroless(self):
+        plan, _, _ = self.plan("java17.yaml")
+        names = [p["name"] for p in plan["packages"]]
+        self.assertIn("openjdk-17-jre-headless", names)
+        self.assertIn("libc6", names)
+        self.assertIn("ca-certificates", names)
+        for name in NEVER:
+            self.assertNotIn(name, names)
+        excluded = {e["name"]: e for e in plan["excluded"]}
+        for name in ("util-linux", "java-common", "ca-certificates-java", "debconf", "openssl"):
+            self.assertIn(name, excluded)
+        self.assertIn("openjdk-17-jre-headless", excluded["ca-certificates-java"]["wanted_by"])
+        for package in plan["packages"]:
+            self.assertRegex(package["sha256"], "^[0-9a-f]{64}$")
+            self.assertTrue(package["url"].endswith(".deb"), package["url"])
+            self.assertGreater(package["download_size"], 0)
+            self.assertEqual(package["why"][-1], package["name"])
+        size = sum(p["size"] for p in plan["packages"])
+        print(f"java17: {len(names)} packages, {size / 1e6:.1f} MB installed, "
+              f"{sum(p['download_size'] for p in plan['packages']) / 1e6:.1f} MB of .debs, "
+              f"{len(excluded)} excluded: {', '.join(sorted(excluded))}")
+
+    def test_security_versions_win_when_newer(self):
+        security = security_mirror()
+        newer = index_versions(f"{security}/dists/bookworm-security/main/binary-amd64/Packages.xz")
+        from_security = []
+        for manifest in ("java17.yaml", "python3.yaml", "cc.yaml"):
+            plan, _, _ = self.plan(manifest)
+            for package in plan["packages"]:
+                if package["name"] not in newer:
+                    continue
+                self.assertTrue(version_ge(package["version"], newer[package["name"]]),
+                                f"{package['name']} {package['version']} is older than "
+                                f"bookworm-security's {newer[package['name']]}")
+                if package["version"] == newer[package["name"]]:
+                    self.assertEqual(package["suite"], "bookworm-security", package["name"])
+                    self.assertTrue(package["url"].startswith(security), package["url"])
+                    from_security.append(f"{package['name']} {package['version']}")
+        print("from bookworm-security:", ", ".join(sorted(set(from_security))))
+        self.assertTrue(from_security, "no package came from bookworm-security")
+
+    def test_warm_plan_downloads_no_unchanged_index(self):
+        cold_plan, cold_log, cold_time = self.plan("java17.yaml")
+        self.assertRegex(cold_log, r"3 release files checked \(0 not modified\), [1-9]\d* indexes "
+                                   r"downloaded")
+        warm_plan, warm_log, warm_time = self.plan("java17.yaml")
+        self.assertIn("3 release files checked (3 not modified), 0 indexes downloaded, "
+                      "3 from cache", warm_log)
+        self.assertEqual(cold_plan, warm_plan)
+        print(f"java17 plan: cold {cold_time:.2f} s, warm {warm_time:.2f} s")
+
+    def test_stock_manifests_resolve(self):
+        expectations = {
+            "static.yaml": ["base-files", "netbase", "tzdata", "ca-certificates"],
+            "base.yaml": ["libc6", "libssl3", "base-files"],
+            "cc.yaml": ["libstdc++6", "libgcc-s1", "libgomp1", "libc6"],
+            "python3.yaml": ["python3", "python3.11", "libpython3.11-stdlib", "libc6"],
+        }
+        for manifest, wanted in expectations.items():
+            with self.subTest(manifest=manifest):
+                plan, _, _ = self.plan(manifest)
+                names = [p["name"] for p in plan["packages"]]
+                for name in wanted:
+                    self.assertIn(name, names)
+                for name in NEVER:
+                    self.assertNotIn(name, names)
+                print(f"{manifest}: {len(names)} packages, "
+                      f"{sum(p['size'] for p in plan['packages']) / 1e6:.1f} MB installed")
+        static, _, _ = self.plan("static.yaml")
+        self.assertNotIn("libc6", [p["name"] for p in static["packages"]])
+
+
+if __name__ == "__main__":
+    dt.main()
