@@ -1,13 +1,13 @@
 #pragma once
 
-#include <distill/core/error.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <distill/core/error.hpp>
 
 namespace distill::manifest {
 
@@ -75,6 +75,9 @@ struct Source {
     /// installed on the host (/usr/share/keyrings/debian-archive-keyring.gpg).
     std::filesystem::path keyring;
     Location where;
+    /// Where each value was written, by YAML key (`url`, `keyring`), list entries as
+    /// `suites.INDEX` and `components.INDEX`.
+    std::map<std::string, Location> values;
 };
 
 /// A user account in /etc/passwd (and its primary group in /etc/group).
@@ -82,9 +85,11 @@ struct Account {
     std::string name;                 ///< Required.
     std::uint32_t uid = 0;            ///< Required.
     std::optional<std::uint32_t> gid; ///< Optional. Default: uid.
-    std::string home;                 ///< Optional. Default: /home/<name> (/root for uid 0).
-    std::string shell;                ///< Optional. Default: /sbin/nologin.
+    std::string home;  ///< Optional. Empty after parse(): /home/<name> (/root for uid 0).
+    std::string shell; ///< Optional. Empty after parse(): /sbin/nologin.
     Location where;
+    /// Where each value was written, by YAML key (`name`, `uid`, `gid`, `home`, `shell`).
+    std::map<std::string, Location> values;
 };
 
 /// A local file copied into the image.
@@ -95,18 +100,23 @@ struct FileEntry {
     std::uint32_t uid = 0;        ///< Optional. Default: 0.
     std::uint32_t gid = 0;        ///< Optional. Default: 0.
     Location where;
+    /// Where each value was written, by YAML key (`src`, `dst`, `mode`, `uid`, `gid`).
+    std::map<std::string, Location> values;
 };
 
 /// The OCI image configuration.
 struct ImageConfig {
-    std::vector<std::string> entrypoint;      ///< Optional. Default: none.
-    std::vector<std::string> cmd;             ///< Optional. Default: none.
-    std::map<std::string, std::string> env;   ///< Optional. PATH defaults to the usual one.
-    std::string workdir;                      ///< Optional. Default: "/".
-    std::string user;                         ///< Optional. Default: "nonroot" (uid 65532).
+    std::vector<std::string> entrypoint;    ///< Optional. Default: none.
+    std::vector<std::string> cmd;           ///< Optional. Default: none.
+    std::map<std::string, std::string> env; ///< Optional. PATH defaults to the usual one.
+    std::string workdir;                    ///< Optional. Empty after parse(): "/".
+    std::string user; ///< Optional. Empty after parse(): "nonroot" (uid 65532).
     std::map<std::string, std::string> labels; ///< Optional.
-    std::vector<std::string> ports;           ///< Optional. "8080" or "8080/tcp" or "53/udp".
-    std::string stop_signal;                  ///< Optional. e.g. "SIGTERM".
+    std::vector<std::string> ports;            ///< Optional. "8080" or "8080/tcp" or "53/udp".
+    std::string stop_signal;                   ///< Optional. e.g. "SIGTERM".
+    /// Where each value was written, by YAML key (`user`, `stop-signal`, ...); single entries
+    /// as `env.NAME`, `labels.NAME` (the name's position) and `ports.INDEX`.
+    std::map<std::string, Location> values;
 };
 
 /// Include and exclude globs applied to package contents on top of the default path policy.
@@ -126,18 +136,22 @@ struct Manifest {
     std::vector<Located> archs;                  ///< Optional. Default: the host's.
     std::vector<Source> sources;                 ///< Optional. Default: see Source.
     std::vector<PackageRequest> packages;        ///< Optional. Default: none.
-    std::vector<Located> exclude; ///< Optional. Names added to the exclusion policy.
-    std::vector<Located> allow;   ///< Optional. Names taken out of the exclusion policy.
-    PathRules paths;              ///< Optional.
+    std::vector<Located> exclude;                ///< Optional. Names added to the exclusion policy.
+    std::vector<Located> allow;    ///< Optional. Names taken out of the exclusion policy.
+    PathRules paths;               ///< Optional.
     std::vector<Account> accounts; ///< Optional. Added to root, nobody and nonroot.
     ImageConfig config;            ///< Optional.
     std::vector<FileEntry> files;  ///< Optional.
     /// Where each top-level key was written (for messages about fields, not single values).
     std::map<std::string, Location> keys;
+    /// Where each top-level scalar's value was written (`name`, `distro`, `release`,
+    /// `include`).
+    std::map<std::string, Location> values;
 };
 
 /// Reads a manifest and the manifests it includes. Checks YAML syntax, known keys and value
-/// types; throws ManifestError with every problem found.
+/// types; throws ManifestError with every problem found. The result holds what the files say:
+/// optional settings left out stay empty (see with_defaults()).
 [[nodiscard]] Manifest parse(const std::filesystem::path& path);
 
 /// Checks what parse() cannot: required fields, values in range, names that are valid
@@ -147,5 +161,22 @@ void validate(const Manifest& manifest);
 
 /// "debian" or "alpine".
 [[nodiscard]] std::string to_string(Distro distro);
+
+/// The PATH an image gets when the manifest's `config.env` does not set one.
+inline constexpr const char* k_default_path =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The accounts every image has, in uid order: root (0), nonroot (65532), nobody (65534),
+/// with their home directories and shells filled in.
+[[nodiscard]] const std::vector<Account>& builtin_accounts();
+
+/// The suites a source without `suites` uses: for debian [release, release-updates,
+/// release-security], for alpine [release].
+[[nodiscard]] std::vector<std::string> default_suites(Distro distro, const std::string& release);
+
+/// The manifest with every default that does not depend on the host filled in: suites and
+/// components of each source, account gid/home/shell, config workdir, user and PATH. The mirror,
+/// keyring and archs stay as written; the stages that use them pick the host's.
+[[nodiscard]] Manifest with_defaults(Manifest manifest);
 
 } // namespace distill::manifest

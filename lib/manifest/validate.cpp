@@ -1,0 +1,581 @@
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <distill/manifest/manifest.hpp>
+#include <distill/manifest/spelling.hpp>
+
+namespace distill::manifest {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::array<std::string_view, 9> k_debian_archs{
+    "amd64", "arm64", "armhf", "armel", "i386", "ppc64el", "s390x", "riscv64", "mips64el"};
+constexpr std::array<std::string_view, 8> k_alpine_archs{"x86_64", "aarch64", "armv7", "armhf",
+                                                         "x86",    "ppc64le", "s390x", "riscv64"};
+
+/// The same machine under its Debian and its Alpine name, where the two differ.
+struct ArchAlias {
+    std::string_view debian;
+    std::string_view alpine;
+};
+constexpr std::array<ArchAlias, 5> k_arch_aliases{{
+    {"amd64", "x86_64"},
+    {"arm64", "aarch64"},
+    {"armhf", "armv7"},
+    {"i386", "x86"},
+    {"ppc64el", "ppc64le"},
+}};
+
+// Linux signal names without the SIG prefix; the real-time ones are left to numbers.
+constexpr std::array<std::string_view, 32> k_signals{
+    "HUP",  "INT",  "QUIT", "ILL",  "TRAP",   "ABRT",   "IOT",   "BUS",  "FPE",  "KILL", "USR1",
+    "SEGV", "USR2", "PIPE", "ALRM", "TERM",   "STKFLT", "CHLD",  "CONT", "STOP", "TSTP", "TTIN",
+    "TTOU", "URG",  "XCPU", "XFSZ", "VTALRM", "PROF",   "WINCH", "IO",   "POLL", "PWR"};
+constexpr int k_max_signal = 64;
+
+constexpr std::array<std::string_view, 3> k_url_schemes{"http://", "https://", "file://"};
+
+bool is_lower_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool is_alnum(char c) {
+    return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+bool has_space(std::string_view text) {
+    return std::any_of(text.begin(), text.end(),
+                       [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+}
+std::string lowercase(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
+    return out;
+}
+
+/// A whole decimal number that fits `T`, nothing before or after it.
+template <typename T>
+std::optional<T> number(std::string_view text) {
+    T value{};
+    const char* const end = text.data() + text.size();
+    const auto [stop, error] = std::from_chars(text.data(), end, value);
+    if (text.empty() || error != std::errc{} || stop != end) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+/// Lowercase letters and digits plus `.`, `_` and `-`, starting with a letter or digit.
+bool valid_image_name(std::string_view name) {
+    return !name.empty() && is_lower_alnum(name.front()) &&
+           std::all_of(name.begin(), name.end(), [](char c) {
+               return is_lower_alnum(c) || c == '.' || c == '_' || c == '-';
+           });
+}
+
+/// Debian policy 5.6.1: at least two characters of [a-z0-9+.-], starting with a letter or
+/// digit. apk also takes uppercase letters and `_`.
+bool valid_package_name(std::string_view name, Distro distro) {
+    const auto allowed = [distro](char c) {
+        if (is_lower_alnum(c) || c == '+' || c == '-' || c == '.') {
+            return true;
+        }
+        return distro == Distro::alpine && (is_alnum(c) || c == '_');
+    };
+    const bool first_ok =
+        !name.empty() &&
+        (distro == Distro::alpine ? is_alnum(name.front()) : is_lower_alnum(name.front()));
+    return name.size() >= 2 && first_ok && std::all_of(name.begin(), name.end(), allowed);
+}
+
+std::string package_name_rule(Distro distro) {
+    return distro == Distro::alpine
+               ? "Alpine package names use letters, digits, `+`, `-`, `.` and `_`, start with "
+                 "a letter or digit and are at least two characters long"
+               : "Debian package names use lowercase letters, digits, `+`, `-` and `.`, start "
+                 "with a letter or digit and are at least two characters long";
+}
+
+/// `[a-z_][a-z0-9_-]*`, at most 32 characters (the useradd limit).
+bool valid_account_name(std::string_view name) {
+    return !name.empty() && name.size() <= 32 &&
+           ((name.front() >= 'a' && name.front() <= 'z') || name.front() == '_') &&
+           std::all_of(name.begin(), name.end(),
+                       [](char c) { return is_lower_alnum(c) || c == '_' || c == '-'; });
+}
+
+bool valid_env_name(std::string_view name) {
+    const auto word = [](char c) {
+        return is_alnum(c) || c == '_';
+    };
+    return !name.empty() && !(name.front() >= '0' && name.front() <= '9') &&
+           std::all_of(name.begin(), name.end(), word);
+}
+
+/// N, N/tcp or N/udp with 1 <= N <= 65535.
+bool valid_port(std::string_view port) {
+    const auto slash = port.find('/');
+    if (slash != std::string_view::npos) {
+        const auto protocol = port.substr(slash + 1);
+        if (protocol != "tcp" && protocol != "udp") {
+            return false;
+        }
+        port = port.substr(0, slash);
+    }
+    const auto value = number<unsigned>(port);
+    return value && *value >= 1 && *value <= 65535;
+}
+
+bool valid_signal(std::string_view signal) {
+    if (const auto value = number<int>(signal)) {
+        return *value >= 1 && *value <= k_max_signal;
+    }
+    if (signal.starts_with("SIG")) {
+        signal.remove_prefix(3);
+    }
+    return std::find(k_signals.begin(), k_signals.end(), signal) != k_signals.end();
+}
+
+/// Why `path` is not an absolute path without `..`, or nullopt when it is one.
+std::optional<std::string> path_problem(std::string_view what, const std::string& path) {
+    if (path.empty() || path.front() != '/') {
+        return fmt::format("{} must be an absolute path, not `{}`", what, path);
+    }
+    const fs::path parsed(path);
+    if (std::any_of(parsed.begin(), parsed.end(),
+                    [](const fs::path& part) { return part == ".."; })) {
+        return fmt::format("{} `{}` must not contain `..`", what, path);
+    }
+    return std::nullopt;
+}
+
+Location at(const std::map<std::string, Location>& values, const std::string& key,
+            const Location& fallback) {
+    const auto found = values.find(key);
+    return found != values.end() ? found->second : fallback;
+}
+
+class Validator {
+public:
+    explicit Validator(const Manifest& manifest)
+        : m_manifest(manifest)
+        , m_top(Location{manifest.path, 1, 1}) {}
+
+    std::vector<Diagnostic> run() {
+        check_required();
+        check_archs();
+        check_sources();
+        check_packages();
+        check_paths();
+        check_accounts();
+        check_config();
+        check_files();
+        // Checks run field by field; the user reads the file top to bottom, base files first.
+        const auto rank = [&](const Diagnostic& d) {
+            const auto& files = m_manifest.included;
+            const auto file = std::find(files.begin(), files.end(), d.where.file);
+            return std::tuple(file - files.begin(), d.where.line, d.where.column);
+        };
+        std::stable_sort(
+            m_diagnostics.begin(), m_diagnostics.end(),
+            [&](const Diagnostic& a, const Diagnostic& b) { return rank(a) < rank(b); });
+        return std::move(m_diagnostics);
+    }
+
+private:
+    void report(Location where, std::string message, std::string hint = {}) {
+        m_diagnostics.push_back(Diagnostic{std::move(where), std::move(message), std::move(hint)});
+    }
+
+    [[nodiscard]] Location value_at(const std::string& key) const {
+        return at(m_manifest.values, key, m_top);
+    }
+
+    void check_required();
+    void check_archs();
+    void check_sources();
+    void check_packages();
+    void check_package_name(const std::string& name, const Location& where, std::string_view what);
+    void check_paths();
+    void check_accounts();
+    void check_config();
+    void check_user();
+    void check_files();
+
+    const Manifest& m_manifest;
+    Location m_top;
+    std::vector<Diagnostic> m_diagnostics;
+};
+
+void Validator::check_required() {
+    const Manifest& manifest = m_manifest;
+    if (manifest.name.empty()) {
+        report(value_at("name"),
+               manifest.keys.contains("name") ? "`name` is empty" : "missing required key `name`",
+               "add the image name, e.g. `name: my-image`");
+    } else if (!valid_image_name(manifest.name)) {
+        const std::string lower = lowercase(manifest.name);
+        report(value_at("name"), fmt::format("`{}` is not a valid image name", manifest.name),
+               valid_image_name(lower)
+                   ? fmt::format("image names are lowercase; did you mean `{}`?", lower)
+                   : "use lowercase letters, digits, `.`, `_` and `-`, starting with a letter or "
+                     "digit");
+    }
+    if (!manifest.keys.contains("distro")) {
+        report(m_top, "missing required key `distro`", "add `distro: debian` or `distro: alpine`");
+    }
+    if (manifest.release.empty()) {
+        report(value_at("release"),
+               manifest.keys.contains("release") ? "`release` is empty"
+                                                 : "missing required key `release`",
+               manifest.distro == Distro::alpine ? "add e.g. `release: v3.19`"
+                                                 : "add e.g. `release: bookworm`");
+    }
+}
+
+void Validator::check_archs() {
+    const bool alpine = m_manifest.distro == Distro::alpine;
+    const std::span<const std::string_view> known =
+        alpine ? std::span<const std::string_view>(k_alpine_archs)
+               : std::span<const std::string_view>(k_debian_archs);
+    const std::span<const std::string_view> other =
+        alpine ? std::span<const std::string_view>(k_debian_archs)
+               : std::span<const std::string_view>(k_alpine_archs);
+    const std::string_view distro_name = alpine ? "Alpine" : "Debian";
+    const std::string_view other_name = alpine ? "Debian" : "Alpine";
+    std::map<std::string, Location> seen;
+    for (const auto& arch : m_manifest.archs) {
+        if (const auto first = seen.find(arch.value); first != seen.end()) {
+            report(arch.where, fmt::format("arch `{}` is listed twice", arch.value),
+                   fmt::format("it is already listed at {}", first->second.str()));
+            continue;
+        }
+        seen.emplace(arch.value, arch.where);
+        if (std::find(known.begin(), known.end(), arch.value) != known.end()) {
+            continue;
+        }
+        const std::string message =
+            fmt::format("unknown {} arch `{}`", to_string(m_manifest.distro), arch.value);
+        const auto alias =
+            std::find_if(k_arch_aliases.begin(), k_arch_aliases.end(), [&](const ArchAlias& a) {
+                return (alpine ? a.debian : a.alpine) == arch.value;
+            });
+        if (alias != k_arch_aliases.end()) {
+            report(arch.where, message,
+                   fmt::format("{} is {}'s name; {} calls it {}", arch.value, other_name,
+                               distro_name, alpine ? alias->alpine : alias->debian));
+        } else if (std::find(other.begin(), other.end(), arch.value) != other.end()) {
+            report(arch.where, message,
+                   fmt::format("{} is a {} arch; {} has: {}", arch.value, other_name, distro_name,
+                               detail::join(known)));
+        } else if (const auto suggestion = detail::closest(arch.value, known)) {
+            report(arch.where, message, fmt::format("did you mean `{}`?", *suggestion));
+        } else {
+            report(arch.where, message,
+                   fmt::format("{} archs: {}", distro_name, detail::join(known)));
+        }
+    }
+}
+
+void Validator::check_sources() {
+    for (const auto& source : m_manifest.sources) {
+        if (source.values.contains("url")) {
+            const std::string& url = source.url;
+            const bool scheme_ok = std::any_of(
+                k_url_schemes.begin(), k_url_schemes.end(), [&](std::string_view scheme) {
+                    return url.starts_with(scheme) && url.size() > scheme.size();
+                });
+            if (url.empty()) {
+                report(at(source.values, "url", source.where), "source `url` is empty",
+                       "remove `url` to use the default mirror");
+            } else if (!scheme_ok || has_space(url)) {
+                report(
+                    at(source.values, "url", source.where),
+                    fmt::format("source URL `{}` is not an http://, https:// or file:// URL", url),
+                    "write e.g. `url: https://deb.example.org/debian` or `url: file:///srv/repo`");
+            }
+        }
+        for (std::size_t i = 0; i < source.suites.size(); ++i) {
+            const std::string& suite = source.suites[i];
+            if (suite.empty() || has_space(suite)) {
+                report(at(source.values, fmt::format("suites.{}", i), source.where),
+                       fmt::format("suite `{}` is not a suite name", suite),
+                       "write e.g. `suites: [bookworm, bookworm-updates]`");
+            }
+        }
+        for (std::size_t i = 0; i < source.components.size(); ++i) {
+            const std::string& component = source.components[i];
+            if (component.empty() || has_space(component) ||
+                component.find('/') != std::string::npos) {
+                report(at(source.values, fmt::format("components.{}", i), source.where),
+                       fmt::format("component `{}` is not a component name", component),
+                       "a component is one word without `/`, e.g. `components: [main, contrib]`");
+            }
+        }
+        if (!source.keyring.empty()) {
+            std::error_code error;
+            if (!fs::is_regular_file(source.keyring, error)) {
+                report(at(source.values, "keyring", source.where),
+                       fmt::format("keyring `{}` is not a file", source.keyring.string()),
+                       "a relative path is relative to the manifest that names it");
+            }
+        }
+    }
+}
+
+void Validator::check_package_name(const std::string& name, const Location& where,
+                                   std::string_view what) {
+    if (valid_package_name(name, m_manifest.distro)) {
+        return;
+    }
+    const std::string lower = lowercase(name);
+    report(where, fmt::format("{} `{}` is not a valid package name", what, name),
+           m_manifest.distro == Distro::debian && valid_package_name(lower, Distro::debian)
+               ? fmt::format("Debian package names are lowercase; did you mean `{}`?", lower)
+               : package_name_rule(m_manifest.distro));
+}
+
+void Validator::check_packages() {
+    std::map<std::string, Location> excluded;
+    for (const auto& name : m_manifest.exclude) {
+        check_package_name(name.value, name.where, "excluded name");
+        excluded.try_emplace(name.value, name.where);
+    }
+    for (const auto& name : m_manifest.allow) {
+        check_package_name(name.value, name.where, "allowed name");
+        if (const auto found = excluded.find(name.value); found != excluded.end()) {
+            report(name.where, fmt::format("`{}` is both allowed and excluded", name.value),
+                   fmt::format("it is excluded at {}; keep one of the two", found->second.str()));
+        }
+    }
+    std::map<std::string, Location> requested;
+    for (const auto& package : m_manifest.packages) {
+        check_package_name(package.name, package.where, "package");
+        if (has_space(package.version)) {
+            report(package.where,
+                   fmt::format("version `{}` of `{}` contains whitespace", package.version,
+                               package.name),
+                   "write the pin without spaces, e.g. `curl=7.88.1-10`");
+        }
+        if (const auto first = requested.find(package.name); first != requested.end()) {
+            report(package.where, fmt::format("package `{}` is requested twice", package.name),
+                   fmt::format("it is already requested at {}", first->second.str()));
+            continue;
+        }
+        requested.emplace(package.name, package.where);
+        if (const auto found = excluded.find(package.name); found != excluded.end()) {
+            report(package.where,
+                   fmt::format("package `{}` is both requested and excluded", package.name),
+                   fmt::format("it is excluded at {}; keep one of the two", found->second.str()));
+        }
+    }
+}
+
+void Validator::check_paths() {
+    const auto check = [&](const std::vector<Located>& globs, std::string_view key) {
+        for (const auto& glob : globs) {
+            if (glob.value.empty()) {
+                report(glob.where, fmt::format("empty glob in `paths.{}`", key),
+                       "write e.g. `/usr/share/doc/**`");
+            }
+        }
+    };
+    check(m_manifest.paths.include, "include");
+    check(m_manifest.paths.exclude, "exclude");
+}
+
+void Validator::check_accounts() {
+    std::map<std::string, const Account*> names;
+    std::map<std::uint32_t, const Account*> uids;
+    for (const auto& account : m_manifest.accounts) {
+        const Location name_at = at(account.values, "name", account.where);
+        const Location uid_at = at(account.values, "uid", account.where);
+        if (!valid_account_name(account.name)) {
+            report(name_at, fmt::format("`{}` is not a valid account name", account.name),
+                   "use lowercase letters, digits, `_` and `-`, starting with a letter or `_`, "
+                   "at most 32 characters");
+        }
+        for (const char* key : {"home", "shell"}) {
+            const std::string& value =
+                std::string_view(key) == "home" ? account.home : account.shell;
+            if (!value.empty()) {
+                if (auto problem = path_problem(fmt::format("`{}`", key), value)) {
+                    report(at(account.values, key, account.where), std::move(*problem));
+                }
+            }
+        }
+        if (const auto first = names.find(account.name); first != names.end()) {
+            report(name_at, fmt::format("account `{}` is defined twice", account.name),
+                   fmt::format("it is already defined at {}", first->second->where.str()));
+            continue;
+        }
+        names.emplace(account.name, &account);
+        const auto& builtins = builtin_accounts();
+        const auto same_name =
+            std::find_if(builtins.begin(), builtins.end(),
+                         [&](const Account& b) { return b.name == account.name; });
+        const auto same_uid = std::find_if(builtins.begin(), builtins.end(),
+                                           [&](const Account& b) { return b.uid == account.uid; });
+        if (same_name != builtins.end() && same_name->uid != account.uid) {
+            report(
+                uid_at,
+                fmt::format("`{}` is a built-in account with uid {}", account.name, same_name->uid),
+                fmt::format("give it uid {} or choose another name", same_name->uid));
+        } else if (same_uid != builtins.end() && same_uid->name != account.name) {
+            report(uid_at,
+                   fmt::format("uid {} belongs to the built-in account `{}`", account.uid,
+                               same_uid->name),
+                   fmt::format("choose another uid, e.g. 1000, or name the account `{}`",
+                               same_uid->name));
+        } else if (const auto first = uids.find(account.uid); first != uids.end()) {
+            report(uid_at,
+                   fmt::format("uid {} is already used by account `{}`", account.uid,
+                               first->second->name),
+                   fmt::format("`{}` has it at {}", first->second->name,
+                               at(first->second->values, "uid", first->second->where).str()));
+        }
+        uids.try_emplace(account.uid, &account);
+    }
+}
+
+void Validator::check_user() {
+    const std::string& user = m_manifest.config.user;
+    if (user.empty()) {
+        return;
+    }
+    const Location where = at(m_manifest.config.values, "user", m_top);
+    // uid or uid:gid
+    if (std::all_of(user.begin(), user.end(),
+                    [](char c) { return (c >= '0' && c <= '9') || c == ':'; })) {
+        const auto colon = user.find(':');
+        const std::string_view uid = std::string_view(user).substr(0, colon);
+        const bool ok = number<std::uint32_t>(uid) &&
+                        (colon == std::string::npos ||
+                         number<std::uint32_t>(std::string_view(user).substr(colon + 1)));
+        if (!ok) {
+            report(where, fmt::format("user `{}` is not a uid or uid:gid", user),
+                   "write e.g. `user: 65532` or `user: 65532:65532`");
+        }
+        return;
+    }
+    std::vector<std::string_view> known;
+    for (const auto& account : builtin_accounts()) {
+        known.push_back(account.name);
+    }
+    for (const auto& account : m_manifest.accounts) {
+        known.push_back(account.name);
+    }
+    if (std::find(known.begin(), known.end(), user) != known.end()) {
+        return;
+    }
+    const auto suggestion = detail::closest(user, known);
+    report(where, fmt::format("user `{}` is not an account", user),
+           suggestion ? fmt::format("did you mean `{}`?", *suggestion)
+                      : fmt::format("use one of: {}; or add it under `accounts`, or give a numeric "
+                                    "uid[:gid]",
+                                    detail::join(known)));
+}
+
+void Validator::check_config() {
+    const ImageConfig& config = m_manifest.config;
+    check_user();
+    for (std::size_t i = 0; i < config.ports.size(); ++i) {
+        if (!valid_port(config.ports[i])) {
+            report(at(config.values, fmt::format("ports.{}", i), m_top),
+                   fmt::format("port `{}` is not N, N/tcp or N/udp with N from 1 to 65535",
+                               config.ports[i]),
+                   "write e.g. `ports: [8080/tcp, 53/udp]`");
+        }
+    }
+    for (const auto& [name, value] : config.env) {
+        if (!valid_env_name(name)) {
+            report(at(config.values, "env." + name, m_top),
+                   fmt::format("`{}` is not a valid environment variable name", name),
+                   "use letters, digits and `_`, not starting with a digit");
+        }
+    }
+    for (const auto& [name, value] : config.labels) {
+        if (name.empty()) {
+            report(at(config.values, "labels." + name, m_top), "label name is empty",
+                   "write e.g. `org.opencontainers.image.source: https://...`");
+        }
+    }
+    if (config.values.contains("stop-signal") && !valid_signal(config.stop_signal)) {
+        std::vector<std::string> names;
+        for (const auto signal : k_signals) {
+            names.push_back(fmt::format("SIG{}", signal));
+        }
+        std::vector<std::string_view> candidates(names.begin(), names.end());
+        candidates.insert(candidates.end(), k_signals.begin(), k_signals.end());
+        const auto suggestion = detail::closest(config.stop_signal, candidates);
+        report(at(config.values, "stop-signal", m_top),
+               fmt::format("`{}` is not a signal", config.stop_signal),
+               suggestion ? fmt::format("did you mean `{}`?", *suggestion)
+                          : fmt::format("write a signal name such as SIGTERM, SIGINT, SIGQUIT or "
+                                        "a number from 1 to {}",
+                                        k_max_signal));
+    }
+    if (config.values.contains("workdir")) {
+        if (auto problem = path_problem("`workdir`", config.workdir)) {
+            report(at(config.values, "workdir", m_top), std::move(*problem),
+                   "write the directory's absolute path in the image, e.g. `workdir: /app`");
+        }
+    }
+}
+
+void Validator::check_files() {
+    std::map<std::string, Location> destinations;
+    for (const auto& file : m_manifest.files) {
+        const Location src_at = at(file.values, "src", file.where);
+        const Location dst_at = at(file.values, "dst", file.where);
+        std::error_code error;
+        const auto status = fs::status(file.source, error);
+        if (file.source.empty()) {
+            report(src_at, "`src` is empty", "name the local file to copy, e.g. `src: app.conf`");
+        } else if (!fs::exists(status)) {
+            report(src_at, fmt::format("`src` file `{}` does not exist", file.source.string()),
+                   "a relative path is relative to the manifest that names it");
+        } else if (!fs::is_regular_file(status)) {
+            report(src_at, fmt::format("`src` `{}` is not a regular file", file.source.string()),
+                   "name a file; directories are not copied");
+        }
+        if (auto problem = path_problem("`dst`", file.destination)) {
+            report(dst_at, std::move(*problem),
+                   "write the file's absolute path in the image, e.g. `dst: /etc/app.conf`");
+        } else if (file.destination == "/" || file.destination.ends_with('/')) {
+            report(dst_at, fmt::format("`dst` `{}` names a directory", file.destination),
+                   "write the file's full path, e.g. `dst: /etc/app.conf`");
+        } else if (const auto first = destinations.find(file.destination);
+                   first != destinations.end()) {
+            report(dst_at, fmt::format("two files are copied to `{}`", file.destination),
+                   fmt::format("the other is at {}", first->second.str()));
+        } else {
+            destinations.emplace(file.destination, dst_at);
+        }
+    }
+}
+
+} // namespace
+
+void validate(const Manifest& manifest) {
+    auto diagnostics = Validator(manifest).run();
+    if (!diagnostics.empty()) {
+        throw ManifestError(std::move(diagnostics));
+    }
+}
+
+} // namespace distill::manifest
