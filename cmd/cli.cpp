@@ -1,11 +1,11 @@
 #include "cli.hpp"
 
+#include <cstdio>
+#include <exception>
+
 #include <fmt/format.h>
 
 #include <distill/core/error.hpp>
-
-#include <cstdio>
-#include <exception>
 
 namespace distill::cli {
 namespace {
@@ -47,7 +47,8 @@ int run(int argc, char** argv) {
     app.add_flag("-v,--verbose", globals.verbose, "Show every download and decision");
     app.add_flag("-q,--quiet", globals.quiet, "Show only warnings and errors");
 
-    add_plan_command(app, globals);
+    int exit_code = 0;
+    add_plan_command(app, globals, exit_code);
 
     try {
         app.parse(argc, argv);
@@ -65,7 +66,7 @@ int run(int argc, char** argv) {
         fmt::print(stderr, "distill: error: {}\n", describe(e));
         return static_cast<int>(exit_code_of(e));
     }
-    return 0;
+    return exit_code;
 }
 
 } // namespace distill::cli

@@ -1,12 +1,12 @@
 #pragma once
 
-#include <CLI/CLI.hpp>
-
-#include <distill/core/reporter.hpp>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include <distill/core/reporter.hpp>
 
 namespace distill::cli {
 
@@ -41,8 +41,8 @@ private:
     bool m_progress_shown = false;
 };
 
-/// The `plan` subcommand.
-void add_plan_command(CLI::App& app, const GlobalOptions& globals);
+/// The `plan` subcommand; it sets `exit_code` when it fails in a way already reported.
+void add_plan_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);
 
 /// Parses the command line, runs the subcommand, prints errors; returns the exit code.
 int run(int argc, char** argv);

@@ -1,4 +1,5 @@
-#include "cli.hpp"
+#include <algorithm>
+#include <memory>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -7,8 +8,7 @@
 #include <distill/core/text.hpp>
 #include <distill/pipeline/pipeline.hpp>
 
-#include <algorithm>
-#include <memory>
+#include "cli.hpp"
 
 namespace distill::cli {
 namespace {
@@ -41,8 +41,8 @@ void print_text(const pipeline::PlanResult& result) {
             name_width = std::max(name_width, p.name.size());
             version_width = std::max(version_width, p.version.size());
         }
-        fmt::print("  {:<{}}  {:<{}}  {:>8}  {}\n", "package", name_width, "version",
-                   version_width, "size", "why");
+        fmt::print("  {:<{}}  {:<{}}  {:>8}  {}\n", "package", name_width, "version", version_width,
+                   "size", "why");
         for (const auto& p : plan.packages) {
             fmt::print("  {:<{}}  {:<{}}  {:>8}  {}\n", p.name, name_width, p.version,
                        version_width, core::human_size(p.installed_size), why_text(p));
@@ -105,7 +105,7 @@ void print_json(const pipeline::PlanResult& result) {
 
 } // namespace
 
-void add_plan_command(CLI::App& app, const GlobalOptions& globals) {
+void add_plan_command(CLI::App& app, const GlobalOptions& globals, int& exit_code) {
     auto options = std::make_shared<PlanOptions>();
     auto* command = app.add_subcommand(
         "plan", "Show what an image would contain and why, without downloading any package");
@@ -124,7 +124,7 @@ Examples:
   distill plan manifests/java17.yaml
   distill plan --json --arch arm64 manifests/base.yaml)");
 
-    command->callback([options, &globals] {
+    command->callback([options, &globals, &exit_code] {
         CliReporter reporter(globals);
         pipeline::Settings settings;
         settings.cache_dir = globals.cache_dir;
@@ -142,7 +142,7 @@ Examples:
                 fmt::print(stderr, "A libsolv testcase is in {} (replay it with testsolv).\n",
                            options->solver_debug);
             }
-            throw Error("", ExitCode::unsolvable);
+            exit_code = static_cast<int>(ExitCode::unsolvable);
         }
     });
 }

@@ -1,11 +1,11 @@
-#include "cli.hpp"
-
-#include <fmt/format.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "cli.hpp"
 
 namespace distill::cli {
 namespace {
@@ -22,7 +22,9 @@ CliReporter::CliReporter(const GlobalOptions& options)
     , m_quiet(options.quiet)
     , m_interactive(::isatty(STDERR_FILENO) == 1 && !in_ci()) {}
 
-CliReporter::~CliReporter() { clear_progress(); }
+CliReporter::~CliReporter() {
+    clear_progress();
+}
 
 void CliReporter::clear_progress() {
     if (m_progress_shown) {

@@ -1,12 +1,11 @@
-#include <distill/core/cache.hpp>
+#include <cstdlib>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <distill/core/cache.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/error.hpp>
-
-#include <cstdlib>
 
 namespace distill::core {
 
@@ -40,7 +39,9 @@ bool Cache::has_blob(std::string_view sha256) const {
     return is_sha256_hex(sha256) && std::filesystem::is_regular_file(blob_path(sha256), ec);
 }
 
-AtomicFile Cache::new_blob_file() const { return AtomicFile(m_root / "blobs" / "sha256" / "new"); }
+AtomicFile Cache::new_blob_file() const {
+    return AtomicFile(m_root / "blobs" / "sha256" / "new");
+}
 
 std::optional<UrlRecord> Cache::url_record(std::string_view url) const {
     const auto path = m_root / "urls" / (sha256_hex(url) + ".json");

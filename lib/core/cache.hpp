@@ -1,11 +1,11 @@
 #pragma once
 
-#include <distill/core/fs.hpp>
-
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <distill/core/fs.hpp>
 
 namespace distill::core {
 

@@ -1,11 +1,10 @@
-#include <distill/core/digest.hpp>
+#include <array>
 
 #include <openssl/evp.h>
 
+#include <distill/core/digest.hpp>
 #include <distill/core/error.hpp>
 #include <distill/core/fs.hpp>
-
-#include <array>
 
 namespace distill::core {
 
@@ -55,7 +54,9 @@ void Hasher::update(std::span<const std::byte> data) {
     }
 }
 
-void Hasher::update(std::string_view data) { update(std::as_bytes(std::span(data))); }
+void Hasher::update(std::string_view data) {
+    update(std::as_bytes(std::span(data)));
+}
 
 std::string Hasher::raw_digest() {
     std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
@@ -67,7 +68,9 @@ std::string Hasher::raw_digest() {
     return {reinterpret_cast<const char*>(out.data()), length};
 }
 
-std::string Hasher::hex_digest() { return to_hex(raw_digest()); }
+std::string Hasher::hex_digest() {
+    return to_hex(raw_digest());
+}
 
 std::string to_hex(std::string_view bytes) {
     static constexpr std::string_view digits = "0123456789abcdef";

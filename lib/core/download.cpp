@@ -1,11 +1,10 @@
-#include <distill/core/download.hpp>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <distill/core/digest.hpp>
+#include <distill/core/download.hpp>
 #include <distill/core/error.hpp>
-
-#include <unistd.h>
 
 namespace distill::core {
 
@@ -48,13 +47,13 @@ BlobResult fetch_blob(HttpClient& http, const Cache& cache, const ExpectedBlob& 
             throw;
         }
         if (blob.size && size != *blob.size) {
-            throw VerificationError(fmt::format("{}: size mismatch: expected {} bytes, got {}", url,
-                                                *blob.size, size));
+            throw VerificationError(
+                fmt::format("{}: size mismatch: expected {} bytes, got {}", url, *blob.size, size));
         }
         const auto actual = hasher.hex_digest();
         if (actual != blob.sha256) {
-            throw VerificationError(fmt::format("{}: sha256 mismatch: expected {}, got {}", url,
-                                                blob.sha256, actual));
+            throw VerificationError(
+                fmt::format("{}: sha256 mismatch: expected {}, got {}", url, blob.sha256, actual));
         }
         file.commit(cache.blob_path(blob.sha256));
         return BlobResult{cache.blob_path(blob.sha256), true, size, url};

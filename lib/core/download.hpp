@@ -1,13 +1,13 @@
 #pragma once
 
-#include <distill/core/cache.hpp>
-#include <distill/core/http.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <distill/core/cache.hpp>
+#include <distill/core/http.hpp>
 
 namespace distill::core {
 
@@ -29,7 +29,6 @@ struct BlobResult {
 /// Returns the cached blob with this hash, or downloads it, checking size and SHA-256 while
 /// streaming, and stores it in the cache only if both match. A mismatch is a
 /// VerificationError naming the URL, the expected and the actual hash; it is not retried.
-[[nodiscard]] BlobResult fetch_blob(HttpClient& http, const Cache& cache,
-                                    const ExpectedBlob& blob);
+[[nodiscard]] BlobResult fetch_blob(HttpClient& http, const Cache& cache, const ExpectedBlob& blob);
 
 } // namespace distill::core

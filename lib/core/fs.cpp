@@ -1,9 +1,3 @@
-#include <distill/core/fs.hpp>
-
-#include <fmt/format.h>
-
-#include <distill/core/error.hpp>
-
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -13,9 +7,16 @@
 #include <unistd.h>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include <distill/core/error.hpp>
+#include <distill/core/fs.hpp>
+
 namespace distill::core {
 
-std::string errno_text(int error_number) { return std::strerror(error_number); }
+std::string errno_text(int error_number) {
+    return std::strerror(error_number);
+}
 
 Fd::~Fd() {
     if (m_fd >= 0) {
@@ -73,11 +74,12 @@ AtomicFile::AtomicFile(std::filesystem::path destination, unsigned mode)
     if (ec) {
         throw Error(fmt::format("{}: cannot create directory: {}", dir.string(), ec.message()));
     }
-    std::string pattern = (dir / ("." + m_destination.filename().string() + ".tmp.XXXXXX")).string();
+    std::string pattern =
+        (dir / ("." + m_destination.filename().string() + ".tmp.XXXXXX")).string();
     const int fd = ::mkstemp(pattern.data());
     if (fd < 0) {
-        throw Error(fmt::format("{}: cannot create a temporary file: {}", dir.string(),
-                                errno_text(errno)));
+        throw Error(
+            fmt::format("{}: cannot create a temporary file: {}", dir.string(), errno_text(errno)));
     }
     m_fd = Fd(fd);
     m_temp = pattern;
@@ -104,9 +106,13 @@ void AtomicFile::write(std::span<const std::byte> data) {
     write_all(m_fd.get(), data.data(), data.size(), m_temp);
 }
 
-void AtomicFile::write(std::string_view data) { write(std::as_bytes(std::span(data))); }
+void AtomicFile::write(std::string_view data) {
+    write(std::as_bytes(std::span(data)));
+}
 
-void AtomicFile::commit() { commit(m_destination); }
+void AtomicFile::commit() {
+    commit(m_destination);
+}
 
 void AtomicFile::commit(const std::filesystem::path& destination) {
     if (::fsync(m_fd.get()) != 0) {
@@ -174,8 +180,7 @@ std::string read_file(const std::filesystem::path& path) {
     return content;
 }
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view content,
-                       unsigned mode) {
+void write_file_atomic(const std::filesystem::path& path, std::string_view content, unsigned mode) {
     AtomicFile file(path, mode);
     file.write(content);
     file.commit();

@@ -1,16 +1,16 @@
-#include <distill/core/http.hpp>
-
-#include <curl/curl.h>
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <array>
-#include <exception>
 #include <cctype>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <string_view>
 #include <thread>
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <distill/core/http.hpp>
 
 namespace distill::core {
 namespace {
@@ -20,7 +20,9 @@ void global_init() {
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-CURL* as_curl(void* handle) { return static_cast<CURL*>(handle); }
+CURL* as_curl(void* handle) {
+    return static_cast<CURL*>(handle);
+}
 
 struct Transfer {
     const BodySink* sink = nullptr;
@@ -85,7 +87,8 @@ struct SlistDeleter {
 bool is_transient_failure(int curl_code, long http_status) {
     switch (curl_code) {
     case CURLE_OK:
-        return http_status == 408 || http_status == 429 || (http_status >= 500 && http_status < 600);
+        return http_status == 408 || http_status == 429 ||
+               (http_status >= 500 && http_status < 600);
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
     case CURLE_OPERATION_TIMEDOUT:
@@ -111,7 +114,9 @@ HttpClient::HttpClient(RetryPolicy retry)
     }
 }
 
-HttpClient::~HttpClient() { curl_easy_cleanup(as_curl(m_curl)); }
+HttpClient::~HttpClient() {
+    curl_easy_cleanup(as_curl(m_curl));
+}
 
 HttpResponse HttpClient::get(const HttpRequest& request, const BodySink& sink) {
     CURL* curl = as_curl(m_curl);

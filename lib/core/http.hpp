@@ -1,7 +1,5 @@
 #pragma once
 
-#include <distill/core/error.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +7,8 @@
 #include <optional>
 #include <span>
 #include <string>
+
+#include <distill/core/error.hpp>
 
 namespace distill::core {
 

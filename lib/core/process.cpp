@@ -1,10 +1,3 @@
-#include <distill/core/process.hpp>
-
-#include <fmt/format.h>
-
-#include <distill/core/error.hpp>
-#include <distill/core/fs.hpp>
-
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -15,6 +8,12 @@
 #include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <distill/core/error.hpp>
+#include <distill/core/fs.hpp>
+#include <distill/core/process.hpp>
 
 extern char** environ;
 

@@ -1,43 +1,67 @@
-#include <distill/core/text.hpp>
-
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <utility>
 
+#include <fmt/format.h>
+
+#include <distill/core/text.hpp>
+
 namespace distill::core {
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) {
-        row[j] = j;
-    }
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
+namespace {
+
+char lower(char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 }
 
-std::vector<std::string> closest_matches(std::string_view word,
-                                         const std::vector<std::string>& candidates,
-                                         std::size_t limit) {
-    const std::size_t allowed = std::max<std::size_t>(1, word.size() / 3);
+std::size_t typo_budget(std::string_view word) {
+    // Two edits turn most short words into most other short words, so short words get one.
+    if (word.size() < 5) {
+        return 1;
+    }
+    return std::max<std::size_t>(2, word.size() / 4);
+}
+
+} // namespace
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    // Three rows suffice: the swap of neighbours looks two rows back.
+    const std::size_t width = b.size() + 1;
+    std::vector<std::size_t> before(width);
+    std::vector<std::size_t> previous(width);
+    std::vector<std::size_t> current(width);
+    for (std::size_t j = 0; j < width; ++j) {
+        previous[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        current[0] = i;
+        for (std::size_t j = 1; j < width; ++j) {
+            const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+            current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
+            if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+                lower(a[i - 2]) == lower(b[j - 1])) {
+                current[j] = std::min(current[j], before[j - 2] + 1);
+            }
+        }
+        std::swap(before, previous);
+        std::swap(previous, current);
+    }
+    return previous[b.size()];
+}
+
+std::vector<std::string>
+closest_matches(std::string_view word, std::span<const std::string> candidates, std::size_t limit) {
+    const std::size_t budget = typo_budget(word);
     std::vector<std::pair<std::size_t, std::string>> scored;
     for (const auto& candidate : candidates) {
         const auto longer = std::max(candidate.size(), word.size());
         const auto shorter = std::min(candidate.size(), word.size());
-        if (longer - shorter > allowed) {
+        if (longer - shorter > budget) {
             continue; // cannot be close enough; skip the quadratic distance
         }
         const auto distance = edit_distance(word, candidate);
-        if (distance <= allowed && distance > 0) {
+        if (distance <= budget && distance > 0) {
             scored.emplace_back(distance, candidate);
         }
     }
@@ -47,6 +71,31 @@ std::vector<std::string> closest_matches(std::string_view word,
         result.push_back(scored[i].second);
     }
     return result;
+}
+
+std::optional<std::string> closest(std::string_view word,
+                                   std::span<const std::string_view> candidates) {
+    std::optional<std::string> best;
+    std::size_t best_distance = typo_budget(word) + 1;
+    for (const auto candidate : candidates) {
+        const std::size_t distance = edit_distance(word, candidate);
+        if (distance < best_distance) {
+            best_distance = distance;
+            best = std::string(candidate);
+        }
+    }
+    return best;
+}
+
+std::string join(std::span<const std::string_view> words) {
+    std::string out;
+    for (const auto word : words) {
+        if (!out.empty()) {
+            out += ", ";
+        }
+        out += word;
+    }
+    return out;
 }
 
 std::string human_size(std::uint64_t bytes) {

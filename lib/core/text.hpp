@@ -1,21 +1,31 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace distill::core {
 
-/// Levenshtein distance between two strings (for "did you mean" hints).
+/// The optimal-string-alignment distance between two words, case-insensitively: insertions,
+/// deletions, substitutions and swaps of neighbouring letters each cost one.
 [[nodiscard]] std::size_t edit_distance(std::string_view a, std::string_view b);
 
-/// The candidates closest to `word` by edit distance, best first, at most `limit` of them and
-/// only those close enough to be a plausible typo (distance at most a third of the length,
-/// and at least 1 edit allowed).
+/// The candidates close enough to `word` to be a likely typo, best first, at most `limit` of
+/// them. Short words get one edit, longer ones two, long ones a quarter of their length.
 [[nodiscard]] std::vector<std::string> closest_matches(std::string_view word,
-                                                       const std::vector<std::string>& candidates,
+                                                       std::span<const std::string> candidates,
                                                        std::size_t limit = 3);
+
+/// The single closest candidate, when close enough to be a likely typo.
+[[nodiscard]] std::optional<std::string> closest(std::string_view word,
+                                                 std::span<const std::string_view> candidates);
+
+/// "a, b, c": the words joined for a hint.
+[[nodiscard]] std::string join(std::span<const std::string_view> words);
 
 /// A human size: "1.2 MB", "340 kB", "12 B" (decimal units, as apt prints them).
 [[nodiscard]] std::string human_size(std::uint64_t bytes);

@@ -1,9 +1,9 @@
-#include <distill/deb/control.hpp>
+#include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
+#include <distill/deb/control.hpp>
 
 namespace distill::deb {
 namespace {
@@ -40,7 +40,9 @@ std::string Paragraph::value_or(std::string_view name, std::string_view fallback
     return std::string(value ? *value : fallback);
 }
 
-void Paragraph::add(Field field) { m_fields.push_back(std::move(field)); }
+void Paragraph::add(Field field) {
+    m_fields.push_back(std::move(field));
+}
 
 void Paragraph::continue_last(std::string_view line) {
     auto& last = m_fields.back();
@@ -58,8 +60,8 @@ std::vector<Paragraph> parse_paragraphs(std::string_view text, std::string_view 
     std::size_t pos = 0;
     while (pos <= text.size()) {
         const auto end = text.find('\n', pos);
-        const auto raw = text.substr(pos, end == std::string_view::npos ? text.size() - pos
-                                                                        : end - pos);
+        const auto raw =
+            text.substr(pos, end == std::string_view::npos ? text.size() - pos : end - pos);
         ++line_number;
         pos = end == std::string_view::npos ? text.size() + 1 : end + 1;
         const auto line = raw.ends_with('\r') ? raw.substr(0, raw.size() - 1) : raw;
@@ -77,17 +79,17 @@ std::vector<Paragraph> parse_paragraphs(std::string_view text, std::string_view 
         }
         if (line.front() == ' ' || line.front() == '\t') {
             if (!in_paragraph || current.fields().empty()) {
-                throw ControlError(fmt::format("{}:{}: continuation line without a field", origin,
-                                               line_number));
+                throw ControlError(
+                    fmt::format("{}:{}: continuation line without a field", origin, line_number));
             }
             current.continue_last(trim(line.substr(1)));
             continue;
         }
         const auto colon = line.find(':');
         if (colon == std::string_view::npos || colon == 0) {
-            throw ControlError(
-                fmt::format("{}:{}: expected \"Field: value\", got \"{}\"", origin, line_number,
-                            line.substr(0, std::min<std::size_t>(line.size(), 60))));
+            throw ControlError(fmt::format("{}:{}: expected \"Field: value\", got \"{}\"", origin,
+                                           line_number,
+                                           line.substr(0, std::min<std::size_t>(line.size(), 60))));
         }
         if (!in_paragraph) {
             current.set_line(line_number);
@@ -112,7 +114,7 @@ std::vector<std::string> split_words(std::string_view value) {
         }
         const auto end = value.find_first_of(" \t\n\r", start);
         words.emplace_back(value.substr(start, end == std::string_view::npos ? value.size() - start
-                                                                              : end - start));
+                                                                             : end - start));
         pos = end == std::string_view::npos ? value.size() : end;
     }
     return words;
@@ -123,8 +125,8 @@ std::vector<std::string> split_lines(std::string_view value) {
     std::size_t pos = 0;
     while (pos <= value.size()) {
         const auto end = value.find('\n', pos);
-        const auto line = trim(value.substr(pos, end == std::string_view::npos ? value.size() - pos
-                                                                                : end - pos));
+        const auto line =
+            trim(value.substr(pos, end == std::string_view::npos ? value.size() - pos : end - pos));
         if (!line.empty()) {
             lines.emplace_back(line);
         }

@@ -1,12 +1,12 @@
 #pragma once
 
-#include <distill/core/error.hpp>
-
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <distill/core/error.hpp>
 
 namespace distill::deb {
 

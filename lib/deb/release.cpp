@@ -1,13 +1,12 @@
-#include <distill/deb/release.hpp>
+#include <array>
+#include <charconv>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <distill/core/digest.hpp>
 #include <distill/deb/control.hpp>
-
-#include <array>
-#include <charconv>
+#include <distill/deb/release.hpp>
 
 namespace distill::deb {
 namespace {
@@ -33,7 +32,9 @@ const ReleaseEntry* Release::find(std::string_view path) const {
     return nullptr;
 }
 
-bool Release::names(std::string_view name) const { return name == suite || name == codename; }
+bool Release::names(std::string_view name) const {
+    return name == suite || name == codename;
+}
 
 std::optional<std::chrono::sys_seconds> parse_release_date(std::string_view text) {
     // Written by hand rather than with strptime: %a and %b follow the process locale, and

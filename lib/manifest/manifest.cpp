@@ -106,6 +106,12 @@ Manifest merge(Manifest base, Manifest over) {
     if (set("sources")) {
         out.sources = std::move(over.sources);
     }
+    // A package the including manifest names again replaces the base's request (a new pin,
+    // say) instead of being asked for twice.
+    std::erase_if(out.packages, [&](const PackageRequest& inherited) {
+        return std::any_of(over.packages.begin(), over.packages.end(),
+                           [&](const PackageRequest& mine) { return mine.name == inherited.name; });
+    });
     append(out.packages, std::move(over.packages));
     append(out.exclude, std::move(over.exclude));
     append(out.allow, std::move(over.allow));

@@ -11,8 +11,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <distill/core/text.hpp>
 #include <distill/manifest/reader.hpp>
-#include <distill/manifest/spelling.hpp>
 
 namespace distill::manifest::detail {
 namespace {
@@ -170,13 +170,13 @@ void Reader::walk(const YAML::Node& map, std::span<const std::string_view> known
         seen.emplace(name, key_at);
         if (!known.empty() &&
             std::find(known.begin(), known.end(), std::string_view(name)) == known.end()) {
-            const auto suggestion = closest(name, known);
+            const auto suggestion = core::closest(name, known);
             std::string message = context.empty()
                                       ? fmt::format("unknown key `{}`", name)
                                       : fmt::format("unknown key `{}` in {}", name, context);
             report(key_at, std::move(message),
                    suggestion ? fmt::format("did you mean `{}`?", *suggestion)
-                              : fmt::format("known keys here: {}", join(known)));
+                              : fmt::format("known keys here: {}", core::join(known)));
             continue;
         }
         const YAML::Node& value = pair.second;
@@ -370,11 +370,11 @@ void Reader::read_top(const Entry& entry, Layer& layer) {
         } else if (*text == "alpine") {
             manifest.distro = Distro::alpine;
         } else {
-            const auto suggestion = closest(*text, k_distros);
+            const auto suggestion = core::closest(*text, k_distros);
             report(entry.value_at, fmt::format("unknown distro `{}`", *text),
                    fmt::format("{}distro is one of: {}",
                                suggestion ? fmt::format("did you mean `{}`? ", *suggestion) : "",
-                               join(k_distros)));
+                               core::join(k_distros)));
         }
     } else if (key == "archs") {
         manifest.archs = strings(entry, "amd64, arm64");

@@ -14,8 +14,8 @@
 
 #include <fmt/format.h>
 
+#include <distill/core/text.hpp>
 #include <distill/manifest/manifest.hpp>
-#include <distill/manifest/spelling.hpp>
 
 namespace distill::manifest {
 namespace {
@@ -210,6 +210,8 @@ private:
     void check_sources();
     void check_packages();
     void check_package_name(const std::string& name, const Location& where, std::string_view what);
+    void check_package_pattern(const std::string& pattern, const Location& where,
+                               std::string_view what);
     void check_paths();
     void check_accounts();
     void check_config();
@@ -281,12 +283,12 @@ void Validator::check_archs() {
         } else if (std::find(other.begin(), other.end(), arch.value) != other.end()) {
             report(arch.where, message,
                    fmt::format("{} is a {} arch; {} has: {}", arch.value, other_name, distro_name,
-                               detail::join(known)));
-        } else if (const auto suggestion = detail::closest(arch.value, known)) {
+                               core::join(known)));
+        } else if (const auto suggestion = core::closest(arch.value, known)) {
             report(arch.where, message, fmt::format("did you mean `{}`?", *suggestion));
         } else {
             report(arch.where, message,
-                   fmt::format("{} archs: {}", distro_name, detail::join(known)));
+                   fmt::format("{} archs: {}", distro_name, core::join(known)));
         }
     }
 }
@@ -349,14 +351,38 @@ void Validator::check_package_name(const std::string& name, const Location& wher
                : package_name_rule(m_manifest.distro));
 }
 
+void Validator::check_package_pattern(const std::string& pattern, const Location& where,
+                                      std::string_view what) {
+    // A name, or a glob over names ("perl-modules-*", "lib*-dev"): the glob characters aside,
+    // only what package names are made of.
+    std::string literal;
+    for (const char c : pattern) {
+        if (c != '*' && c != '?' && c != '[' && c != ']' && c != '!') {
+            literal += c;
+        }
+    }
+    if (literal.size() == pattern.size()) {
+        check_package_name(pattern, where, what);
+        return;
+    }
+    const bool ok = !pattern.empty() && std::all_of(literal.begin(), literal.end(), [&](char c) {
+        return is_lower_alnum(c) || c == '+' || c == '-' || c == '.' ||
+               (m_manifest.distro == Distro::alpine && (is_alnum(c) || c == '_'));
+    });
+    if (!ok) {
+        report(where, fmt::format("{} `{}` is not a valid package name or glob", what, pattern),
+               package_name_rule(m_manifest.distro) + "; globs may add `*`, `?` and `[...]`");
+    }
+}
+
 void Validator::check_packages() {
     std::map<std::string, Location> excluded;
     for (const auto& name : m_manifest.exclude) {
-        check_package_name(name.value, name.where, "excluded name");
+        check_package_pattern(name.value, name.where, "excluded name");
         excluded.try_emplace(name.value, name.where);
     }
     for (const auto& name : m_manifest.allow) {
-        check_package_name(name.value, name.where, "allowed name");
+        check_package_pattern(name.value, name.where, "allowed name");
         if (const auto found = excluded.find(name.value); found != excluded.end()) {
             report(name.where, fmt::format("`{}` is both allowed and excluded", name.value),
                    fmt::format("it is excluded at {}; keep one of the two", found->second.str()));
@@ -482,12 +508,12 @@ void Validator::check_user() {
     if (std::find(known.begin(), known.end(), user) != known.end()) {
         return;
     }
-    const auto suggestion = detail::closest(user, known);
+    const auto suggestion = core::closest(user, known);
     report(where, fmt::format("user `{}` is not an account", user),
            suggestion ? fmt::format("did you mean `{}`?", *suggestion)
                       : fmt::format("use one of: {}; or add it under `accounts`, or give a numeric "
                                     "uid[:gid]",
-                                    detail::join(known)));
+                                    core::join(known)));
 }
 
 void Validator::check_config() {
@@ -521,7 +547,7 @@ void Validator::check_config() {
         }
         std::vector<std::string_view> candidates(names.begin(), names.end());
         candidates.insert(candidates.end(), k_signals.begin(), k_signals.end());
-        const auto suggestion = detail::closest(config.stop_signal, candidates);
+        const auto suggestion = core::closest(config.stop_signal, candidates);
         report(at(config.values, "stop-signal", m_top),
                fmt::format("`{}` is not a signal", config.stop_signal),
                suggestion ? fmt::format("did you mean `{}`?", *suggestion)

@@ -1,9 +1,9 @@
-#include <distill/pipeline/pipeline.hpp>
-
 #include <fmt/format.h>
 
 #include <distill/core/cache.hpp>
 #include <distill/core/http.hpp>
+#include <distill/core/text.hpp>
+#include <distill/pipeline/pipeline.hpp>
 
 namespace distill::pipeline {
 
@@ -33,13 +33,15 @@ PlanResult plan(const std::filesystem::path& manifest_path, const Settings& sett
 
     for (const auto& arch : archs) {
         reporter.stage(fmt::format("sources ({})", arch));
-        auto indexes = with_context(fmt::format("fetching package indexes for {}", arch),
-                                    [&] { return sources::fetch_indexes(repositories, arch, context); });
+        auto indexes = with_context(fmt::format("fetching package indexes for {}", arch), [&] {
+            return sources::fetch_indexes(repositories, arch, context);
+        });
         const auto& stats = indexes.stats;
         reporter.info(fmt::format("{} release files checked ({} not modified), {} indexes "
-                                  "downloaded, {} from cache",
+                                  "downloaded, {} from cache, {} downloaded",
                                   stats.releases_checked, stats.releases_not_modified,
-                                  stats.indexes_downloaded, stats.indexes_cached));
+                                  stats.indexes_downloaded, stats.indexes_cached,
+                                  core::human_size(stats.bytes_downloaded)));
 
         reporter.stage(fmt::format("resolve ({})", arch));
         resolve::Options options;
@@ -48,10 +50,11 @@ PlanResult plan(const std::filesystem::path& manifest_path, const Settings& sett
             options.solver_debug_dir =
                 archs.size() > 1 ? settings.solver_debug_dir / arch : settings.solver_debug_dir;
         }
-        auto resolution = with_context(fmt::format("resolving {} for {}", manifest.name, arch), [&] {
-            return resolve::resolve(resolve::Request{arch, manifest.packages, policy},
-                                    resolve::inputs_for(indexes.indexes), options, reporter);
-        });
+        auto resolution =
+            with_context(fmt::format("resolving {} for {}", manifest.name, arch), [&] {
+                return resolve::resolve(resolve::Request{arch, manifest.packages, policy},
+                                        resolve::inputs_for(indexes.indexes), options, reporter);
+            });
         result.archs.push_back(ArchPlan{arch, std::move(resolution), stats});
     }
     return result;

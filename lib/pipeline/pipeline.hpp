@@ -1,20 +1,20 @@
 #pragma once
 
+#include <filesystem>
+#include <string>
+#include <vector>
+
 #include <distill/core/reporter.hpp>
 #include <distill/manifest/manifest.hpp>
 #include <distill/resolve/resolve.hpp>
 #include <distill/sources/sources.hpp>
 
-#include <filesystem>
-#include <string>
-#include <vector>
-
 namespace distill::pipeline {
 
 /// Settings that come from the command line rather than the manifest.
 struct Settings {
-    std::filesystem::path cache_dir;     ///< empty: core::Cache::default_root()
-    std::vector<std::string> archs;      ///< empty: the manifest's (or the host's)
+    std::filesystem::path cache_dir;        ///< empty: core::Cache::default_root()
+    std::vector<std::string> archs;         ///< empty: the manifest's (or the host's)
     std::filesystem::path solver_debug_dir; ///< empty: no libsolv testcase
 };
 

@@ -1,9 +1,9 @@
-#include <distill/resolve/policy.hpp>
+#include <algorithm>
+#include <fnmatch.h>
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <fnmatch.h>
+#include <distill/resolve/policy.hpp>
 
 namespace distill::resolve {
 namespace {
@@ -162,9 +162,13 @@ ExclusionPolicy ExclusionPolicy::for_manifest(const manifest::Manifest& manifest
     return policy;
 }
 
-void ExclusionPolicy::add(ExclusionRule rule) { m_rules.push_back(std::move(rule)); }
+void ExclusionPolicy::add(ExclusionRule rule) {
+    m_rules.push_back(std::move(rule));
+}
 
-void ExclusionPolicy::allow(const std::string& pattern) { m_allowed.push_back(pattern); }
+void ExclusionPolicy::allow(const std::string& pattern) {
+    m_allowed.push_back(pattern);
+}
 
 void ExclusionPolicy::request(const std::string& name) {
     std::set<std::string> families;

@@ -1,11 +1,11 @@
 #pragma once
 
-#include <distill/manifest/manifest.hpp>
-
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <distill/manifest/manifest.hpp>
 
 namespace distill::resolve {
 

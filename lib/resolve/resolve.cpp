@@ -1,16 +1,15 @@
-#include <distill/resolve/resolve.hpp>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
-#include <distill/core/text.hpp>
-#include <distill/resolve/solv/pool.hpp>
-
 #include <algorithm>
 #include <deque>
 #include <map>
 #include <set>
 #include <variant>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <distill/core/text.hpp>
+#include <distill/resolve/resolve.hpp>
+#include <distill/resolve/solv/pool.hpp>
 
 namespace distill::resolve {
 namespace {
@@ -18,9 +17,11 @@ namespace {
 using solv::Id;
 
 // Bumped whenever what the loader stores in the parsed-index cache changes.
-constexpr std::string_view k_parsed_index_format = "deb-1";
+constexpr std::string_view k_parsed_index_format = "deb-2";
 
-std::string name_of(const solv::PreparedPool& pool, Id p) { return pool.info(p).name; }
+std::string name_of(const solv::PreparedPool& pool, Id p) {
+    return pool.info(p).name;
+}
 
 std::string short_form(const solv::PreparedPool& pool, Id p) {
     const auto info = pool.info(p);
@@ -50,10 +51,11 @@ std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& 
         if (!providers.empty()) {
             std::sort(providers.begin(), providers.end());
             providers.erase(std::unique(providers.begin(), providers.end()), providers.end());
-            return Problem{fmt::format("{}{} is a virtual package; ask for one of the packages that "
-                                       "provide it: {}",
-                                       where, request.name, fmt::join(providers, ", ")),
-                           {}};
+            return Problem{
+                fmt::format("{}{} is a virtual package; ask for one of the packages that "
+                            "provide it: {}",
+                            where, request.name, fmt::join(providers, ", ")),
+                {}};
         }
         std::vector<std::string> labels;
         for (const auto& input : inputs) {
@@ -113,7 +115,8 @@ std::string explain(const solv::PreparedPool& pool, const solv::ProblemRule& rul
         return fmt::format("{} and {} are two versions of one package; only one can be installed",
                            short_form(pool, rule.source), short_form(pool, rule.target));
     case solv::RuleKind::not_installable:
-        return fmt::format("{} cannot be installed on this architecture", pool.describe(rule.source));
+        return fmt::format("{} cannot be installed on this architecture",
+                           pool.describe(rule.source));
     case solv::RuleKind::job_nothing_provides:
         return fmt::format("nothing provides {}", pool.dep_text(rule.dep));
     case solv::RuleKind::job:
@@ -128,9 +131,10 @@ Problem explain(const solv::PreparedPool& pool, const solv::Problem& problem) {
     std::set<std::string> seen;
     // The most telling rule leads: something missing, then a conflict, then the rest.
     const solv::ProblemRule* lead = nullptr;
-    for (const auto kind : {solv::RuleKind::nothing_provides, solv::RuleKind::conflicts,
-                            solv::RuleKind::same_name, solv::RuleKind::needs_uninstallable,
-                            solv::RuleKind::not_installable, solv::RuleKind::job_nothing_provides}) {
+    for (const auto kind :
+         {solv::RuleKind::nothing_provides, solv::RuleKind::conflicts, solv::RuleKind::same_name,
+          solv::RuleKind::needs_uninstallable, solv::RuleKind::not_installable,
+          solv::RuleKind::job_nothing_provides}) {
         for (const auto& rule : problem.rules) {
             if (lead == nullptr && rule.kind == kind) {
                 lead = &rule;
@@ -146,6 +150,106 @@ Problem explain(const solv::PreparedPool& pool, const solv::Problem& problem) {
         }
     }
     return result;
+}
+
+/// Among the providers of one alternative, those apt would take: the package of that very
+/// name when there is one, else the providers with the highest Priority (mawk, "required",
+/// over gawk, "optional", for "awk").
+std::vector<Id> preferred_providers(const solv::PreparedPool& pool, Id alternative,
+                                    const std::vector<Id>& providers) {
+    const auto name = pool.dep_name(alternative);
+    std::vector<Id> preferred;
+    for (const Id q : providers) {
+        if (pool.info(q).name == name) {
+            preferred.push_back(q);
+        }
+    }
+    if (!preferred.empty()) {
+        return preferred;
+    }
+    int best = 0;
+    for (const Id q : providers) {
+        best = std::max(best, pool.priority(q));
+    }
+    for (const Id q : providers) {
+        if (pool.priority(q) == best) {
+            preferred.push_back(q);
+        }
+    }
+    return preferred;
+}
+
+/// The packages to favor so that every dependency in `installed` is satisfied as apt would:
+/// by the first alternative of "a | b" that can be installed, and for a virtual name by the
+/// package of that name or else the provider with the highest Priority. libsolv on its own
+/// chooses among providers by name. Returns nothing when the installed set already agrees.
+std::vector<Id> alternatives_to_favor(const solv::PreparedPool& pool,
+                                      const std::vector<Id>& installed,
+                                      const std::set<Id>& already) {
+    const std::set<Id> in_set(installed.begin(), installed.end());
+    std::vector<Id> favor;
+    for (const Id p : installed) {
+        for (const Id dep : pool.requires_of(p)) {
+            for (const Id alternative : pool.alternatives(dep)) {
+                const auto providers = pool.providers(alternative);
+                if (providers.empty()) {
+                    continue; // not installable: apt moves on to the next alternative
+                }
+                auto preferred = preferred_providers(pool, alternative, providers);
+                const bool satisfied = std::any_of(preferred.begin(), preferred.end(),
+                                                   [&](Id q) { return in_set.contains(q); });
+                if (!satisfied) {
+                    // Every version of it, oldest first: libsolv ranks a later favor higher,
+                    // so the newest version stays the solver's first choice.
+                    std::sort(preferred.begin(), preferred.end(), [&](Id a, Id b) {
+                        const auto name_a = pool.info(a).name;
+                        const auto name_b = pool.info(b).name;
+                        return name_a != name_b ? name_a < name_b : pool.compare_versions(a, b) < 0;
+                    });
+                    for (const Id q : preferred) {
+                        if (!already.contains(q)) {
+                            favor.push_back(q);
+                        }
+                    }
+                }
+                break;
+            }
+        }
+    }
+    return favor;
+}
+
+solv::Solution solve_with_debian_alternatives(const solv::PreparedPool& pool,
+                                              const std::vector<std::vector<Id>>& wanted,
+                                              const Options& options, core::Reporter& reporter) {
+    // Each round can only add favors, and there are finitely many packages; in practice one
+    // or two rounds settle it.
+    constexpr int k_max_rounds = 8;
+    std::vector<Id> favored;
+    std::set<Id> favored_set;
+    for (int round = 1;; ++round) {
+        const bool last = round == k_max_rounds;
+        auto solution = pool.solve(wanted, favored, {});
+        if (!solution.problems.empty()) {
+            // Favors never make a request unsolvable (they only break ties), so the problems
+            // are the request's own; solve once more without them to report them plainly.
+            return pool.solve(wanted, {}, options.solver_debug_dir);
+        }
+        const auto more = alternatives_to_favor(pool, solution.install_order, favored_set);
+        if (more.empty() || last) {
+            if (!options.solver_debug_dir.empty()) {
+                (void)pool.solve(wanted, favored, options.solver_debug_dir);
+            }
+            return solution;
+        }
+        for (const Id p : more) {
+            if (favored_set.insert(p).second) {
+                favored.push_back(p);
+                reporter.debug(
+                    fmt::format("preferring {} (a first alternative)", pool.describe(p)));
+            }
+        }
+    }
 }
 
 /// Fills in why each package is there (the shortest dependency chain from a request) and who
@@ -261,7 +365,7 @@ std::vector<RepoInput> inputs_for(const std::vector<sources::PackageIndex>& inde
     std::vector<RepoInput> inputs;
     for (const auto& index : indexes) {
         inputs.push_back(RepoInput{fmt::format("{}/{}", index.suite, index.component),
-                                   IndexFormat::deb_packages, index.path, index.sha256,
+                                   IndexFormat::deb_packages, index.path, index.url, index.sha256,
                                    index.repo_url, index.suite});
     }
     return inputs;
@@ -279,7 +383,7 @@ Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
                 cached = options.cache->derived_path(
                     "solv", fmt::format("{}-{}.solv", input.sha256, k_parsed_index_format));
             }
-            pool.load_deb_packages(repo, input.path, cached);
+            pool.load_deb_packages(repo, input.path, input.served_as, cached);
             break;
         }
         case IndexFormat::testtags:
@@ -312,7 +416,7 @@ Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
         return resolution;
     }
 
-    const auto solution = prepared.solve(wanted, options.solver_debug_dir);
+    const auto solution = solve_with_debian_alternatives(prepared, wanted, options, reporter);
     for (const auto& problem : solution.problems) {
         resolution.problems.push_back(explain(prepared, problem));
     }

@@ -1,16 +1,16 @@
 #pragma once
 
-#include <distill/core/reporter.hpp>
-#include <distill/manifest/manifest.hpp>
-#include <distill/resolve/policy.hpp>
-#include <distill/sources/sources.hpp>
-
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <distill/core/reporter.hpp>
+#include <distill/manifest/manifest.hpp>
+#include <distill/resolve/policy.hpp>
+#include <distill/sources/sources.hpp>
 
 namespace distill::resolve {
 
@@ -49,7 +49,7 @@ struct Plan {
 
 /// One reason the request cannot be satisfied, in the user's terms.
 struct Problem {
-    std::string summary;              ///< e.g. "mopidy needs python3-gst-1.0, which no source provides"
+    std::string summary; ///< e.g. "mopidy needs python3-gst-1.0, which no source provides"
     std::vector<std::string> details; ///< the rules behind it
 };
 
@@ -66,9 +66,12 @@ enum class IndexFormat { deb_packages, testtags };
 
 /// A repository to resolve from.
 struct RepoInput {
-    std::string label;            ///< shown in messages, e.g. "bookworm-security/main"
+    std::string label; ///< shown in messages, e.g. "bookworm-security/main"
     IndexFormat format = IndexFormat::deb_packages;
     std::filesystem::path path;
+    /// The index's name as served ("…/Packages.xz"): its suffix says how `path` (a cache blob
+    /// without one) is compressed. Empty: `path` itself tells.
+    std::string served_as;
     std::string sha256;   ///< of the file at `path`; keys the parsed-index cache (empty: none)
     std::string repo_url; ///< package locations are relative to this (empty for testtags)
     std::string suite;

@@ -1,4 +1,4 @@
-#include <distill/sources/openpgp.hpp>
+#include <memory>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -7,8 +7,7 @@
 #include <distill/core/fs.hpp>
 #include <distill/core/process.hpp>
 #include <distill/deb/control.hpp>
-
-#include <memory>
+#include <distill/sources/openpgp.hpp>
 
 namespace distill::sources {
 namespace {
@@ -31,8 +30,8 @@ std::size_t count(std::string_view text, std::string_view needle) {
 /// a parser could mistake for content.
 void check_clearsigned_shape(std::string_view content, std::string_view origin) {
     const auto first = content.find_first_not_of(" \t\r\n");
-    const bool starts_signed = first != std::string_view::npos &&
-                               content.substr(first).starts_with(k_signed_begin);
+    const bool starts_signed =
+        first != std::string_view::npos && content.substr(first).starts_with(k_signed_begin);
     if (!starts_signed) {
         throw VerificationError(fmt::format("{}: not a clearsigned file (no \"{}\" at the start)",
                                             origin, k_signed_begin));
@@ -72,7 +71,9 @@ std::vector<StatusLine> parse_status(std::string_view out) {
 }
 
 // OpenPGP hash algorithm ids (RFC 4880 9.4) too weak to vouch for an archive.
-bool weak_digest(const std::string& id) { return id == "1" || id == "2" || id == "3"; }
+bool weak_digest(const std::string& id) {
+    return id == "1" || id == "2" || id == "3";
+}
 
 } // namespace
 
@@ -128,8 +129,8 @@ SignedText verify_clearsigned(const std::filesystem::path& file,
 
     std::error_code ec;
     if (!std::filesystem::is_regular_file(keyring, ec)) {
-        throw VerificationError(fmt::format("{}: keyring {} does not exist", origin,
-                                            keyring.string()));
+        throw VerificationError(
+            fmt::format("{}: keyring {} does not exist", origin, keyring.string()));
     }
     if (!core::program_exists("gpgv")) {
         throw Error("gpgv is needed to check repository signatures; install the gpgv package");
@@ -144,10 +145,9 @@ SignedText verify_clearsigned(const std::filesystem::path& file,
         core::write_file_atomic(keyring_path, dearmor_keyring(key_content, keyring.string()));
     }
     const auto output = home.path() / "signed.txt";
-    const auto result = core::run_process({"gpgv", "--homedir", home.path().string(),
-                                           "--status-fd", "1", "--weak-digest", "SHA1",
-                                           "--keyring", keyring_path.string(), "--output",
-                                           output.string(), file.string()});
+    const auto result = core::run_process(
+        {"gpgv", "--homedir", home.path().string(), "--status-fd", "1", "--weak-digest", "SHA1",
+         "--keyring", keyring_path.string(), "--output", output.string(), file.string()});
 
     std::vector<std::string> signers;
     std::vector<std::string> bad;
@@ -173,9 +173,9 @@ SignedText verify_clearsigned(const std::filesystem::path& file,
     // gpgv exits non-zero when any signature cannot be checked, which is normal for an
     // archive signed by several keys; the status lines decide (as apt does).
     if (!bad.empty()) {
-        throw VerificationError(fmt::format(
-            "{}: BAD signature by key {}: the file was changed after it was signed", origin,
-            fmt::join(bad, ", ")));
+        throw VerificationError(
+            fmt::format("{}: BAD signature by key {}: the file was changed after it was signed",
+                        origin, fmt::join(bad, ", ")));
     }
     if (signers.empty()) {
         if (!expired.empty()) {
@@ -187,9 +187,9 @@ SignedText verify_clearsigned(const std::filesystem::path& file,
                 fmt::format("{}: signed only with a weak digest (SHA-1 or older)", origin));
         }
         if (!missing.empty()) {
-            throw VerificationError(fmt::format(
-                "{}: signed by key {}, which keyring {} does not hold", origin,
-                fmt::join(missing, ", "), keyring.string()));
+            throw VerificationError(
+                fmt::format("{}: signed by key {}, which keyring {} does not hold", origin,
+                            fmt::join(missing, ", "), keyring.string()));
         }
         throw VerificationError(fmt::format("{}: no valid signature (gpgv: {})", origin,
                                             deb::split_lines(result.err).empty()

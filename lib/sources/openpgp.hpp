@@ -1,11 +1,11 @@
 #pragma once
 
-#include <distill/core/error.hpp>
-
 #include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <distill/core/error.hpp>
 
 namespace distill::sources {
 

@@ -1,12 +1,11 @@
-#include <distill/sources/sources.hpp>
+#include <array>
+#include <sys/utsname.h>
 
 #include <fmt/format.h>
 
 #include <distill/sources/debian/archive.hpp>
 #include <distill/sources/debian/host.hpp>
-
-#include <array>
-#include <sys/utsname.h>
+#include <distill/sources/sources.hpp>
 
 namespace distill::sources {
 namespace {
@@ -115,8 +114,8 @@ std::string host_arch(manifest::Distro distro) {
             return std::string(distro == manifest::Distro::debian ? arch.debian : arch.alpine);
         }
     }
-    throw Error(fmt::format("unknown host architecture {}; name one in the manifest's archs",
-                            machine));
+    throw Error(
+        fmt::format("unknown host architecture {}; name one in the manifest's archs", machine));
 }
 
 std::vector<std::string> archs_for(const manifest::Manifest& manifest) {

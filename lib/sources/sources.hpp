@@ -1,15 +1,15 @@
 #pragma once
 
-#include <distill/core/cache.hpp>
-#include <distill/core/http.hpp>
-#include <distill/core/reporter.hpp>
-#include <distill/manifest/manifest.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include <distill/core/cache.hpp>
+#include <distill/core/http.hpp>
+#include <distill/core/reporter.hpp>
+#include <distill/manifest/manifest.hpp>
 
 namespace distill::sources {
 
@@ -25,20 +25,20 @@ struct Repository {
 
 /// Who vouched for a package index: the signed release file and its signers.
 struct Provenance {
-    std::string release_url;           ///< the InRelease the index hash came from
-    std::string release_sha256;        ///< SHA-256 of that InRelease as fetched
-    std::vector<std::string> signers;  ///< fingerprints of the keys whose signatures verified
-    std::filesystem::path keyring;     ///< the keyring they were checked against
+    std::string release_url;          ///< the InRelease the index hash came from
+    std::string release_sha256;       ///< SHA-256 of that InRelease as fetched
+    std::vector<std::string> signers; ///< fingerprints of the keys whose signatures verified
+    std::filesystem::path keyring;    ///< the keyring they were checked against
 };
 
 /// A package index that passed verification and sits in the cache.
 struct PackageIndex {
     manifest::Distro distro = manifest::Distro::debian;
-    std::string repo_url;  ///< package file names in the index are relative to this
+    std::string repo_url; ///< package file names in the index are relative to this
     std::string suite;
     std::string component;
-    std::string arch;      ///< the index's architecture ("all" for binary-all)
-    std::string url;       ///< where the index was (or would have been) downloaded from
+    std::string arch;           ///< the index's architecture ("all" for binary-all)
+    std::string url;            ///< where the index was (or would have been) downloaded from
     std::filesystem::path path; ///< the verified file in the cache (compressed as served)
     std::string sha256;         ///< of the file at `path`
     Provenance provenance;

@@ -96,8 +96,8 @@ class Sources(dt.TestCase):
             manifest = self.manifest(mopidy.url, standin.url)
             cold = self.distill("plan", "--json", manifest, check=0)
             self.assertEqual(len(mopidy.requests_for("/Packages.gz")), 1)
-            self.assertIn("2 release files checked (0 not modified), 2 indexes downloaded",
-                          cold.stderr)
+            self.assertIn("2 release files checked (0 not modified), 2 indexes downloaded, "
+                          "0 from cache", cold.stderr)
             mopidy.clear_log()
             standin.clear_log()
             warm = self.distill("plan", "--json", manifest, check=0)
@@ -105,7 +105,7 @@ class Sources(dt.TestCase):
             self.assertEqual([code for _, _, code in mopidy.log], [304])
             self.assertEqual([code for _, _, code in standin.log], [304])
             self.assertIn("2 release files checked (2 not modified), 0 indexes downloaded, "
-                          "2 from cache", warm.stderr)
+                          "2 from cache, 0 B downloaded", warm.stderr)
         self.assertEqual(json.loads(cold.stdout), json.loads(warm.stdout))
 
     def test_changed_repository_is_downloaded_again(self):

@@ -40,8 +40,9 @@ def skip_or_fail(reason):
 
 
 def testdata(relative=""):
-    """The third-party fixtures (DISTILL_TESTDATA, default ../shared/testdata)."""
-    root = Path(os.environ.get("DISTILL_TESTDATA", "../shared/testdata"))
+    """The third-party fixtures: DISTILL_TESTDATA, default ../shared/testdata beside the
+    repository."""
+    root = Path(os.environ.get("DISTILL_TESTDATA") or source_dir().parent / "shared" / "testdata")
     path = root / relative
     if not path.exists():
         skip_or_fail(f"test data not found: {path} (set DISTILL_TESTDATA)")

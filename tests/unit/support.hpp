@@ -1,21 +1,25 @@
 #pragma once
 
-#include <gtest/gtest.h>
-
-#include <distill/core/fs.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
+#include <gtest/gtest.h>
+
+#include <distill/core/fs.hpp>
+
 namespace distill::test {
 
-/// The third-party fixtures (DISTILL_TESTDATA, default ../shared/testdata). Where they are
-/// absent the calling test is skipped with the reason, except in CI (CI=true), where a
-/// missing fixture is a failure: CI must never skip.
+/// The third-party fixtures: DISTILL_TESTDATA, default ../shared/testdata beside the
+/// repository. Where they are absent the calling test is skipped with the reason, except in
+/// CI (CI=true), where a missing fixture is a failure: CI must never skip.
 inline std::filesystem::path testdata_dir() {
-    const char* env = std::getenv("DISTILL_TESTDATA");
-    return env != nullptr ? std::filesystem::path(env) : std::filesystem::path("../shared/testdata");
+    if (const char* env = std::getenv("DISTILL_TESTDATA"); env != nullptr && *env != '\0') {
+        return env;
+    }
+    const auto repository =
+        std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+    return repository.parent_path() / "shared" / "testdata";
 }
 
 /// The repository's own small fixtures (tests/data).

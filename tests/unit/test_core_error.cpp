@@ -1,6 +1,6 @@
-#include <distill/core/error.hpp>
-
 #include <gtest/gtest.h>
+
+#include <distill/core/error.hpp>
 
 namespace distill {
 namespace {
@@ -8,9 +8,8 @@ namespace {
 TEST(CoreError, DescribeJoinsTheNestedChainOuterFirst) {
     try {
         with_context("building java17", [] {
-            with_context("fetching libc6", [] {
-                throw Error("sha256 mismatch", ExitCode::verification);
-            });
+            with_context("fetching libc6",
+                         [] { throw Error("sha256 mismatch", ExitCode::verification); });
         });
         FAIL() << "no exception";
     } catch (const std::exception& e) {

@@ -1,8 +1,8 @@
-#include <distill/deb/control.hpp>
-#include <distill/deb/release.hpp>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <distill/deb/control.hpp>
+#include <distill/deb/release.hpp>
 
 #include "support.hpp"
 
@@ -59,7 +59,8 @@ TEST(DebRelease, RealDebian125InRelease) {
     EXPECT_EQ(release.version, "12.5");
     EXPECT_TRUE(release.acquire_by_hash);
     EXPECT_TRUE(release.all_in_arch_indexes);
-    EXPECT_THAT(release.components, ElementsAre("main", "contrib", "non-free-firmware", "non-free"));
+    EXPECT_THAT(release.components,
+                ElementsAre("main", "contrib", "non-free-firmware", "non-free"));
     EXPECT_EQ(release.entries.size(), 772U);
     const auto* packages = release.find("main/binary-amd64/Packages");
     ASSERT_NE(packages, nullptr);
@@ -72,8 +73,9 @@ TEST(DebRelease, RealDebian125InRelease) {
 
 TEST(DebRelease, MissingSha256IsRefused) {
     try {
-        (void)parse_release("Suite: x\nMD5Sum:\n d41d8cd98f00b204e9800998ecf8427e 0 main/Packages\n",
-                            "http://example.invalid/InRelease");
+        (void)parse_release(
+            "Suite: x\nMD5Sum:\n d41d8cd98f00b204e9800998ecf8427e 0 main/Packages\n",
+            "http://example.invalid/InRelease");
         FAIL() << "no error";
     } catch (const ControlError& e) {
         EXPECT_THAT(e.what(), HasSubstr("no SHA256 list"));

@@ -529,3 +529,25 @@ TEST(ManifestError, LocationWithoutColumnShowsTheLine) {
 
 } // namespace
 } // namespace distill::manifest
+
+namespace distill::manifest {
+namespace {
+
+class ManifestIncludeOverride : public test::ScratchTest {};
+
+TEST_F(ManifestIncludeOverride, IncludingManifestRepinsABasePackage) {
+    write("base.yaml",
+          "name: base\ndistro: debian\nrelease: bookworm\npackages: [libc6, libssl3]\n");
+    const auto app = write(
+        "app.yaml", "include: base.yaml\nname: app\npackages: ['libssl3=3.0.15-1~deb12u1']\n");
+    const Manifest m = parse(app);
+    ASSERT_EQ(m.packages.size(), 2U);
+    EXPECT_EQ(m.packages[0].name, "libc6");
+    EXPECT_EQ(m.packages[1].name, "libssl3");
+    EXPECT_EQ(m.packages[1].version, "3.0.15-1~deb12u1");
+    EXPECT_EQ(m.packages[1].where.file, app);
+    validate(m); // the re-pin is not a package requested twice
+}
+
+} // namespace
+} // namespace distill::manifest

@@ -358,3 +358,16 @@ TEST_F(ManifestValidate, ProblemsInAnIncludedManifestComeFirstAndNameIt) {
 
 } // namespace
 } // namespace distill::manifest
+
+namespace distill::manifest {
+namespace {
+
+TEST_F(ManifestValidate, ExcludeAndAllowTakeGlobs) {
+    expect_valid(std::string(k_debian) +
+                 "exclude: ['perl-modules-*', 'lib*-dev']\nallow: ['python3.1?']\n");
+    expect_one(std::string(k_debian) + "exclude: ['Perl*']\n", 4, 11,
+               "not a valid package name or glob", "globs may add");
+}
+
+} // namespace
+} // namespace distill::manifest

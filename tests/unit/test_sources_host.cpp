@@ -1,11 +1,12 @@
-#include <distill/sources/debian/host.hpp>
+#include <cstdlib>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "support.hpp"
+#include <distill/core/error.hpp>
+#include <distill/sources/debian/host.hpp>
 
-#include <cstdlib>
+#include "support.hpp"
 
 namespace distill::sources::debian {
 namespace {
@@ -22,8 +23,9 @@ protected:
 };
 
 TEST_F(AptSources, ReadsDeb822AndOneLineFormats) {
-    write("apt/sources.list", "# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://one.invalid/debian "
-                              "bookworm main contrib\ndeb-src http://src.invalid/debian bookworm main\n");
+    write("apt/sources.list",
+          "# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://one.invalid/debian "
+          "bookworm main contrib\ndeb-src http://src.invalid/debian bookworm main\n");
     write("apt/sources.list.d/debian.sources",
           "Types: deb\nURIs: http://two.invalid/debian/\nSuites: bookworm bookworm-updates\n"
           "Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
@@ -56,12 +58,18 @@ TEST_F(AptSources, SecurityMirrorFallsBackToDebiansLayout) {
 }
 
 TEST_F(AptSources, EnvironmentWins) {
-    write("apt/sources.list", "deb http://mirror.invalid/debian bookworm main\n");
+    write("apt/sources.list",
+          "deb http://mirror.invalid/debian bookworm main\n"
+          "deb http://security.invalid/debian-security bookworm-security main\n");
     setenv("DISTILL_DEBIAN_MIRROR", "http://env.invalid/debian/", 1);
-    const auto mirrors = default_mirrors("bookworm", scratch() / "apt");
-    unsetenv("DISTILL_DEBIAN_MIRROR");
+    auto mirrors = default_mirrors("bookworm", scratch() / "apt");
     EXPECT_EQ(mirrors.archive, "http://env.invalid/debian");
-    EXPECT_EQ(mirrors.security, "http://mirror.invalid/debian-security");
+    EXPECT_EQ(mirrors.security, "http://security.invalid/debian-security");
+    setenv("DISTILL_DEBIAN_SECURITY_MIRROR", "http://env.invalid/security", 1);
+    mirrors = default_mirrors("bookworm", scratch() / "apt");
+    unsetenv("DISTILL_DEBIAN_MIRROR");
+    unsetenv("DISTILL_DEBIAN_SECURITY_MIRROR");
+    EXPECT_EQ(mirrors.security, "http://env.invalid/security");
 }
 
 TEST_F(AptSources, NoMirrorAtAllSaysHowToConfigureOne) {

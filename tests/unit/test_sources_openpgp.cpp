@@ -1,8 +1,8 @@
-#include <distill/core/process.hpp>
-#include <distill/sources/openpgp.hpp>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <distill/core/process.hpp>
+#include <distill/sources/openpgp.hpp>
 
 #include "support.hpp"
 
@@ -68,9 +68,9 @@ TEST_F(OpenPgp, TextOutsideTheSignedMessageIsRefused) {
 TEST_F(OpenPgp, AKeyringWithoutTheSigningKeysIsRefused) {
     DISTILL_REQUIRE_TESTDATA("deb/mopidy-repo/mopidy-archive-keyring.gpg");
     try {
-        (void)verify_clearsigned(debian125("InRelease"),
-                                 test::testdata_dir() / "deb/mopidy-repo/mopidy-archive-keyring.gpg",
-                                 "InRelease");
+        (void)verify_clearsigned(
+            debian125("InRelease"),
+            test::testdata_dir() / "deb/mopidy-repo/mopidy-archive-keyring.gpg", "InRelease");
         FAIL() << "no error";
     } catch (const VerificationError& e) {
         EXPECT_THAT(e.what(), HasSubstr("which keyring"));

@@ -1,6 +1,6 @@
-#include <distill/resolve/solv/packages_scan.hpp>
-
 #include <charconv>
+
+#include <distill/resolve/solv/packages_scan.hpp>
 
 namespace distill::resolve::solv {
 namespace {
@@ -26,7 +26,8 @@ std::optional<std::string_view> field(std::string_view text, std::string_view na
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
         value.remove_prefix(1);
     }
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t' || value.back() == '\r')) {
+    while (!value.empty() &&
+           (value.back() == ' ' || value.back() == '\t' || value.back() == '\r')) {
         value.remove_suffix(1);
     }
     return value;
@@ -63,7 +64,13 @@ long PackagesScan::read(void* cookie, char* buffer, std::size_t size) {
         }
         return 0;
     }
-    self->feed(std::string_view(buffer, got));
+    const std::string_view data(buffer, got);
+    if (data.find('\0') != std::string_view::npos) {
+        // Binary data: the file is compressed in a way its name did not say, or not an index.
+        self->m_binary = true;
+        return -1;
+    }
+    self->feed(data);
     return static_cast<long>(got);
 }
 
@@ -103,26 +110,33 @@ void PackagesScan::line(std::string_view text) {
         std::uint64_t value = 0;
         const auto result = std::from_chars(size->data(), size->data() + size->size(), value);
         if (result.ec == std::errc()) {
-            m_size = value;
+            m_current.size = value;
         }
+    } else if (auto priority = field(text, "priority")) {
+        m_current.priority = *priority == "required"    ? 5
+                             : *priority == "important" ? 4
+                             : *priority == "standard"  ? 3
+                             : *priority == "optional"  ? 2
+                             : *priority == "extra"     ? 1
+                                                        : 0;
     }
 }
 
 void PackagesScan::end_stanza() {
-    if (!m_name.empty() && m_size) {
+    if (!m_name.empty()) {
         // libsolv gives a stanza without Architecture the arch "all"; key it the same way.
-        m_sizes[key(m_name, m_version, m_arch.empty() ? "all" : m_arch)] = *m_size;
+        m_noted[key(m_name, m_version, m_arch.empty() ? "all" : m_arch)] = m_current;
     }
     m_name.clear();
     m_version.clear();
     m_arch.clear();
-    m_size.reset();
+    m_current = Noted{};
 }
 
-std::optional<std::uint64_t> PackagesScan::size_of(std::string_view name, std::string_view version,
-                                                   std::string_view arch) const {
-    const auto it = m_sizes.find(key(name, version, arch));
-    if (it == m_sizes.end()) {
+std::optional<PackagesScan::Noted>
+PackagesScan::noted(std::string_view name, std::string_view version, std::string_view arch) const {
+    const auto it = m_noted.find(key(name, version, arch));
+    if (it == m_noted.end()) {
         return std::nullopt;
     }
     return it->second;

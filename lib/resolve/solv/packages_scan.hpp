@@ -10,7 +10,7 @@
 namespace distill::resolve::solv {
 
 /// Reads a Debian Packages index through a FILE* that passes every byte on unchanged while
-/// noting each stanza's Size, which libsolv's parser does not keep.
+/// noting each stanza's Size and Priority, which libsolv's parser does not keep.
 class PackagesScan {
 public:
     /// Scans what is read from `source` (not owned; it must outlive file()).
@@ -22,9 +22,17 @@ public:
     [[nodiscard]] std::FILE* file();
     /// Whether reading the source failed.
     [[nodiscard]] bool failed() const noexcept { return m_failed; }
-    /// The Size of the stanza for this package, if one was seen.
-    [[nodiscard]] std::optional<std::uint64_t> size_of(std::string_view name, std::string_view version,
-                                                       std::string_view arch) const;
+    /// Whether the source held binary data rather than a text index.
+    [[nodiscard]] bool binary() const noexcept { return m_binary; }
+    /// What the scan noted about one package.
+    struct Noted {
+        std::optional<std::uint64_t> size; ///< the Size field
+        int priority = 0; ///< Priority as a rank: required 5, important 4, standard 3,
+                          ///< optional 2, extra 1, absent 0
+    };
+    /// What was noted for this package, if its stanza was seen.
+    [[nodiscard]] std::optional<Noted> noted(std::string_view name, std::string_view version,
+                                             std::string_view arch) const;
 
 private:
     static long read(void* cookie, char* buffer, std::size_t size);
@@ -34,13 +42,14 @@ private:
 
     std::FILE* m_source;
     bool m_failed = false;
+    bool m_binary = false;
     bool m_ended = false;
     std::string m_partial;
     std::string m_name;
     std::string m_version;
     std::string m_arch;
-    std::optional<std::uint64_t> m_size;
-    std::unordered_map<std::string, std::uint64_t> m_sizes;
+    Noted m_current;
+    std::unordered_map<std::string, Noted> m_noted;
 };
 
 } // namespace distill::resolve::solv

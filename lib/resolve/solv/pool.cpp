@@ -2,6 +2,7 @@
 
 extern "C" {
 #include <solv/bitmap.h>
+#include <solv/evr.h>
 #include <solv/pool.h>
 #include <solv/poolarch.h>
 #include <solv/problems.h>
@@ -26,13 +27,14 @@ extern "C" {
 #pragma GCC diagnostic ignored "-Wsign-conversion"
 #pragma GCC diagnostic ignored "-Wold-style-cast"
 
+#include <algorithm>
+#include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <distill/core/error.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/resolve/solv/packages_scan.hpp>
-
-#include <algorithm>
-#include <cstdio>
-#include <unistd.h>
 
 namespace distill::resolve::solv {
 namespace {
@@ -83,14 +85,25 @@ private:
     ::Transaction* m_transaction;
 };
 
+/// A key of distill's own in libsolv's repodata: the Debian Priority as a rank. Stored in the
+/// parsed-index cache like libsolv's own keys.
+constexpr const char* k_priority_key = "distill:priority";
+
 /// A FILE* for reading a file through libsolv's decompressing opener.
 using File = std::unique_ptr<FILE, decltype(&std::fclose)>;
 
-File open_decompressing(const std::filesystem::path& path) {
-    File file(solv_xfopen(path.c_str(), "r"), &std::fclose);
-    if (!file) {
+/// Opens `path` through libsolv's decompressing reader; the compression is told by the
+/// suffix of `name` (the cache names files by hash, without a suffix).
+File open_decompressing(const std::filesystem::path& path, const std::string& name) {
+    core::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
         throw Error(fmt::format("{}: cannot open: {}", path.string(), core::errno_text(errno)));
     }
+    File file(solv_xfopen_fd(name.c_str(), fd.get(), "r"), &std::fclose);
+    if (!file) {
+        throw Error(fmt::format("{}: cannot open as {}", path.string(), name));
+    }
+    fd.release(); // the FILE owns it now
     return file;
 }
 
@@ -176,6 +189,7 @@ int Pool::add_repo(const std::string& name, int priority) {
 }
 
 void Pool::load_deb_packages(int repo_index, const std::filesystem::path& index,
+                             const std::string& served_as,
                              const std::filesystem::path& solv_cache) {
     ::Repo* repo = m_impl->repo(repo_index);
     if (!solv_cache.empty() && std::filesystem::exists(solv_cache)) {
@@ -189,28 +203,41 @@ void Pool::load_deb_packages(int repo_index, const std::filesystem::path& index,
 
     // libsolv's Packages parser skips the Size field, which distill needs for downloads and
     // locks; a scanner reads the same decompressed bytes on their way into libsolv.
-    auto source = open_decompressing(index);
+    auto source = open_decompressing(index, served_as.empty() ? index.string() : served_as);
     PackagesScan scan(source.get());
     FILE* tee = scan.file();
-    if (repo_add_debpackages(repo, tee, 0) != 0) {
-        const std::string error = pool_errstr(m_impl->pool);
-        std::fclose(tee);
-        throw Error(fmt::format("{}: cannot parse the package index: {}", index.string(), error));
-    }
+    const int parsed = repo_add_debpackages(repo, tee, 0);
     std::fclose(tee);
+    if (scan.binary()) {
+        throw Error(fmt::format("{}: not a Packages index (binary data; compressed unlike its "
+                                "name {} says?)",
+                                index.string(), served_as));
+    }
     if (scan.failed()) {
         throw Error(fmt::format("{}: read error while parsing the package index", index.string()));
     }
+    if (parsed != 0) {
+        throw Error(fmt::format("{}: cannot parse the package index: {}", index.string(),
+                                pool_errstr(m_impl->pool)));
+    }
 
     Repodata* data = repo_add_repodata(repo, REPO_REUSE_REPODATA | REPO_EXTEND_SOLVABLES);
+    const Id priority_key = pool_str2id(m_impl->pool, k_priority_key, 1);
     Id p = 0;
     Solvable* s = nullptr;
     FOR_REPO_SOLVABLES(repo, p, s) {
-        const auto size = scan.size_of(pool_id2str(m_impl->pool, s->name),
-                                       pool_id2str(m_impl->pool, s->evr),
-                                       pool_id2str(m_impl->pool, s->arch));
-        if (size) {
-            repodata_set_num(data, p, SOLVABLE_DOWNLOADSIZE, *size);
+        const auto noted =
+            scan.noted(pool_id2str(m_impl->pool, s->name), pool_id2str(m_impl->pool, s->evr),
+                       pool_id2str(m_impl->pool, s->arch));
+        if (!noted) {
+            continue;
+        }
+        if (noted->size) {
+            repodata_set_num(data, p, SOLVABLE_DOWNLOADSIZE, *noted->size);
+        }
+        if (noted->priority > 0) {
+            repodata_set_num(data, p, priority_key,
+                             static_cast<unsigned long long>(noted->priority));
         }
     }
     repodata_internalize(data);
@@ -249,6 +276,8 @@ std::size_t Pool::stub_out(int stub_repo_index, const std::set<std::string>& nam
         }
     }
     std::vector<Id> replaced;
+    Repodata* data = repo_add_repodata(stub_repo, 0);
+    const Id priority_key = pool_str2id(pool, k_priority_key, 1);
     const int original_count = pool->nsolvables;
     for (Id p = 2; p < original_count; ++p) {
         Solvable* s = pool->solvables + p;
@@ -263,6 +292,10 @@ std::size_t Pool::stub_out(int stub_repo_index, const std::set<std::string>& nam
         stub->name = real->name;
         stub->evr = real->evr;
         stub->arch = real->arch;
+        // The stub stands for the package in choices between providers, so it keeps its rank.
+        if (const auto rank = solvable_lookup_num(pool->solvables + p, priority_key, 0); rank > 0) {
+            repodata_set_num(data, stub_id, priority_key, rank);
+        }
         if (real->dep_provides != 0) {
             for (Id* dep = real->repo->idarraydata + real->dep_provides; *dep != 0; ++dep) {
                 const Id provide = *dep;
@@ -271,6 +304,7 @@ std::size_t Pool::stub_out(int stub_repo_index, const std::set<std::string>& nam
             }
         }
     }
+    repodata_internalize(data);
     repo_internalize(stub_repo);
 
     if (m_impl->has_considered) {
@@ -340,8 +374,8 @@ std::vector<Id> PreparedPool::providers(const std::string& name) const {
 
 Id PreparedPool::equals_dep(const std::string& name, const std::string& version) const {
     ::Pool* pool = m_impl->pool;
-    return pool_rel2id(pool, pool_str2id(pool, name.c_str(), 1), pool_str2id(pool, version.c_str(), 1),
-                       REL_EQ, 1);
+    return pool_rel2id(pool, pool_str2id(pool, name.c_str(), 1),
+                       pool_str2id(pool, version.c_str(), 1), REL_EQ, 1);
 }
 
 bool PreparedPool::installable(Id p) const {
@@ -439,7 +473,40 @@ std::vector<std::string> Pool::all_names() const {
     return names;
 }
 
+std::string PreparedPool::dep_name(Id dep) const {
+    while (ISRELDEP(dep)) {
+        dep = GETRELDEP(m_impl->pool, dep)->name;
+    }
+    return pool_id2str(m_impl->pool, dep);
+}
+
+int PreparedPool::compare_versions(Id a, Id b) const {
+    ::Pool* pool = m_impl->pool;
+    return pool_evrcmp(pool, pool->solvables[a].evr, pool->solvables[b].evr, EVRCMP_COMPARE);
+}
+
+int PreparedPool::priority(Id p) const {
+    const Id key = pool_str2id(m_impl->pool, k_priority_key, 0);
+    return key == 0 ? 0
+                    : static_cast<int>(solvable_lookup_num(m_impl->pool->solvables + p, key, 0));
+}
+
+std::vector<Id> PreparedPool::alternatives(Id dep) const {
+    std::vector<Id> result;
+    while (ISRELDEP(dep)) {
+        const Reldep* rd = GETRELDEP(m_impl->pool, dep);
+        if (rd->flags != REL_OR) {
+            break;
+        }
+        result.push_back(rd->name);
+        dep = rd->evr;
+    }
+    result.push_back(dep);
+    return result;
+}
+
 Solution PreparedPool::solve(const std::vector<std::vector<Id>>& wanted,
+                             const std::vector<Id>& favored,
                              const std::filesystem::path& debug_dir) const {
     ::Pool* pool = m_impl->pool;
     Queue jobs;
@@ -450,6 +517,9 @@ Solution PreparedPool::solve(const std::vector<std::vector<Id>>& wanted,
         }
         jobs.push2(SOLVER_INSTALL | SOLVER_SOLVABLE_ONE_OF,
                    pool_queuetowhatprovides(pool, candidates.get()));
+    }
+    for (const Id p : favored) {
+        jobs.push2(SOLVER_FAVOR | SOLVER_SOLVABLE, p);
     }
 
     Solver solver(pool);
@@ -478,9 +548,9 @@ Solution PreparedPool::solve(const std::vector<std::vector<Id>>& wanted,
             Id dep = 0;
             const SolverRuleinfo type =
                 solver_ruleinfo(solver.get(), rules[i], &source, &target, &dep);
-            entry.rules.push_back(ProblemRule{
-                kind_of(type), source, target, dep,
-                solver_problemruleinfo2str(solver.get(), type, source, target, dep)});
+            entry.rules.push_back(
+                ProblemRule{kind_of(type), source, target, dep,
+                            solver_problemruleinfo2str(solver.get(), type, source, target, dep)});
         }
         solution.problems.push_back(std::move(entry));
     }

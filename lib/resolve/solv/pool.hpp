@@ -20,12 +20,12 @@ struct SolvableInfo {
     std::string name;
     std::string evr;
     std::string arch;
-    int repo = -1;              ///< index returned by Pool::add_repo
-    std::string location;       ///< Filename from the index (relative to the repository)
-    std::string sha256;         ///< empty when the index gave none
+    int repo = -1;                    ///< index returned by Pool::add_repo
+    std::string location;             ///< Filename from the index (relative to the repository)
+    std::string sha256;               ///< empty when the index gave none
     std::uint64_t installed_size = 0; ///< bytes
     std::uint64_t download_size = 0;  ///< bytes
-    std::string source_name;    ///< the source package
+    std::string source_name;          ///< the source package
 };
 
 /// The pool while it is being filled: repositories are added and loaded, excluded packages
@@ -45,10 +45,12 @@ public:
     /// Returns its index for later calls and for SolvableInfo::repo.
     int add_repo(const std::string& name, int priority = 0);
 
-    /// Loads a Debian Packages index (plain, .gz or .xz) into repository `repo`. When
-    /// `solv_cache` is given, reads the parsed form from there if present, else parses the
-    /// index and writes the parsed form there (atomically) for next time.
+    /// Loads a Debian Packages index (plain, .gz, .xz, .bz2 or .zst, as the suffix of
+    /// `served_as` says, or else of `index`) into repository `repo`. When `solv_cache` is
+    /// given, reads the parsed form from there if present, else parses the index and writes
+    /// the parsed form there (atomically) for next time.
     void load_deb_packages(int repo, const std::filesystem::path& index,
+                           const std::string& served_as = {},
                            const std::filesystem::path& solv_cache = {});
 
     /// Loads a libsolv testtags file (tests and `--solver-debug` replays).
@@ -74,13 +76,13 @@ private:
 
 /// The kinds of reasons libsolv gives for a problem, in the terms the resolver explains.
 enum class RuleKind {
-    nothing_provides,   ///< source needs dep, which no package provides
-    needs_uninstallable, ///< source needs dep, but no provider of it can be installed
-    conflicts,          ///< source conflicts with target over dep
-    same_name,          ///< source and target are two versions of one package
-    not_installable,    ///< source cannot be installed at all (wrong arch, ...)
+    nothing_provides,     ///< source needs dep, which no package provides
+    needs_uninstallable,  ///< source needs dep, but no provider of it can be installed
+    conflicts,            ///< source conflicts with target over dep
+    same_name,            ///< source and target are two versions of one package
+    not_installable,      ///< source cannot be installed at all (wrong arch, ...)
     job_nothing_provides, ///< the request names something no package provides
-    job,                ///< a requested package cannot be installed
+    job,                  ///< a requested package cannot be installed
     other,
 };
 
@@ -134,11 +136,21 @@ public:
     [[nodiscard]] std::string dep_text(Id dep) const;
     /// Depends and Pre-Depends of `p` (alternatives are one dependency).
     [[nodiscard]] std::vector<Id> requires_of(Id p) const;
+    /// The package name a dependency is about ("libc6" for "libc6 (>= 2.34)", "python3" for
+    /// "python3:any").
+    [[nodiscard]] std::string dep_name(Id dep) const;
+    /// Orders two solvables of one name by version as the solver does (negative, 0, positive).
+    [[nodiscard]] int compare_versions(Id a, Id b) const;
+    /// The Debian Priority of `p` as a rank (required 5 ... extra 1; 0 when unknown).
+    [[nodiscard]] int priority(Id p) const;
+    /// The alternatives of a dependency "a | b | c", in the order written ({dep} if none).
+    [[nodiscard]] std::vector<Id> alternatives(Id dep) const;
 
     /// Solves "install each of `wanted`" (each entry: the acceptable solvables for one
-    /// request), ignoring Recommends and Suggests. When `debug_dir` is given, writes a libsolv
-    /// testcase there.
+    /// request), ignoring Recommends and Suggests; where the solver has a choice, `favored`
+    /// solvables win. When `debug_dir` is given, writes a libsolv testcase there.
     [[nodiscard]] Solution solve(const std::vector<std::vector<Id>>& wanted,
+                                 const std::vector<Id>& favored = {},
                                  const std::filesystem::path& debug_dir = {}) const;
 
 private:

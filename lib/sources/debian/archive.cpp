@@ -1,4 +1,4 @@
-#include <distill/sources/debian/archive.hpp>
+#include <algorithm>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -6,9 +6,8 @@
 #include <distill/core/digest.hpp>
 #include <distill/core/download.hpp>
 #include <distill/deb/control.hpp>
+#include <distill/sources/debian/archive.hpp>
 #include <distill/sources/openpgp.hpp>
-
-#include <algorithm>
 
 namespace distill::sources::debian {
 namespace {
@@ -25,9 +24,9 @@ std::string dists_url(const Repository& repository) {
 void check_release(const deb::Release& release, const Repository& repository,
                    const std::string& url, std::chrono::sys_seconds now) {
     if (!release.names(repository.suite)) {
-        throw VerificationError(fmt::format(
-            "{}: is for suite \"{}\" (codename \"{}\"), not \"{}\"", url, release.suite,
-            release.codename, repository.suite));
+        throw VerificationError(fmt::format("{}: is for suite \"{}\" (codename \"{}\"), not \"{}\"",
+                                            url, release.suite, release.codename,
+                                            repository.suite));
     }
     if (release.valid_until && *release.valid_until < now) {
         throw VerificationError(fmt::format("{}: expired: valid until {}, now {}", url,
@@ -44,8 +43,7 @@ void check_release(const deb::Release& release, const Repository& repository,
 
 } // namespace
 
-VerifiedRelease fetch_release(const Repository& repository, Context& context,
-                              FetchStats& stats) {
+VerifiedRelease fetch_release(const Repository& repository, Context& context, FetchStats& stats) {
     const std::string url = dists_url(repository) + "/InRelease";
     const auto previous = context.cache.url_record(url);
 
@@ -99,11 +97,11 @@ VerifiedRelease fetch_release(const Repository& repository, Context& context,
     if (!not_modified) {
         if (previous && previous->sha256 != sha256) {
             // A mirror must not roll a client back to an older (still validly signed) release.
-            const auto old = deb::parse_release(
-                verify_clearsigned(context.cache.blob_path(previous->sha256), repository.keyring,
-                                   url)
-                    .text,
-                url);
+            const auto old =
+                deb::parse_release(verify_clearsigned(context.cache.blob_path(previous->sha256),
+                                                      repository.keyring, url)
+                                       .text,
+                                   url);
             if (old.date && release.date && *release.date < *old.date) {
                 throw VerificationError(fmt::format(
                     "{}: dated {}, older than the {} copy verified before: refusing a rollback",
@@ -128,7 +126,8 @@ std::vector<PackageIndex> fetch_package_indexes(const Repository& repository,
     const auto& release = verified.release;
     std::vector<std::string> archs{arch};
     const auto& listed = release.architectures;
-    if (!release.all_in_arch_indexes && std::find(listed.begin(), listed.end(), "all") != listed.end()) {
+    if (!release.all_in_arch_indexes &&
+        std::find(listed.begin(), listed.end(), "all") != listed.end()) {
         archs.emplace_back("all");
     }
     if (!listed.empty() && std::find(listed.begin(), listed.end(), arch) == listed.end()) {
@@ -139,8 +138,12 @@ std::vector<PackageIndex> fetch_package_indexes(const Repository& repository,
     std::vector<PackageIndex> indexes;
     for (const auto& component : repository.components) {
         const auto& components = release.components;
-        if (!components.empty() &&
-            std::find(components.begin(), components.end(), component) == components.end()) {
+        // Debian's security archive lists "updates/main" yet keeps the files under "main/".
+        const bool has_component =
+            std::any_of(components.begin(), components.end(), [&](const std::string& c) {
+                return c == component || c.ends_with("/" + component);
+            });
+        if (!components.empty() && !has_component) {
             throw Error(fmt::format("{}: suite {} has no component {} (it has: {})", verified.url,
                                     repository.suite, component, fmt::join(components, " ")));
         }
@@ -157,15 +160,15 @@ std::vector<PackageIndex> fetch_package_indexes(const Repository& repository,
                 if (index_arch == "all") {
                     continue; // an archive may list "all" yet keep no separate index
                 }
-                throw VerificationError(fmt::format("{}: lists no Packages index for {}",
-                                                    verified.url, dir));
+                throw VerificationError(
+                    fmt::format("{}: lists no Packages index for {}", verified.url, dir));
             }
             const std::string canonical = dists_url(repository) + "/" + entry->path;
             core::ExpectedBlob blob{{}, entry->sha256, entry->size};
             if (release.acquire_by_hash) {
                 // by-hash names cannot change under us while the mirror updates.
-                blob.urls.push_back(
-                    fmt::format("{}/{}/by-hash/SHA256/{}", dists_url(repository), dir, entry->sha256));
+                blob.urls.push_back(fmt::format("{}/{}/by-hash/SHA256/{}", dists_url(repository),
+                                                dir, entry->sha256));
             }
             blob.urls.push_back(canonical);
             const auto fetched = core::fetch_blob(context.http, context.cache, blob);

@@ -1,10 +1,10 @@
 #pragma once
 
-#include <distill/deb/release.hpp>
-#include <distill/sources/sources.hpp>
-
 #include <string>
 #include <vector>
+
+#include <distill/deb/release.hpp>
+#include <distill/sources/sources.hpp>
 
 namespace distill::sources::debian {
 

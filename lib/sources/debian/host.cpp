@@ -1,13 +1,12 @@
-#include <distill/sources/debian/host.hpp>
+#include <algorithm>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
 #include <distill/core/error.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/deb/control.hpp>
-
-#include <algorithm>
-#include <cstdlib>
+#include <distill/sources/debian/host.hpp>
 
 namespace distill::sources::debian {
 namespace {
@@ -136,7 +135,8 @@ Mirrors default_mirrors(std::string_view release, const std::filesystem::path& e
         return {};
     };
     if (mirrors.archive.empty()) {
-        mirrors.archive = pick([&](const AptEntry& e) { return has_suite(e, std::string(release)); });
+        mirrors.archive =
+            pick([&](const AptEntry& e) { return has_suite(e, std::string(release)); });
     }
     if (mirrors.archive.empty()) {
         mirrors.archive = pick([](const AptEntry& e) { return !has_security_suite(e); });
