@@ -8,6 +8,7 @@ signed here with a throwaway key, stands in for Debian.
 import json
 import os
 import shutil
+import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -84,6 +85,36 @@ class Sources(dt.TestCase):
         # Both signatures were checked, by the keys expected.
         self.assertIn(f"verified (signed by {MOPIDY_KEY})", result.stderr)
         self.assertIn(f"verified (signed by {self.key.fingerprint})", result.stderr)
+
+    def test_two_runs_at_once_share_one_cache(self):
+        with dt.Server(self.mopidy) as mopidy, dt.Server(self.standin) as standin:
+            manifest = self.manifest(mopidy.url, standin.url)
+            runs = [subprocess.Popen([dt.binary(), "--cache-dir", str(self.cache), "plan",
+                                      "--json", str(manifest)], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True) for _ in range(4)]
+            outputs = [run.communicate(timeout=300) for run in runs]
+        for run, (out, err) in zip(runs, outputs):
+            self.assertEqual(run.returncode, 0, err)
+        self.assertTrue(all(json.loads(out) == json.loads(outputs[0][0]) for out, _ in outputs))
+        # Every cached blob is whole: its name is its hash; no temporary file is left.
+        for blob in (self.cache / "blobs" / "sha256").iterdir():
+            self.assertEqual(blob.name, dt.sha256_file(blob))
+
+    def test_several_architectures_give_an_array(self):
+        standin = self.scratch / "standin2"
+        dt.write_repo(standin, "bookworm", {"main": [dict(p, Architecture="all")
+                                                     for p in DEBIAN_STANDIN]},
+                      self.key, archs=("amd64", "arm64"))
+        with dt.Server(self.mopidy) as mopidy, dt.Server(standin) as standin_server:
+            manifest = self.manifest(mopidy.url, standin_server.url)
+            result = self.distill("plan", "--json", "--arch", "amd64", "--arch", "arm64", manifest,
+                                  check=0)
+            text = self.distill("plan", "--arch", "amd64", "--arch", "arm64", manifest, check=0)
+        plans = json.loads(result.stdout)
+        self.assertEqual([p["arch"] for p in plans], ["amd64", "arm64"])
+        self.assertEqual(len(plans[0]["packages"]), len(plans[1]["packages"]))
+        self.assertIn("mopidy (debian bookworm, amd64)", text.stdout)
+        self.assertIn("mopidy (debian bookworm, arm64)", text.stdout)
 
     def test_missing_debian_dependencies_are_explained(self):
         with dt.Server(self.mopidy) as mopidy:

@@ -126,6 +126,40 @@ class PlanDebian(dt.TestCase):
         print(f"java17 plan: cold {cold_time:.2f} s, warm {warm_time:.2f} s; warm run: "
               f"{match.group(1)} of 3 release files not modified, {match.group(2)} downloaded")
 
+    def test_closure_without_policy_is_apts(self):
+        """With the exclusion policy off, the closure is exactly what apt installs."""
+        dt.require_programs("apt-get")
+        apt_dir = self.scratch / "apt"
+        for sub in ("state/lists/partial", "cache/archives/partial"):
+            (apt_dir / sub).mkdir(parents=True)
+        (apt_dir / "status").write_text("")  # nothing installed
+        options = ["-o", f"Dir::State={apt_dir}/state", "-o", f"Dir::State::status={apt_dir}/status",
+                   "-o", f"Dir::Cache={apt_dir}/cache", "-o", "Debug::NoLocking=1",
+                   "-o", "APT::Architecture=amd64"]
+        subprocess.run(["apt-get", *options, "update"], check=True, capture_output=True)
+        simulated = subprocess.run(
+            ["apt-get", *options, "-s", "install", "--no-install-recommends",
+             "openjdk-17-jre-headless"], check=True, capture_output=True, text=True).stdout
+        apt = sorted(re.findall(r"^Inst (\S+) \((\S+) ", simulated, re.M))
+
+        manifest = self.scratch / "jre.yaml"
+        manifest.write_text("name: jre\ndistro: debian\nrelease: bookworm\n"
+                            "packages: [openjdk-17-jre-headless]\n")
+        everything = self.scratch / "jre-apt.yaml"
+        everything.write_text(manifest.read_text() + "allow: ['*']\n")
+        open_plan = json.loads(dt.run(["--cache-dir", self.cache, "plan", "--json", "--arch",
+                                       "amd64", everything], check=0).stdout)
+        distilled = json.loads(dt.run(["--cache-dir", self.cache, "plan", "--json", "--arch",
+                                       "amd64", manifest], check=0).stdout)
+        mine = sorted((p["name"], p["version"]) for p in open_plan["packages"])
+        self.assertEqual(mine, apt)
+        print(f"openjdk-17-jre-headless: apt installs {len(apt)} packages, "
+              f"{open_plan['installed_size'] / 1e6:.1f} MB; distill {len(distilled['packages'])} "
+              f"packages, {distilled['installed_size'] / 1e6:.1f} MB "
+              f"({len(distilled['excluded'])} kept out: "
+              f"{', '.join(e['name'] for e in distilled['excluded'])})")
+        self.assertLess(len(distilled["packages"]), len(apt))
+
     def test_stock_manifests_resolve(self):
         expectations = {
             "static.yaml": ["base-files", "netbase", "tzdata", "ca-certificates"],
