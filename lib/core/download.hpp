@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <distill/core/cache.hpp>
+#include <distill/core/digest.hpp>
 #include <distill/core/http.hpp>
 
 namespace distill::core {
@@ -24,6 +25,31 @@ struct BlobResult {
     bool downloaded = false;    ///< false: it was in the cache already, no request was made
     std::uint64_t bytes = 0;    ///< bytes downloaded
     std::string url;            ///< the URL that served it (empty when cached)
+};
+
+/// A download on its way into the cache: the body goes to a temporary blob file while its
+/// SHA-256 and size are computed; a retry starts both afresh. Nothing is in the cache until
+/// commit() names the file by its (verified) hash.
+class BlobWriter {
+public:
+    explicit BlobWriter(const Cache& cache);
+
+    /// The sink to give HttpClient::get.
+    [[nodiscard]] const BodySink& sink() const noexcept { return m_sink; }
+    /// The SHA-256 of what was written; call once, after the transfer.
+    [[nodiscard]] std::string sha256() { return m_hasher.hex_digest(); }
+    [[nodiscard]] std::uint64_t size() const noexcept { return m_size; }
+    /// The file written so far (to verify before committing).
+    [[nodiscard]] const std::filesystem::path& path() const noexcept { return m_file.temp_path(); }
+    /// Moves the file into the cache under `sha256`, which the caller has verified.
+    void commit(const std::string& sha256);
+
+private:
+    const Cache& m_cache;
+    AtomicFile m_file;
+    Hasher m_hasher;
+    std::uint64_t m_size = 0;
+    BodySink m_sink;
 };
 
 /// Returns the cached blob with this hash, or downloads it, checking size and SHA-256 while

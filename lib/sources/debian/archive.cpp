@@ -47,19 +47,7 @@ VerifiedRelease fetch_release(const Repository& repository, Context& context, Fe
     const std::string url = dists_url(repository) + "/InRelease";
     const auto previous = context.cache.url_record(url);
 
-    auto file = context.cache.new_blob_file();
-    core::Hasher hasher;
-    core::BodySink sink{[&] {
-                            if (::ftruncate(file.fd(), 0) != 0 ||
-                                ::lseek(file.fd(), 0, SEEK_SET) != 0) {
-                                throw Error("cannot truncate a download");
-                            }
-                            hasher = core::Hasher();
-                        },
-                        [&](std::span<const std::byte> data) {
-                            hasher.update(data);
-                            file.write(data);
-                        }};
+    core::BlobWriter writer(context.cache);
     core::HttpRequest request{url, {}, {}};
     if (previous) {
         request.etag = previous->etag;
@@ -67,7 +55,7 @@ VerifiedRelease fetch_release(const Repository& repository, Context& context, Fe
     }
     core::HttpResponse response;
     try {
-        response = context.http.get(request, sink);
+        response = context.http.get(request, writer.sink());
     } catch (const core::NetworkError& error) {
         if (error.http_status() == 404) {
             throw core::NetworkError(
@@ -80,8 +68,8 @@ VerifiedRelease fetch_release(const Repository& repository, Context& context, Fe
     ++stats.releases_checked;
 
     const bool not_modified = response.status == 304 && previous.has_value();
-    const std::string sha256 = not_modified ? previous->sha256 : hasher.hex_digest();
-    const auto path = not_modified ? context.cache.blob_path(sha256) : file.temp_path();
+    const std::string sha256 = not_modified ? previous->sha256 : writer.sha256();
+    const auto path = not_modified ? context.cache.blob_path(sha256) : writer.path();
     if (not_modified) {
         ++stats.releases_not_modified;
     } else {
@@ -109,7 +97,7 @@ VerifiedRelease fetch_release(const Repository& repository, Context& context, Fe
                     deb::format_release_date(*old.date)));
             }
         }
-        file.commit(context.cache.blob_path(sha256));
+        writer.commit(sha256);
         context.cache.store_url_record(
             core::UrlRecord{url, response.etag, response.last_modified, sha256});
     }
