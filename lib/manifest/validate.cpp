@@ -15,6 +15,8 @@
 #include <fmt/format.h>
 
 #include <distill/core/text.hpp>
+#include <distill/deb/version.hpp>
+#include <distill/deb/version.hpp>
 #include <distill/manifest/manifest.hpp>
 
 namespace distill::manifest {
@@ -396,6 +398,14 @@ void Validator::check_packages() {
                    fmt::format("version `{}` of `{}` contains whitespace", package.version,
                                package.name),
                    "write the pin without spaces, e.g. `curl=7.88.1-10`");
+        } else if (std::string why; m_manifest.distro == Distro::debian &&
+                                    !package.version.empty() &&
+                                    !deb::Version::parse(package.version, &why)) {
+            report(package.where,
+                   fmt::format("version `{}` of `{}` is not a Debian version: {}", package.version,
+                               package.name, why),
+                   "Debian versions look like [epoch:]upstream[-revision], e.g. `2:4.35-1`; "
+                   "`distill plan` lists the versions the sources offer");
         }
         if (const auto first = requested.find(package.name); first != requested.end()) {
             report(package.where, fmt::format("package `{}` is requested twice", package.name),

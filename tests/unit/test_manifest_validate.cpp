@@ -176,6 +176,12 @@ TEST_F(ManifestValidate, PinVersionWithWhitespaceIsRejected) {
                "version `7.88 beta` of `curl` contains whitespace");
 }
 
+TEST_F(ManifestValidate, DebianPinMustBeADebianVersion) {
+    expect_one(std::string(k_debian) + "packages: [\"curl=beta-1\"]\n", 4, 12,
+               "version `beta-1` of `curl` is not a Debian version: version number does not "
+               "start with a digit");
+}
+
 TEST_F(ManifestValidate, PackageRequestedTwiceIsReportedAtTheSecond) {
     expect_one(std::string(k_debian) + "packages:\n  - curl\n  - tzdata\n  - curl=7.88.1-10\n", 7,
                5, "package `curl` is requested twice", "already requested at");
