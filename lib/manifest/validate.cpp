@@ -16,7 +16,6 @@
 
 #include <distill/core/text.hpp>
 #include <distill/deb/version.hpp>
-#include <distill/deb/version.hpp>
 #include <distill/manifest/manifest.hpp>
 
 namespace distill::manifest {
