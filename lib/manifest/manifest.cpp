@@ -117,6 +117,8 @@ Manifest merge(Manifest base, Manifest over) {
     append(out.allow, std::move(over.allow));
     append(out.paths.include, std::move(over.paths.include));
     append(out.paths.exclude, std::move(over.paths.exclude));
+    append(out.paths.setuid, std::move(over.paths.setuid));
+    append(out.certificates, std::move(over.certificates));
     append(out.accounts, std::move(over.accounts));
     append(out.files, std::move(over.files));
     merge_config(out.config, std::move(over.config));

@@ -123,6 +123,9 @@ struct ImageConfig {
 struct PathRules {
     std::vector<Located> include; ///< Optional. Globs kept even if the policy drops them.
     std::vector<Located> exclude; ///< Optional. Globs dropped.
+    /// Optional. Globs of files that keep their setuid and setgid bits; every other file loses
+    /// them. Default: none.
+    std::vector<Located> setuid;
 };
 
 /// A manifest after parse(): what the user wrote, with `include`d manifests merged in.
@@ -142,6 +145,9 @@ struct Manifest {
     std::vector<Account> accounts; ///< Optional. Added to root, nobody and nonroot.
     ImageConfig config;            ///< Optional.
     std::vector<FileEntry> files;  ///< Optional.
+    /// Optional. PEM files of extra CA certificates, trusted in the CA bundle and the Java
+    /// truststore; paths as written are relative to the manifest (absolute after parse()).
+    std::vector<Located> certificates;
     /// Where each top-level key was written (for messages about fields, not single values).
     std::map<std::string, Location> keys;
     /// Where each top-level scalar's value was written (`name`, `distro`, `release`,

@@ -19,10 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<std::string_view, 13> k_top_keys{
-    "name",  "distro", "release",  "archs",  "sources", "packages", "exclude",
-    "allow", "paths",  "accounts", "config", "files",   "include"};
-constexpr std::array<std::string_view, 2> k_path_keys{"include", "exclude"};
+constexpr std::array<std::string_view, 14> k_top_keys{
+    "name",  "distro",   "release", "archs", "sources", "packages",     "exclude",
+    "allow", "paths",    "accounts", "config", "files", "certificates", "include"};
+constexpr std::array<std::string_view, 3> k_path_keys{"include", "exclude", "setuid"};
 constexpr std::array<std::string_view, 4> k_source_keys{"url", "suites", "components", "keyring"};
 constexpr std::array<std::string_view, 5> k_account_keys{"name", "uid", "gid", "home", "shell"};
 constexpr std::array<std::string_view, 8> k_config_keys{
@@ -404,6 +404,13 @@ void Reader::read_top(const Entry& entry, Layer& layer) {
         read_config(entry, manifest.config);
     } else if (key == "paths") {
         read_paths(entry, manifest.paths);
+    } else if (key == "certificates") {
+        for (auto& item : strings(entry, "certs/internal-ca.pem")) {
+            if (!item.value.empty()) {
+                item.value = resolve(item.value).string();
+            }
+            manifest.certificates.push_back(std::move(item));
+        }
     }
 }
 
@@ -602,7 +609,9 @@ void Reader::read_paths(const Entry& entry, PathRules& paths) {
     }
     walk(entry.value, k_path_keys, "`paths`", [&](const Entry& item) {
         auto globs = strings(item, "/usr/share/doc/**");
-        auto& target = item.key == "include" ? paths.include : paths.exclude;
+        auto& target = item.key == "include"   ? paths.include
+                       : item.key == "exclude" ? paths.exclude
+                                               : paths.setuid;
         target.insert(target.end(), globs.begin(), globs.end());
     });
 }

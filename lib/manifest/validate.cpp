@@ -185,6 +185,7 @@ public:
         check_accounts();
         check_config();
         check_files();
+        check_certificates();
         // Checks run field by field; the user reads the file top to bottom, base files first.
         const auto rank = [&](const Diagnostic& d) {
             const auto& files = m_manifest.included;
@@ -214,6 +215,7 @@ private:
     void check_package_pattern(const std::string& pattern, const Location& where,
                                std::string_view what);
     void check_paths();
+    void check_certificates();
     void check_accounts();
     void check_config();
     void check_user();
@@ -431,6 +433,22 @@ void Validator::check_paths() {
     };
     check(m_manifest.paths.include, "include");
     check(m_manifest.paths.exclude, "exclude");
+    check(m_manifest.paths.setuid, "setuid");
+}
+
+void Validator::check_certificates() {
+    for (const auto& certificate : m_manifest.certificates) {
+        std::error_code error;
+        if (certificate.value.empty()) {
+            report(certificate.where, "empty path in `certificates`",
+                   "write the path of a PEM file, e.g. `certs/internal-ca.pem`");
+        } else if (!std::filesystem::is_regular_file(certificate.value, error)) {
+            report(certificate.where,
+                   fmt::format("certificate file `{}` does not exist or is not a regular file",
+                               certificate.value),
+                   "paths are relative to the manifest that names them");
+        }
+    }
 }
 
 void Validator::check_accounts() {

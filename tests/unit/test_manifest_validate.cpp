@@ -303,6 +303,24 @@ TEST_F(ManifestValidate, SourceFileMustExist) {
                "relative to the manifest that names it");
 }
 
+TEST_F(ManifestValidate, CertificateFileMustExist) {
+    expect_one(std::string(k_debian) + "certificates: [certs/ca.pem]\n", 4, 16,
+               "certificate file `" + (scratch() / "certs" / "ca.pem").string() +
+                   "` does not exist or is not a regular file",
+               "relative to the manifest");
+}
+
+TEST_F(ManifestValidate, CertificatesAndSetuidGlobsAreValid) {
+    write("certs/ca.pem", "-----BEGIN CERTIFICATE-----\n");
+    expect_valid(std::string(k_debian) +
+                 "certificates: [certs/ca.pem]\npaths:\n  setuid: [/usr/bin/ping]\n");
+}
+
+TEST_F(ManifestValidate, EmptySetuidGlobIsRejected) {
+    expect_one(std::string(k_debian) + "paths:\n  setuid: [\"\"]\n", 5, 12,
+               "empty glob in `paths.setuid`");
+}
+
 TEST_F(ManifestValidate, SourceFileMustBeARegularFile) {
     fs::create_directories(scratch() / "conf");
     expect_one(std::string(k_debian) + "files: [{src: conf, dst: /etc/conf}]\n", 4, 15,
