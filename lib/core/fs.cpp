@@ -172,6 +172,42 @@ void read_file_chunks(const std::filesystem::path& path,
     }
 }
 
+Fd open_read(const std::filesystem::path& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        throw Error(fmt::format("{}: cannot open: {}", path.string(), errno_text(errno)));
+    }
+    return fd;
+}
+
+void pread_all(const Fd& fd, std::span<std::byte> buffer, std::uint64_t offset,
+               const std::filesystem::path& path) {
+    std::size_t done = 0;
+    while (done < buffer.size()) {
+        const ssize_t got = ::pread(fd.get(), buffer.data() + done, buffer.size() - done,
+                                    static_cast<off_t>(offset + done));
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw Error(fmt::format("{}: read failed: {}", path.string(), errno_text(errno)));
+        }
+        if (got == 0) {
+            throw Error(
+                fmt::format("{}: ends before byte {}", path.string(), offset + buffer.size()));
+        }
+        done += static_cast<std::size_t>(got);
+    }
+}
+
+std::string read_file_range(const std::filesystem::path& path, std::uint64_t offset,
+                            std::uint64_t size) {
+    const Fd fd = open_read(path);
+    std::string content(size, '\0');
+    pread_all(fd, std::as_writable_bytes(std::span(content)), offset, path);
+    return content;
+}
+
 std::string read_file(const std::filesystem::path& path) {
     std::string content;
     read_file_chunks(path, [&](std::span<const std::byte> chunk) {

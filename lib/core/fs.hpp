@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <span>
@@ -91,6 +92,17 @@ private:
 
 /// Reads a whole (small) file into a string; throws naming the path.
 [[nodiscard]] std::string read_file(const std::filesystem::path& path);
+
+/// Opens a file for reading; throws naming the path.
+[[nodiscard]] Fd open_read(const std::filesystem::path& path);
+
+/// Fills `buffer` from `offset` of an open file; throws naming `path` if the file is shorter.
+void pread_all(const Fd& fd, std::span<std::byte> buffer, std::uint64_t offset,
+               const std::filesystem::path& path);
+
+/// Reads `size` bytes at `offset` of a file; throws naming the path if it is shorter.
+[[nodiscard]] std::string read_file_range(const std::filesystem::path& path, std::uint64_t offset,
+                                          std::uint64_t size);
 
 /// Reads a file in chunks of up to 256 KiB, calling `sink` for each.
 void read_file_chunks(const std::filesystem::path& path,
