@@ -1,10 +1,12 @@
 #include "cli.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
 #include <fmt/format.h>
 
+#include <distill/core/cancel.hpp>
 #include <distill/core/error.hpp>
 
 namespace distill::cli {
@@ -18,6 +20,8 @@ constexpr const char* k_description =
 constexpr const char* k_footer = R"(Examples:
   distill plan manifests/java17.yaml         what the JVM image holds, and why
   distill plan --json manifests/base.yaml    the same as JSON, for scripts
+  distill build manifests/java17.yaml        the image, as an OCI layout in out/java17
+  podman run --rm oci:out/java17 -version    run it
 
 Manifest reference: manifests/README.md
 
@@ -30,7 +34,7 @@ Environment:
 Exit codes:
   0 success          3 invalid manifest       6 unsolvable request
   1 other error      4 verification failed    7 unsafe package content
-  2 usage error      5 download failed)";
+  2 usage error      5 download failed        130 interrupted)";
 
 } // namespace
 
@@ -49,6 +53,16 @@ int run(int argc, char** argv) {
 
     int exit_code = 0;
     add_plan_command(app, globals, exit_code);
+    //HOLD add_build_command(app, globals, exit_code);
+
+    // A first Ctrl-C (or SIGTERM) asks the running step to stop: the build unwinds, removes
+    // what it staged and leaves the previous output as it was. A second one ends the process.
+    struct sigaction action {};
+    action.sa_handler = [](int) { core::request_cancel(); };
+    action.sa_flags = static_cast<int>(SA_RESETHAND);
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, nullptr);
+    ::sigaction(SIGTERM, &action, nullptr);
 
     try {
         app.parse(argc, argv);
@@ -64,6 +78,9 @@ int run(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::fflush(stdout);
         fmt::print(stderr, "distill: error: {}\n", describe(e));
+        if (core::cancel_requested()) {
+            return 130; // as a shell reports a process ended by SIGINT
+        }
         return static_cast<int>(exit_code_of(e));
     }
     return exit_code;

@@ -44,6 +44,9 @@ private:
 /// The `plan` subcommand; it sets `exit_code` when it fails in a way already reported.
 void add_plan_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);
 
+/// The `build` subcommand.
+void add_build_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);
+
 /// Parses the command line, runs the subcommand, prints errors; returns the exit code.
 int run(int argc, char** argv);
 

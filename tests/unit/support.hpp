@@ -45,6 +45,15 @@ inline bool in_ci() {
         }                                                                                          \
     } while (0)
 
+/// A scratch directory for a plain TEST, removed afterwards.
+class ScratchDir {
+public:
+    [[nodiscard]] const std::filesystem::path& path() const { return m_dir.path(); }
+
+private:
+    core::TempDir m_dir{"distill-test-"};
+};
+
 /// A fresh scratch directory per test, removed afterwards.
 class ScratchTest : public ::testing::Test {
 protected:

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <distill/core/reporter.hpp>
+#include <distill/manifest/manifest.hpp>
+#include <distill/unpack/tree.hpp>
+
+// What maintainer scripts would have done to an installed system, done declaratively on the
+// tree: distill never runs a package's scripts.
+namespace distill::assemble {
+
+/// What assembling added, for the build report.
+struct Summary {
+    std::vector<std::string> accounts;     ///< account names in /etc/passwd
+    std::size_t ca_certificates = 0;       ///< certificates in the CA bundle
+    bool java_truststore = false;          ///< /etc/ssl/certs/java/cacerts written
+    std::vector<std::string> alternatives; ///< "/usr/bin/java -> /usr/lib/jvm/.../bin/java"
+    std::size_t database_packages = 0;     ///< packages in /var/lib/dpkg/status
+};
+
+/// The accounts of an image: root, nonroot and nobody, replaced or joined by the manifest's
+/// (after manifest::with_defaults), in uid order.
+[[nodiscard]] std::vector<manifest::Account> accounts_for(const manifest::Manifest& manifest);
+
+/// "uid:gid" for the config's `user` (an account name, a uid, or uid:gid).
+[[nodiscard]] std::string resolve_user(const manifest::Manifest& manifest);
+
+/// Runs every step on the tree, in order: accounts (/etc/passwd, /etc/group, homes), system
+/// files (/etc/os-release when base-files has none, /tmp, /etc/nsswitch.conf, /etc/localtime
+/// when tzdata is in), the CA bundle and the Java truststore, alternatives links, the
+/// manifest's `files`, and last the package database (/var/lib/dpkg/status and info/), which
+/// lists exactly what the image holds. `manifest` is after manifest::with_defaults; `epoch`
+/// dates what needs a date.
+Summary assemble(unpack::Tree& tree, const manifest::Manifest& manifest, std::int64_t epoch,
+                 core::Reporter& reporter);
+
+/// The alternatives links Debian's maintainer scripts would make, from a declarative table:
+/// for a JVM under /usr/lib/jvm, /usr/bin/<tool> -> /etc/alternatives/<tool> -> the tool.
+/// Returns "link -> target" for each.
+std::vector<std::string> add_alternatives(unpack::Tree& tree);
+
+/// /var/lib/dpkg/status with one stanza per package ("Status: install ok installed", and the
+/// Conffiles that are present), and info/<pkg>.list and .md5sums naming exactly the paths of
+/// each package that are in the image (as the package names them, so "/bin/ls" on a merged-/usr
+/// image, as dpkg itself records it). Returns the number of packages.
+std::size_t write_package_database(unpack::Tree& tree);
+
+} // namespace distill::assemble
