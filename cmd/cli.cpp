@@ -53,12 +53,14 @@ int run(int argc, char** argv) {
 
     int exit_code = 0;
     add_plan_command(app, globals, exit_code);
-    //HOLD add_build_command(app, globals, exit_code);
+    add_build_command(app, globals, exit_code);
 
     // A first Ctrl-C (or SIGTERM) asks the running step to stop: the build unwinds, removes
     // what it staged and leaves the previous output as it was. A second one ends the process.
     struct sigaction action {};
-    action.sa_handler = [](int) { core::request_cancel(); };
+    action.sa_handler = [](int) {
+        core::request_cancel();
+    };
     action.sa_flags = static_cast<int>(SA_RESETHAND);
     sigemptyset(&action.sa_mask);
     ::sigaction(SIGINT, &action, nullptr);

@@ -10,15 +10,11 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <distill/core/curl_setup.hpp>
 #include <distill/core/http.hpp>
 
 namespace distill::core {
 namespace {
-
-void global_init() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 CURL* as_curl(void* handle) {
     return static_cast<CURL*>(handle);
@@ -84,6 +80,35 @@ struct SlistDeleter {
 
 } // namespace
 
+namespace detail {
+
+void curl_global_once() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+void set_common_options(CURL* curl, const std::string& url, char* error_buffer) {
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "distill/" DISTILL_VERSION);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
+    // Abort a transfer that stalls below 1 KiB/s for a minute; a retry follows.
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+}
+
+std::string curl_failure_text(CURLcode code, const char* error_buffer) {
+    return error_buffer != nullptr && error_buffer[0] != '\0' ? std::string(error_buffer)
+                                                              : curl_easy_strerror(code);
+}
+
+} // namespace detail
+
 bool is_transient_failure(int curl_code, long http_status) {
     switch (curl_code) {
     case CURLE_OK:
@@ -107,7 +132,7 @@ bool is_transient_failure(int curl_code, long http_status) {
 HttpClient::HttpClient(RetryPolicy retry)
     : m_curl(nullptr)
     , m_retry(retry) {
-    global_init();
+    detail::curl_global_once();
     m_curl = curl_easy_init();
     if (m_curl == nullptr) {
         throw Error("cannot initialise libcurl");
@@ -138,22 +163,11 @@ HttpResponse HttpClient::get(const HttpRequest& request, const BodySink& sink) {
             add_header("If-Modified-Since: " + *request.last_modified);
         }
 
-        curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-        curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-        curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,file");
-        curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(curl, CURLOPT_USERAGENT, "distill/" DISTILL_VERSION);
-        curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-        // Abort a transfer that stalls below 1 KiB/s for a minute; a retry follows.
-        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
-        curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer.data());
+        detail::set_common_options(curl, request.url, error_buffer.data());
         curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body);
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
         curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header);
         curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
-        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
         if (headers) {
             curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
         }
@@ -188,9 +202,8 @@ HttpResponse HttpClient::get(const HttpRequest& request, const BodySink& sink) {
             throw NetworkError(
                 fmt::format("{}: server answered HTTP {}{}", request.url, status, tries), status);
         }
-        const std::string detail =
-            error_buffer[0] != '\0' ? std::string(error_buffer.data()) : curl_easy_strerror(code);
-        throw NetworkError(fmt::format("{}: {}{}", request.url, detail, tries));
+        throw NetworkError(fmt::format(
+            "{}: {}{}", request.url, detail::curl_failure_text(code, error_buffer.data()), tries));
     }
 }
 

@@ -1,0 +1,151 @@
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <distill/core/text.hpp>
+#include <distill/pipeline/pipeline.hpp>
+
+#include "cli.hpp"
+
+namespace distill::cli {
+namespace {
+
+struct BuildOptions {
+    std::string manifest;
+    std::string output;
+    std::string format = "layout";
+    std::string compression = "gzip";
+    std::string tag = "latest";
+    std::vector<std::string> archs;
+    std::string solver_debug;
+    int jobs = 0;
+    bool json = false;
+};
+
+nlohmann::json result_json(const pipeline::BuildResult& result) {
+    nlohmann::json archs = nlohmann::json::array();
+    for (const auto& arch : result.archs) {
+        archs.push_back({{"arch", arch.arch},
+                         {"digest", arch.manifest.digest},
+                         {"config", arch.config.digest},
+                         {"layer",
+                          {{"digest", arch.layer.blob.digest},
+                           {"diff_id", arch.layer.diff_id},
+                           {"media_type", arch.layer.blob.media_type},
+                           {"size", arch.layer.blob.size},
+                           {"tar_size", arch.layer.tar_size}}},
+                         // What a registry stores for this image: manifest, config and layer.
+                         {"size", arch.manifest.size + arch.config.size + arch.layer.blob.size},
+                         {"uncompressed_size", arch.unpacked_bytes},
+                         {"packages", arch.packages},
+                         {"files", arch.layer.files},
+                         {"entries", arch.layer.entries}});
+    }
+    return {{"name", result.name},
+            {"digest", result.digest},
+            {"format", pipeline::to_string(result.format)},
+            {result.format == pipeline::OutputFormat::layout ? "layout" : "archive",
+             result.output.string()},
+            {"epoch", result.epoch},
+            {"previous_digest", result.previous_digest.empty()
+                                    ? nlohmann::json()
+                                    : nlohmann::json(result.previous_digest)},
+            {"changed", result.previous_digest != result.digest},
+            {"archs", std::move(archs)}};
+}
+
+void print_text(const pipeline::BuildResult& result) {
+    for (const auto& arch : result.archs) {
+        fmt::print("{} ({}): {} packages, {} files, {} compressed ({} unpacked)\n", result.name,
+                   arch.arch, arch.packages, arch.layer.files,
+                   core::human_size(arch.layer.blob.size), core::human_size(arch.unpacked_bytes));
+    }
+    const char* change = result.previous_digest.empty()            ? "new"
+                         : result.previous_digest == result.digest ? "unchanged"
+                                                                   : "changed";
+    fmt::print("{} {} ({}): {}\n", pipeline::to_string(result.format), result.output.string(),
+               change, result.digest);
+}
+
+} // namespace
+
+void add_build_command(CLI::App& app, const GlobalOptions& globals, int& exit_code) {
+    auto options = std::make_shared<BuildOptions>();
+    auto* command = app.add_subcommand(
+        "build", "Build the image: a reproducible single-layer OCI image of the closure");
+    command->add_option("manifest", options->manifest, "The image manifest (YAML)")->required();
+    command->add_option("-o,--output", options->output,
+                        "Where to write the image (default: out/NAME, or out/NAME.tar for the "
+                        "archive formats)");
+    command
+        ->add_option("--format", options->format,
+                     "layout (an OCI image layout directory), "
+                     "oci-archive or docker-archive (tar files)")
+        ->check(CLI::IsMember({"layout", "oci-archive", "docker-archive"}));
+    command->add_option("--compression", options->compression, "Layer compression: gzip or zstd")
+        ->check(CLI::IsMember({"gzip", "zstd"}));
+    command->add_option("--tag", options->tag,
+                        "The image's ref name in the layout (default: latest)");
+    command->add_option("--arch", options->archs,
+                        "Build for this architecture instead of the manifest's (repeatable)");
+    command
+        ->add_option("-j,--jobs", options->jobs,
+                     "Threads for unpacking and compressing (default: one per processor)")
+        ->check(CLI::Range(1, 256));
+    command->add_option("--solver-debug", options->solver_debug,
+                        "Write a libsolv testcase of the resolution into this directory");
+    command->add_flag("--json", options->json, "Print the result as JSON on stdout");
+    command->footer(
+        R"(distill build resolves the manifest like `distill plan`, downloads every package
+(verified against the signed indexes), reads them without running any maintainer
+script, and writes one image per architecture with a single layer:
+
+  - Paths: /bin, /sbin and /lib* move under /usr (merged /usr, bookworm on) with
+    links in their place; documentation, manual pages, translations and lintian
+    files are dropped (each package's copyright stays); `paths` in the manifest
+    changes that. Setuid and setgid bits are dropped unless `paths.setuid` keeps them.
+  - Generated: /etc/passwd and /etc/group (root, nonroot 65532, nobody and the
+    manifest's accounts), /tmp, /etc/nsswitch.conf, /etc/localtime (UTC), the CA
+    bundle, the Java truststore when a JVM is in, /usr/bin links for JVM tools, and
+    dpkg's database listing exactly the files that are in the image.
+  - Reproducible: paths sorted, owners numeric, every time stamp the epoch
+    (SOURCE_DATE_EPOCH, else the newest package's build date): the same manifest
+    and package versions give the same digest on any machine.
+
+A package with a path that climbs out of the image, a device node, or a hard link
+out of itself stops the build (exit code 7). The output is replaced only when the
+build succeeds.
+
+Examples:
+  distill build manifests/java17.yaml
+  podman run --rm oci:out/java17 -version
+  distill build --format oci-archive --tag localhost/java17:1 manifests/java17.yaml
+  distill build --json --compression zstd -o /tmp/py manifests/python3.yaml)");
+
+    command->callback([options, &globals, &exit_code] {
+        CliReporter reporter(globals);
+        pipeline::BuildSettings settings;
+        settings.plan.cache_dir = globals.cache_dir;
+        settings.plan.archs = options->archs;
+        settings.plan.solver_debug_dir = options->solver_debug;
+        settings.output = options->output;
+        settings.format = options->format == "oci-archive" ? pipeline::OutputFormat::oci_archive
+                          : options->format == "docker-archive"
+                              ? pipeline::OutputFormat::docker_archive
+                              : pipeline::OutputFormat::layout;
+        settings.compression =
+            options->compression == "zstd" ? image::Compression::zstd : image::Compression::gzip;
+        settings.tag = options->tag;
+        settings.jobs = options->jobs;
+        const auto result = pipeline::build(options->manifest, settings, reporter);
+        if (options->json) {
+            fmt::print("{}\n", result_json(result).dump(2));
+        } else {
+            print_text(result);
+        }
+        exit_code = 0;
+    });
+}
+
+} // namespace distill::cli
