@@ -169,6 +169,15 @@ void Tree::add_package(const std::string& name, const std::string& arch,
         }
         const std::string path = merge_usr(shipped);
         ensure_parents(path, name);
+        if (const auto found = m_entries.find(path); found != m_entries.end() &&
+                                                     found->second.type == EntryType::symlink &&
+                                                     raw.type == EntryType::directory) {
+            // dpkg would follow the link and unpack what comes below into its target.
+            throw UnsafeContentError(fmt::format(
+                "{}: `/{}` is a directory in this package but a symlink (to `{}`) from {}; "
+                "what the package puts below it would land wherever the link points",
+                name, shipped, found->second.link, found->second.origin));
+        }
 
         Entry entry;
         entry.type = raw.type;

@@ -9,12 +9,14 @@ import functools
 import gzip
 import hashlib
 import http.server
+import io
 import json
 import lzma
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -93,6 +95,12 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, fmt, *args):  # keep test output clean; the log is kept in memory
         pass
 
+    def do_GET(self):
+        self.server.arrived.append(self.path)
+        if self.server.delay and self.path.endswith(".deb"):
+            time.sleep(self.server.delay)
+        super().do_GET()
+
     def send_response(self, code, message=None):
         self.server.log.append((self.command, self.path, code))
         super().send_response(code, message)
@@ -101,10 +109,12 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 class Server:
     """Serves a directory on 127.0.0.1 (an ephemeral port) and records every request."""
 
-    def __init__(self, root):
+    def __init__(self, root, delay=0.0):
         handler = functools.partial(_Handler, directory=str(root))
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.log = []
+        self.httpd.delay = delay  # seconds before answering for a .deb
+        self.httpd.arrived = []  # request paths as they arrive (the log has them when answered)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
@@ -117,6 +127,9 @@ class Server:
 
     def requests_for(self, suffix):
         return [entry for entry in self.httpd.log if entry[1].endswith(suffix)]
+
+    def arrived_for(self, suffix):
+        return [path for path in self.httpd.arrived if path.endswith(suffix)]
 
     def clear_log(self):
         self.httpd.log.clear()
@@ -225,6 +238,106 @@ def write_repo(root, suite, packages, key, components=("main",), archs=("amd64",
     return dist / "InRelease"
 
 
+# --- crafted packages ---------------------------------------------------------------------
+
+FIXED_TIME = 1700000000  # 2023-11-14, for packages whose bytes must not depend on the day
+
+
+def control_text(name, version="1.0-1", arch="amd64", **fields):
+    text = (f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\n"
+            f"Maintainer: distill tests <tests@distill.invalid>\n")
+    for key, value in fields.items():
+        text += f"{key.replace('_', '-')}: {value}\n"
+    return text + f"Description: {name}, made by distill's tests\n"
+
+
+def build_deb(work, name, files, version="1.0-1", arch="amd64", **fields):
+    """Builds a .deb with dpkg-deb from a directory tree made of `files` (path -> bytes, or a
+    (bytes, mode) pair, or ("symlink", target), or ("dir", mode)). Owners are root, times fixed."""
+    require_programs("dpkg-deb")
+    root = Path(work) / f"{name}_{version}_{arch}.tree"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(control_text(name, version, arch, **fields))
+    for path, spec in sorted(files.items()):
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(spec, tuple) and spec[0] == "symlink":
+            target.symlink_to(spec[1])
+            continue
+        if isinstance(spec, tuple) and spec[0] == "dir":
+            target.mkdir(exist_ok=True)
+            os.chmod(target, spec[1])
+            continue
+        content, mode = spec if isinstance(spec, tuple) else (spec, 0o644)
+        target.write_bytes(content if isinstance(content, bytes) else content.encode())
+        os.chmod(target, mode)
+    for directory, _, names in os.walk(root):
+        for entry in [directory, *[os.path.join(directory, n) for n in names]]:
+            os.utime(entry, (FIXED_TIME, FIXED_TIME), follow_symlinks=False)
+    out = Path(work) / f"{name}_{version}_{arch}.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(out)],
+                   check=True, capture_output=True,
+                   env={**os.environ, "SOURCE_DATE_EPOCH": str(FIXED_TIME)})
+    return out
+
+
+def _ar_member(name, data):
+    header = (f"{name:<16}{FIXED_TIME:<12}{0:<6}{0:<6}{0o100644:<8o}{len(data):<10}`\n").encode()
+    return header + data + (b"\n" if len(data) % 2 else b"")
+
+
+def craft_deb(work, name, members, version="1.0-1", arch="amd64"):
+    """Writes a .deb whose data.tar holds exactly `members`: tarfile.TarInfo objects, with their
+    bytes as (info, bytes) pairs. For what dpkg-deb refuses to build: `..` paths, hard links out
+    of the package."""
+    def tar(entries):
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
+            for info, data in entries:
+                info.mtime = FIXED_TIME
+                archive.addfile(info, io.BytesIO(data) if data is not None else None)
+        return buffer.getvalue()
+
+    control = tarfile.TarInfo("./control")
+    control_bytes = control_text(name, version, arch).encode()
+    control.size = len(control_bytes)
+    data = []
+    for member in members:
+        info, payload = member if isinstance(member, tuple) else (member, None)
+        if payload is not None:
+            info.size = len(payload)
+        data.append((info, payload))
+    out = Path(work) / f"{name}_{version}_{arch}.deb"
+    out.write_bytes(b"!<arch>\n" + _ar_member("debian-binary", b"2.0\n") +
+                    _ar_member("control.tar.gz", gzip.compress(tar([(control, control_bytes)]),
+                                                               mtime=0)) +
+                    _ar_member("data.tar.xz", lzma.compress(tar(data))))
+    return out
+
+
+def tar_info(path, kind=tarfile.REGTYPE, mode=0o644, link=""):
+    info = tarfile.TarInfo(path)
+    info.type = kind
+    info.mode = mode
+    info.linkname = link
+    return info
+
+
+def package_fields(deb, root):
+    """The Packages stanza of a .deb built by build_deb or craft_deb, for write_repo."""
+    result = subprocess.run(["dpkg-deb", "--field", str(deb)], check=True, capture_output=True,
+                            text=True)
+    fields = {}
+    for line in result.stdout.splitlines():
+        if line and not line[0].isspace() and ":" in line:
+            key, value = line.split(":", 1)
+            fields[key] = value.strip()
+    fields["Installed-Size"] = fields.get("Installed-Size", "100")
+    fields["_file"] = deb
+    return fields
+
+
 def write_manifest(path, name, sources, packages, extra=""):
     """Writes a Debian manifest; `sources` is a list of dicts (url, suites, components, keyring)."""
     lines = [f"name: {name}", "distro: debian", "release: bookworm", "archs: [amd64]", "sources:"]
@@ -258,3 +371,119 @@ class TestCase(unittest.TestCase):
 def main():
     """Runs the calling script's tests; the exit code is 0 only if all passed."""
     unittest.main(module="__main__", verbosity=2)
+
+
+# --- OCI layouts --------------------------------------------------------------------------
+
+SCHEMA_ALIASES = {
+    "config-schema.json": ["https://opencontainers.org/schema/image/config"],
+    "content-descriptor.json": ["https://opencontainers.org/schema/descriptor",
+                                "https://opencontainers.org/schema/image/content-descriptor.json"],
+    "defs-descriptor.json": ["https://opencontainers.org/schema/image/descriptor/mediaType",
+                             "https://opencontainers.org/schema/defs-descriptor.json",
+                             "https://opencontainers.org/schema/image/defs-descriptor.json"],
+    "defs.json": ["https://opencontainers.org/schema/defs.json",
+                  "https://opencontainers.org/schema/image/defs.json",
+                  "https://opencontainers.org/schema/image/descriptor/defs.json"],
+    "image-index-schema.json": ["https://opencontainers.org/schema/image/index"],
+    "image-layout-schema.json": ["https://opencontainers.org/schema/image/layout"],
+    "image-manifest-schema.json": ["https://opencontainers.org/schema/image/manifest"],
+}
+
+
+class OciSchemas:
+    """The OCI image-spec JSON schemas of ../shared/testdata/oci, with python3-jsonschema."""
+
+    def __init__(self, version="main"):
+        try:
+            import jsonschema  # Debian's python3-jsonschema, installed by .ci/test
+        except ImportError:
+            skip_or_fail("needs python3-jsonschema (installed by .ci/test)")
+        self.jsonschema = jsonschema
+        directory = testdata(f"oci/schema/{version}")
+        self.schemas = {}
+        store = {}
+        for name, aliases in SCHEMA_ALIASES.items():
+            schema = json.loads((directory / name).read_text())
+            self.schemas[name] = schema
+            for key in [name, *aliases, schema.get("id", name)]:
+                store[key] = schema
+        self.store = store
+
+    def check(self, schema_name, document):
+        """Raises jsonschema.ValidationError when `document` does not match."""
+        schema = self.schemas[schema_name]
+        # Nested `id`s move the base of relative references around; every reference names a
+        # schema file by its last path component, so that is where it is looked up. Nothing is
+        # ever fetched.
+        by_name = lambda url: self.schemas[url.rstrip("/").rsplit("/", 1)[-1]]  # noqa: E731
+        resolver = self.jsonschema.RefResolver(schema.get("id", schema_name), schema,
+                                               store=self.store,
+                                               handlers={"https": by_name, "http": by_name})
+        self.jsonschema.Draft4Validator(schema, resolver=resolver).validate(document)
+
+    def check_layout(self, layout):
+        """Checks an OCI image layout: every JSON document against its schema, every blob that
+        a descriptor names present with that digest and size. Returns the number of documents
+        checked."""
+        layout = Path(layout)
+        self.check("image-layout-schema.json", json.loads((layout / "oci-layout").read_text()))
+        index = json.loads((layout / "index.json").read_text())
+        self.check("image-index-schema.json", index)
+        checked = 2
+        pending = list(index["manifests"])
+        schemas = {"application/vnd.oci.image.manifest.v1+json": "image-manifest-schema.json",
+                   "application/vnd.oci.image.index.v1+json": "image-index-schema.json",
+                   "application/vnd.oci.image.config.v1+json": "config-schema.json"}
+        while pending:
+            descriptor = pending.pop()
+            self.check("content-descriptor.json", descriptor)
+            blob = layout / "blobs" / "sha256" / descriptor["digest"].split(":", 1)[1]
+            data = blob.read_bytes()
+            if len(data) != descriptor["size"]:
+                raise AssertionError(f"{blob}: {len(data)} bytes, descriptor says "
+                                     f"{descriptor['size']}")
+            if "sha256:" + hashlib.sha256(data).hexdigest() != descriptor["digest"]:
+                raise AssertionError(f"{blob}: content does not match its digest")
+            schema = schemas.get(descriptor["mediaType"])
+            if schema is None:
+                continue
+            document = json.loads(data)
+            self.check(schema, document)
+            checked += 1
+            if schema == "image-manifest-schema.json":
+                pending.extend([document["config"], *document["layers"]])
+            elif schema == "image-index-schema.json":
+                pending.extend(document["manifests"])
+        return checked
+
+
+def image_files(layout, ref=None):
+    """(manifest, config, layer bytes) of the single-architecture image in an OCI layout."""
+    layout = Path(layout)
+    index = json.loads((layout / "index.json").read_text())
+
+    def blob(digest):
+        return (layout / "blobs" / "sha256" / digest.split(":", 1)[1]).read_bytes()
+
+    manifest = json.loads(blob(index["manifests"][0]["digest"]))
+    config = json.loads(blob(manifest["config"]["digest"]))
+    layer = blob(manifest["layers"][0]["digest"])
+    return manifest, config, layer
+
+
+def layer_members(layer_bytes):
+    """The tar members of a (gzip, zstd or plain) layer, in order, with their contents."""
+    if layer_bytes[:2] == b"\x1f\x8b":
+        data = gzip.decompress(layer_bytes)  # every member of a multi-member gzip
+    elif layer_bytes[:4] == b"\x28\xb5\x2f\xfd":
+        data = subprocess.run(["zstd", "-dc"], input=layer_bytes, capture_output=True,
+                              check=True).stdout
+    else:
+        data = layer_bytes
+    members = []
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+        for member in archive:
+            content = archive.extractfile(member).read() if member.isreg() else None
+            members.append((member, content))
+    return members, data
