@@ -84,6 +84,9 @@ std::size_t write_package_database(unpack::Tree& tree) {
     }
     tree.put_file("var/lib/dpkg/status", status);
     tree.put_directory("var/lib/dpkg/info");
+    // Format 1 is the multi-arch layout, where Multi-Arch: same packages have "name:arch"
+    // files; without this file dpkg assumes the older layout and finds none of them.
+    tree.put_file("var/lib/dpkg/info/format", "1\n");
     for (const auto& [stem, files] : info) {
         tree.put_file(fmt::format("var/lib/dpkg/info/{}.list", stem), files.first);
         if (!files.second.empty()) {

@@ -1,0 +1,237 @@
+"""System: the stock manifests built from the real Debian mirror (the host's apt sources or
+DISTILL_DEBIAN_MIRROR), run in podman with runc, and read by independent tools: skopeo, umoci
+with runc, dpkg-query and the OCI JSON schemas."""
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+import distill_test as dt  # noqa: E402
+
+MANIFESTS = dt.source_dir() / "manifests"
+PROGRAMS = dt.source_dir() / "tests" / "data" / "programs"
+# Nothing an attacker could use: no shell, no busybox, no perl, no package manager.
+FORBIDDEN = re.compile(r"^usr/(s?bin)/(sh|bash|dash|busybox|perl[0-9.]*|apt|apt-get|dpkg)$")
+
+# podman's default runtime and limits do not work on these machines (see RUNTIME.md in shared/).
+CONTAINERS_CONF = """[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+"""
+
+
+class BuildDebian(dt.TestCase):
+    shared = None  # class-wide scratch: the cache and the images, built once
+
+    @classmethod
+    def setUpClass(cls):
+        dt.require_programs("podman", "runc", "skopeo", "umoci", "javac", "gcc", "g++",
+                            "dpkg-query")
+        cls.shared = Path(tempfile.mkdtemp(prefix="distill-system-"))
+        cls.conf = cls.shared / "containers.conf"
+        cls.conf.write_text(CONTAINERS_CONF)
+        cls.images = {}
+        cls.results = {}
+        cls.timings = {}
+        cls.compile_programs()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared, ignore_errors=True)
+
+    @classmethod
+    def compile_programs(cls):
+        programs = cls.shared / "programs"
+        programs.mkdir()
+        subprocess.run(["javac", "--release", "17", "-d", programs, PROGRAMS / "Check.java"],
+                       check=True)
+        subprocess.run(["gcc", "-O2", "-o", programs / "hello", PROGRAMS / "hello.c"], check=True)
+        subprocess.run(["gcc", "-O2", "-static", "-o", programs / "hello-static",
+                        PROGRAMS / "hello.c"], check=True, capture_output=True)
+        subprocess.run(["g++", "-O2", "-pthread", "-o", programs / "hello-cc",
+                        PROGRAMS / "hello.cpp"], check=True)
+
+    @classmethod
+    def image(cls, stock, files=(), extra=""):
+        """Builds (once) an image that includes the stock manifest and adds `files`."""
+        if stock in cls.images:
+            return cls.images[stock]
+        manifest = cls.shared / f"test-{stock}"
+        text = f"include: {MANIFESTS / stock}\nname: test-{Path(stock).stem}\n"
+        if files:
+            text += "files:\n" + "".join(
+                f"  - src: {cls.shared / 'programs' / src}\n    dst: {dst}\n    mode: \"{mode}\"\n"
+                for src, dst, mode in files)
+        manifest.write_text(text + extra)
+        out = cls.shared / "out" / Path(stock).stem
+        started = time.monotonic()
+        result = dt.run(["--cache-dir", cls.shared / "cache", "build", "--json", "-o", out,
+                         manifest], check=0)
+        cls.timings[stock] = time.monotonic() - started
+        cls.results[stock] = json.loads(result.stdout)
+        cls.images[stock] = out
+        return out
+
+    def podman(self, layout, *args, entrypoint=None, check=True):
+        command = ["podman", "run", "--rm", "--network=none", "--pull=never"]
+        if entrypoint is not None:
+            command += ["--entrypoint", entrypoint]
+        command += [f"oci:{layout}:latest", *args]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                                env={**os.environ, "CONTAINERS_CONF": str(self.conf)})
+        if check and result.returncode != 0:
+            self.fail(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr[-3000:]}")
+        return result
+
+    def check_distroless(self, layout):
+        members, _ = dt.layer_members(dt.image_files(layout)[2])
+        names = set()
+        for member, _ in members:
+            name = member.name.rstrip("/")
+            names.add(name)
+            self.assertIsNone(FORBIDDEN.match(name), f"{layout.name} holds {name}")
+            # (A setgid directory, like base-files' /var/local, only passes its group on.)
+            if member.isreg():
+                self.assertFalse(member.mode & (stat.S_ISUID | stat.S_ISGID),
+                                 f"{layout.name}: {name} is setuid/setgid")
+        for path in ("bin/sh", "usr/bin/sh", "usr/bin/bash", "usr/bin/perl", "usr/bin/apt",
+                     "usr/bin/dpkg", "usr/bin/busybox"):
+            self.assertNotIn(path, names)
+        # And the runtime agrees: there is no shell to start.
+        result = self.podman(layout, "-c", "id", entrypoint="/bin/sh", check=False)
+        self.assertNotEqual(result.returncode, 0)
+        return names
+
+    def check_readers(self, layout):
+        dt.OciSchemas().check_layout(layout)
+        inspected = json.loads(subprocess.run(["skopeo", "inspect", f"oci:{layout}:latest"],
+                                              capture_output=True, text=True,
+                                              check=True).stdout)
+        self.assertEqual(inspected["Architecture"], "amd64")
+        self.assertEqual(inspected["Os"], "linux")
+        return inspected
+
+    def runc_run(self, layout, args):
+        """Unpacks with umoci and runs with plain runc: a second runtime path that reads the
+        image config (user, env, entrypoint) on its own."""
+        bundle = self.scratch / "bundle"
+        subprocess.run(["umoci", "unpack", "--image", f"{layout}:latest", bundle], check=True,
+                       capture_output=True)
+        config = json.loads((bundle / "config.json").read_text())
+        self.assertEqual(config["process"]["user"]["uid"], 65532)
+        config["process"]["terminal"] = False
+        config["process"]["args"] = config["process"]["args"] + args
+        (bundle / "config.json").write_text(json.dumps(config))
+        result = subprocess.run(["runc", "run", "-b", bundle, f"distill-{os.getpid()}"],
+                                capture_output=True, text=True, timeout=300)
+        return bundle, result
+
+    # --- the images -----------------------------------------------------------------------
+
+    def test_java17(self):
+        layout = self.image("java17.yaml", [("Check.class", "/app/Check.class", "0644")])
+        _, config, _ = dt.image_files(layout)
+        self.assertEqual(config["config"]["Entrypoint"], ["/usr/bin/java"])
+        self.assertEqual(config["config"]["User"], "65532:65532")
+        version = self.podman(layout, "-version")
+        self.assertIn('openjdk version "17.', version.stderr)
+        check = self.podman(layout, "-cp", "/app", "Check").stdout
+        self.assertIn("uid=65532\n", check)
+        self.assertIn("user.name=nonroot\n", check)
+        self.assertIn("java.home=/usr/lib/jvm/java-17-openjdk-amd64\n", check)
+        trusted = int(re.search(r"trusted=(\d+)", check).group(1))
+        self.assertGreater(trusted, 100)
+        names = self.check_distroless(layout)
+        self.assertIn("etc/ssl/certs/java/cacerts", names)
+        self.assertIn("etc/ssl/certs/ca-certificates.crt", names)
+        self.check_readers(layout)
+        bundle, result = self.runc_run(layout, ["-version"])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn('openjdk version "17.', result.stderr)
+        # The package database is dpkg's: dpkg-query reads it and finds the JVM's files.
+        admin = bundle / "rootfs" / "var" / "lib" / "dpkg"
+        listed = subprocess.run(["dpkg-query", f"--admindir={admin}", "-W",
+                                 "-f=${Package}\\n"], capture_output=True, text=True, check=True)
+        packages = sorted(listed.stdout.split())
+        self.assertEqual(len(packages), self.results["java17.yaml"]["archs"][0]["packages"])
+        self.assertIn("openjdk-17-jre-headless", packages)
+        owner = subprocess.run(["dpkg-query", f"--admindir={admin}", "-S",
+                                "/usr/lib/jvm/java-17-openjdk-amd64/bin/java"],
+                               capture_output=True, text=True, check=True)
+        self.assertTrue(owner.stdout.startswith("openjdk-17-jre-headless:amd64: "), owner.stdout)
+        verify = subprocess.run(["dpkg", f"--root={bundle / 'rootfs'}", "--verify",
+                                 "openjdk-17-jre-headless", "libc6"],
+                                capture_output=True, text=True)
+        self.assertEqual((verify.returncode, verify.stdout), (0, ""), verify.stderr)
+        print(f"java17: trusted={trusted}, {len(packages)} packages in dpkg's database")
+
+    def test_python3(self):
+        layout = self.image("python3.yaml")
+        result = self.podman(layout, "-c", "import ssl, json, sqlite3, os; "
+                                           "print('python', os.getuid(), ssl.OPENSSL_VERSION)")
+        self.assertRegex(result.stdout, r"^python 65532 OpenSSL 3\.")
+        self.check_distroless(layout)
+        self.check_readers(layout)
+
+    def test_base(self):
+        layout = self.image("base.yaml", [("hello", "/usr/local/bin/hello", "0755")],
+                            "config:\n  entrypoint: [/usr/local/bin/hello]\n")
+        self.assertEqual(self.podman(layout).stdout, "hello from uid 65532 (nonroot)\n")
+        self.check_distroless(layout)
+        self.check_readers(layout)
+
+    def test_cc(self):
+        layout = self.image("cc.yaml", [("hello-cc", "/usr/local/bin/hello-cc", "0755")],
+                            "config:\n  entrypoint: [/usr/local/bin/hello-cc]\n")
+        self.assertEqual(self.podman(layout).stdout, "hello from C++: thread and exception\n")
+        self.check_distroless(layout)
+        self.check_readers(layout)
+
+    def test_static(self):
+        layout = self.image("static.yaml", [("hello-static", "/usr/local/bin/hello", "0755")],
+                            "config:\n  entrypoint: [/usr/local/bin/hello]\n")
+        self.assertTrue(self.podman(layout).stdout.startswith("hello from uid 65532"))
+        names = self.check_distroless(layout)
+        self.assertNotIn("usr/lib/x86_64-linux-gnu/libc.so.6", names)
+        self.assertIn("etc/ssl/certs/ca-certificates.crt", names)
+        self.assertIn("usr/share/zoneinfo/Etc/UTC", names)
+        self.check_readers(layout)
+
+    def test_java17_is_reproducible(self):
+        """A second build from a cold cache, in another time zone, with another umask and one
+        thread gives the same digest."""
+        first = self.image("java17.yaml", [("Check.class", "/app/Check.class", "0644")])
+        manifest = self.shared / "test-java17.yaml"
+        out = self.scratch / "again"
+        result = subprocess.run(
+            [dt.binary(), "--cache-dir", self.scratch / "cold-cache", "-q", "build", "--json",
+             "-j1", "-o", out, manifest], capture_output=True, text=True, umask=0o077,
+            env={**os.environ, "TZ": "Pacific/Auckland", "LANG": "C"}, check=True)
+        again = json.loads(result.stdout)
+        self.assertEqual(again["digest"], self.results["java17.yaml"]["digest"])
+        self.assertEqual(json.loads((out / "index.json").read_text()),
+                         json.loads((first / "index.json").read_text()))
+        print(f"java17 twice (warm cache, all threads; cold cache, -j1, TZ, umask 077): "
+              f"{again['digest']}")
+
+    def test_zz_report(self):
+        """Prints the figures of every image built above (runs last)."""
+        for stock, result in sorted(self.results.items()):
+            arch = result["archs"][0]
+            print(f"{stock}: {arch['packages']} packages, {arch['files']} files, "
+                  f"{arch['entries']} paths, {arch['size'] / 1e6:.1f} MB compressed, "
+                  f"{arch['uncompressed_size'] / 1e6:.1f} MB unpacked, built in "
+                  f"{self.timings[stock]:.1f} s")
+
+
+if __name__ == "__main__":
+    dt.main()
