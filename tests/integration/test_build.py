@@ -243,6 +243,25 @@ class Build(dt.TestCase):
         for blob in blobs.iterdir():
             self.assertRegex(blob.name, "^[0-9a-f]{64}$", "a partial download stayed")
 
+    def test_transient_server_errors_are_retried(self):
+        self.publish(good_packages(self.pool))
+        with dt.Server(self.repo, fail_first={"hello_1.0-1_amd64.deb": 2}) as server:
+            self.build(self.manifest(server.url, ["hello"]))
+            served = server.requests_for("hello_1.0-1_amd64.deb")
+        self.assertEqual([code for _, _, code in served], [503, 503, 200])
+
+    def test_downloads_run_in_parallel(self):
+        debs = good_packages(self.pool)
+        debs += [dt.build_deb(self.pool, f"extra{i}", {f"/usr/share/extra{i}/data": b"x" * i})
+                 for i in range(4)]
+        self.publish(debs)
+        with dt.Server(self.repo, delay=1.0) as server:
+            self.build(self.manifest(server.url, ["hello"] + [f"extra{i}" for i in range(4)]))
+            arrivals = [when for when, _ in server.arrived_for(".deb")]
+        # Every answer takes a second; all six requests arrived before the first was answered.
+        self.assertEqual(len(arrivals), 6)
+        self.assertLess(max(arrivals) - min(arrivals), 0.9)
+
     # --- packages that must not get in ----------------------------------------------------
 
     def expect_refused(self, debs, packages, exit_code, *fragments):

@@ -96,7 +96,12 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        self.server.arrived.append(self.path)
+        self.server.arrived.append((time.monotonic(), self.path))
+        for suffix, count in self.server.fail_first.items():
+            if self.path.endswith(suffix) and self.server.failed.get(suffix, 0) < count:
+                self.server.failed[suffix] = self.server.failed.get(suffix, 0) + 1
+                self.send_error(503, "try again later")
+                return
         if self.server.delay and self.path.endswith(".deb"):
             time.sleep(self.server.delay)
         super().do_GET()
@@ -109,12 +114,14 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 class Server:
     """Serves a directory on 127.0.0.1 (an ephemeral port) and records every request."""
 
-    def __init__(self, root, delay=0.0):
+    def __init__(self, root, delay=0.0, fail_first=None):
         handler = functools.partial(_Handler, directory=str(root))
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.log = []
         self.httpd.delay = delay  # seconds before answering for a .deb
-        self.httpd.arrived = []  # request paths as they arrive (the log has them when answered)
+        self.httpd.arrived = []  # (time, path) as requests arrive; the log has them when answered
+        self.httpd.fail_first = fail_first or {}  # path suffix -> how many 503s before serving
+        self.httpd.failed = {}
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
@@ -129,7 +136,7 @@ class Server:
         return [entry for entry in self.httpd.log if entry[1].endswith(suffix)]
 
     def arrived_for(self, suffix):
-        return [path for path in self.httpd.arrived if path.endswith(suffix)]
+        return [(when, path) for when, path in self.httpd.arrived if path.endswith(suffix)]
 
     def clear_log(self):
         self.httpd.log.clear()
