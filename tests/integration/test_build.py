@@ -204,6 +204,77 @@ class Build(dt.TestCase):
         self.assertEqual(docker["archs"][0]["layer"]["media_type"],
                          "application/vnd.oci.image.layer.v1.tar")
 
+    def test_zstd_layers(self):
+        self.publish(good_packages(self.pool))
+        with dt.Server(self.repo) as server:
+            gzip_result = self.build(self.manifest(server.url, ["hello"]))
+            result = self.build(self.manifest(server.url, ["hello"]), "--compression", "zstd",
+                                output=self.scratch / "zstd")
+        layer = result["archs"][0]["layer"]
+        self.assertEqual(layer["media_type"], "application/vnd.oci.image.layer.v1.tar+zstd")
+        # The same tar, compressed another way.
+        self.assertEqual(layer["diff_id"], gzip_result["archs"][0]["layer"]["diff_id"])
+        _, config, blob = dt.image_files(self.scratch / "zstd")
+        _, tar = dt.layer_members(blob)
+        self.assertEqual(config["rootfs"]["diff_ids"], ["sha256:" + hashlib.sha256(tar).hexdigest()])
+        dt.OciSchemas().check_layout(self.scratch / "zstd")
+
+    def test_several_architectures_give_an_image_index(self):
+        debs = [dt.build_deb(self.pool, "tzdata-like", {"/usr/share/zoneinfo/Etc/UTC": b"TZif"},
+                             arch="all")]
+        dt.write_repo(self.repo, "bookworm",
+                      {"main": [dt.package_fields(deb, self.repo) for deb in debs]}, self.key,
+                      archs=("amd64", "arm64"))
+        with dt.Server(self.repo) as server:
+            manifest = self.manifest(server.url, ["tzdata-like"])
+            manifest.write_text(manifest.read_text().replace("archs: [amd64]",
+                                                             "archs: [amd64, arm64]"))
+            result = self.build(manifest)
+            refused = self.build(manifest, "--format", "docker-archive",
+                                 output=self.scratch / "d.tar", check=2)
+        self.assertIn("a docker-archive holds one architecture", refused.stderr)
+        self.assertEqual([a["arch"] for a in result["archs"]], ["amd64", "arm64"])
+        dt.OciSchemas().check_layout(self.output)
+        index = json.loads((self.output / "index.json").read_text())
+        top = index["manifests"][0]
+        self.assertEqual(top["mediaType"], "application/vnd.oci.image.index.v1+json")
+        self.assertEqual(top["digest"], result["digest"])
+        image_index = json.loads((self.output / "blobs" / "sha256" /
+                                  top["digest"].split(":")[1]).read_text())
+        platforms = [(m["platform"]["architecture"], m["platform"].get("variant"))
+                     for m in image_index["manifests"]]
+        self.assertEqual(platforms, [("amd64", None), ("arm64", "v8")])
+        # One epoch for both; the layers differ only where the architecture shows.
+        self.assertEqual(len({a["digest"] for a in result["archs"]}), 2)
+
+    def test_extra_certificates_go_into_the_bundle_and_the_java_truststore(self):
+        dt.require_programs("openssl", "keytool")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.scratch / "ca.key",
+                        "-out", self.scratch / "internal-ca.pem", "-days", "30", "-subj",
+                        "/CN=distill test internal CA"], check=True, capture_output=True)
+        pem = (self.scratch / "internal-ca.pem").read_text()
+        jvm = dt.build_deb(self.pool, "fake-jre", {
+            "/usr/lib/jvm/fake/bin/java": (b"\x7fELF java", 0o755),
+            "/usr/lib/jvm/fake/lib/security/cacerts": ("symlink", "/etc/ssl/certs/java/cacerts"),
+        })
+        self.publish(good_packages(self.pool) + [jvm])
+        with dt.Server(self.repo) as server:
+            self.build(self.manifest(server.url, ["hello", "fake-jre"],
+                                     f"certificates: [{self.scratch / 'internal-ca.pem'}]\n"))
+        members, _ = dt.layer_members(dt.image_files(self.output)[2])
+        files = {m.name: data for m, data in members}
+        self.assertEqual(files["etc/ssl/certs/ca-certificates.crt"].decode().strip(), pem.strip())
+        self.assertEqual(files["usr/bin/java"], None)  # a link, as update-alternatives makes
+        truststore = self.scratch / "cacerts"
+        truststore.write_bytes(files["etc/ssl/certs/java/cacerts"])
+        listing = subprocess.run(["keytool", "-list", "-keystore", truststore, "-storepass",
+                                  "changeit"], capture_output=True, text=True,
+                                 env={**os.environ, "LC_ALL": "C"})
+        self.assertEqual(listing.returncode, 0, listing.stderr)
+        self.assertIn("internal-ca.pem", listing.stdout)
+        self.assertIn("trustedCertEntry", listing.stdout)
+
     def test_refuses_to_replace_a_directory_that_is_not_a_layout(self):
         self.publish(good_packages(self.pool))
         self.output.mkdir(parents=True)

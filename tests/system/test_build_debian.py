@@ -181,6 +181,8 @@ class BuildDebian(dt.TestCase):
         self.assertRegex(result.stdout, r"^python 65532 OpenSSL 3\.")
         self.check_distroless(layout)
         self.check_readers(layout)
+        _, result = self.runc_run(layout, ["-c", "print('runc', 6 * 7)"])
+        self.assertEqual((result.returncode, result.stdout), (0, "runc 42\n"), result.stderr)
 
     def test_base(self):
         layout = self.image("base.yaml", [("hello", "/usr/local/bin/hello", "0755")],
@@ -188,6 +190,8 @@ class BuildDebian(dt.TestCase):
         self.assertEqual(self.podman(layout).stdout, "hello from uid 65532 (nonroot)\n")
         self.check_distroless(layout)
         self.check_readers(layout)
+        _, result = self.runc_run(layout, [])
+        self.assertEqual(result.stdout, "hello from uid 65532 (nonroot)\n", result.stderr)
 
     def test_cc(self):
         layout = self.image("cc.yaml", [("hello-cc", "/usr/local/bin/hello-cc", "0755")],
@@ -195,6 +199,8 @@ class BuildDebian(dt.TestCase):
         self.assertEqual(self.podman(layout).stdout, "hello from C++: thread and exception\n")
         self.check_distroless(layout)
         self.check_readers(layout)
+        _, result = self.runc_run(layout, [])
+        self.assertEqual(result.stdout, "hello from C++: thread and exception\n", result.stderr)
 
     def test_static(self):
         layout = self.image("static.yaml", [("hello-static", "/usr/local/bin/hello", "0755")],
@@ -205,6 +211,8 @@ class BuildDebian(dt.TestCase):
         self.assertIn("etc/ssl/certs/ca-certificates.crt", names)
         self.assertIn("usr/share/zoneinfo/Etc/UTC", names)
         self.check_readers(layout)
+        _, result = self.runc_run(layout, [])
+        self.assertTrue(result.stdout.startswith("hello from uid 65532"), result.stderr)
 
     def test_java17_is_reproducible(self):
         """A second build from a cold cache, in another time zone, with another umask and one
