@@ -24,6 +24,17 @@ std::string parent_of(const std::string& path) {
     return slash == std::string::npos ? std::string() : path.substr(0, slash);
 }
 
+Entry file_entry(std::uint32_t mode, std::uint32_t uid, std::uint32_t gid,
+                 std::string_view origin) {
+    Entry entry;
+    entry.type = EntryType::file;
+    entry.mode = mode;
+    entry.uid = uid;
+    entry.gid = gid;
+    entry.origin = origin;
+    return entry;
+}
+
 bool is_safe_type(EntryType type) {
     return type == EntryType::file || type == EntryType::directory || type == EntryType::symlink ||
            type == EntryType::hardlink;
@@ -232,52 +243,40 @@ void Tree::add_package(const std::string& name, const std::string& arch,
     m_packages.push_back(std::move(record));
 }
 
+void Tree::replace(const std::string& path, Entry entry) {
+    ensure_parents(path, entry.origin);
+    remove(path);
+    m_entries.emplace(path, std::move(entry));
+}
+
 void Tree::put_file(const std::string& path, std::string content, std::uint32_t mode,
                     std::uint32_t uid, std::uint32_t gid, std::string_view origin) {
-    ensure_parents(path, std::string(origin));
-    Entry entry;
-    entry.type = EntryType::file;
-    entry.mode = mode;
-    entry.uid = uid;
-    entry.gid = gid;
+    Entry entry = file_entry(mode, uid, gid, origin);
     entry.size = content.size();
     entry.sha256 = core::sha256_hex(content);
     core::Hasher md5(core::HashAlgorithm::md5);
     md5.update(content);
     entry.md5 = md5.hex_digest();
     entry.content = std::make_shared<const std::string>(std::move(content));
-    entry.origin = origin;
-    remove(path);
-    m_entries.emplace(path, std::move(entry));
+    replace(path, std::move(entry));
 }
 
 void Tree::put_host_file(const std::string& path, const std::filesystem::path& source,
                          std::uint32_t mode, std::uint32_t uid, std::uint32_t gid) {
-    ensure_parents(path, std::string(k_manifest_files));
-    Entry entry;
-    entry.type = EntryType::file;
-    entry.mode = mode;
-    entry.uid = uid;
-    entry.gid = gid;
+    Entry entry = file_entry(mode, uid, gid, k_manifest_files);
     entry.size = std::filesystem::file_size(source);
     entry.sha256 = core::file_hex_digest(source);
     entry.md5 = core::file_hex_digest(source, core::HashAlgorithm::md5);
     entry.content = HostContent{source};
-    entry.origin = k_manifest_files;
-    remove(path);
-    m_entries.emplace(path, std::move(entry));
+    replace(path, std::move(entry));
 }
 
 void Tree::put_symlink(const std::string& path, const std::string& target,
                        std::string_view origin) {
-    ensure_parents(path, std::string(origin));
-    Entry entry;
+    Entry entry = file_entry(0777, 0, 0, origin);
     entry.type = EntryType::symlink;
-    entry.mode = 0777;
     entry.link = target;
-    entry.origin = origin;
-    remove(path);
-    m_entries.emplace(path, std::move(entry));
+    replace(path, std::move(entry));
 }
 
 void Tree::put_directory(const std::string& path, std::uint32_t mode, std::uint32_t uid,

@@ -136,6 +136,8 @@ private:
     [[nodiscard]] std::string merge_usr(std::string path);
     void ensure_parents(const std::string& path, const std::string& package);
     void insert(const std::string& path, Entry entry);
+    /// Puts `entry` at `path` in place of whatever is there, parents created as needed.
+    void replace(const std::string& path, Entry entry);
 
     Options m_options;
     std::map<std::string, Entry> m_entries;
