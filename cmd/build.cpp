@@ -21,6 +21,9 @@ struct BuildOptions {
     std::string solver_debug;
     int jobs = 0;
     bool json = false;
+    bool frozen = false;
+    bool update = false;
+    std::string lock;
 };
 
 nlohmann::json result_json(const pipeline::BuildResult& result) {
@@ -52,6 +55,10 @@ nlohmann::json result_json(const pipeline::BuildResult& result) {
                                     ? nlohmann::json()
                                     : nlohmann::json(result.previous_digest)},
             {"changed", result.previous_digest != result.digest},
+            {"lock",
+             {{"path", result.lock.path.string()},
+              {"used", result.lock.used},
+              {"written", result.lock.written}}},
             {"archs", std::move(archs)}};
 }
 
@@ -66,6 +73,9 @@ void print_text(const pipeline::BuildResult& result) {
                                                                    : "changed";
     fmt::print("{} {} ({}): {}\n", pipeline::to_string(result.format), result.output.string(),
                change, result.digest);
+    if (result.lock.written) {
+        fmt::print("lock {} written\n", result.lock.path.string());
+    }
 }
 
 } // namespace
@@ -96,6 +106,14 @@ void add_build_command(CLI::App& app, const GlobalOptions& globals, int& exit_co
     command->add_option("--solver-debug", options->solver_debug,
                         "Write a libsolv testcase of the resolution into this directory");
     command->add_flag("--json", options->json, "Print the result as JSON on stdout");
+    command->add_flag("--frozen", options->frozen,
+                      "Build exactly what the lock says; fail (exit 8) when there is no lock or "
+                      "the manifest changed since it was written");
+    command
+        ->add_flag("--update", options->update, "Resolve the current versions and rewrite the lock")
+        ->excludes(command->get_option("--frozen"));
+    command->add_option("--lock", options->lock,
+                        "The lockfile (default: beside the manifest, NAME.lock for NAME.yaml)");
     command->footer(
         R"(distill build resolves the manifest like `distill plan`, downloads every package
 (verified against the signed indexes), reads them without running any maintainer
@@ -112,6 +130,11 @@ script, and writes one image per architecture with a single layer:
   - Reproducible: paths sorted, owners numeric, every time stamp the epoch
     (SOURCE_DATE_EPOCH, else the newest package's build date): the same manifest
     and package versions give the same digest on any machine.
+  - Locked: the first build writes NAME.lock beside NAME.yaml with every package's
+    exact version, URL and SHA-256; later builds take the packages from it (no
+    solver, no index download) while the manifest is unchanged. `--update` takes
+    the current versions (a nightly rebuild), `--frozen` refuses to build anything
+    but the lock. JSON output says whether the digest `changed`.
 
 A package with a path that climbs out of the image, a device node, or a hard link
 out of itself stops the build (exit code 7). The output is replaced only when the
@@ -119,6 +142,7 @@ build succeeds.
 
 Examples:
   distill build manifests/java17.yaml
+  distill build --update --json manifests/java17.yaml    (nightly: new versions, if any)
   podman run --rm oci:out/java17 -version
   distill build --format oci-archive --tag localhost/java17:1 manifests/java17.yaml
   distill build --json --compression zstd -o /tmp/py manifests/python3.yaml)");
@@ -137,6 +161,10 @@ Examples:
         settings.compression =
             options->compression == "zstd" ? image::Compression::zstd : image::Compression::gzip;
         settings.tag = options->tag;
+        settings.lock.mode = options->frozen   ? pipeline::LockMode::frozen
+                             : options->update ? pipeline::LockMode::update
+                                               : pipeline::LockMode::automatic;
+        settings.lock.path = options->lock;
         settings.jobs = options->jobs;
         const auto result = pipeline::build(options->manifest, settings, reporter);
         if (options->json) {

@@ -34,7 +34,8 @@ Environment:
 Exit codes:
   0 success          3 invalid manifest       6 unsolvable request
   1 other error      4 verification failed    7 unsafe package content
-  2 usage error      5 download failed        130 interrupted)";
+  2 usage error      5 download failed        8 lock missing or outdated (--frozen)
+  9 verify: rebuild differs                   130 interrupted)";
 
 } // namespace
 
@@ -54,6 +55,9 @@ int run(int argc, char** argv) {
     int exit_code = 0;
     add_plan_command(app, globals, exit_code);
     add_build_command(app, globals, exit_code);
+    add_lock_command(app, globals, exit_code);
+    add_diff_command(app, globals, exit_code);
+    add_verify_command(app, globals, exit_code);
 
     // A first Ctrl-C (or SIGTERM) asks the running step to stop: the build unwinds, removes
     // what it staged and leaves the previous output as it was. A second one ends the process.

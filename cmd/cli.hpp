@@ -47,6 +47,15 @@ void add_plan_command(CLI::App& app, const GlobalOptions& globals, int& exit_cod
 /// The `build` subcommand.
 void add_build_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);
 
+/// The `lock` subcommand.
+void add_lock_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);
+
+/// The `diff` subcommand.
+void add_diff_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);
+
+/// The `verify` subcommand.
+void add_verify_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);
+
 /// Parses the command line, runs the subcommand, prints errors; returns the exit code.
 int run(int argc, char** argv);
 

@@ -21,6 +21,8 @@ enum class ExitCode : int {
     network = 5,        ///< a download failed after retries
     unsolvable = 6,     ///< the requested packages cannot be installed together
     unsafe_content = 7, ///< a package tried to escape the image root or ship a device node
+    lock_mismatch = 8,  ///< --frozen, and the lock is missing or older than the manifest
+    not_reproduced = 9, ///< distill verify: the rebuild gave another digest
 };
 
 /// The root of every error distill reports. The message is one line in the user's terms, and

@@ -9,6 +9,7 @@
 #include <distill/core/cache.hpp>
 #include <distill/core/parallel.hpp>
 #include <distill/core/text.hpp>
+#include <distill/diff/diff.hpp>
 #include <distill/fetch/fetch.hpp>
 #include <distill/image/oci.hpp>
 #include <distill/image/output.hpp>
@@ -47,16 +48,6 @@ std::int64_t epoch_from_environment(std::int64_t fallback) {
     return epoch;
 }
 
-std::string problems_text(const PlanResult& planned) {
-    std::string text;
-    for (const auto& arch : planned.archs) {
-        for (const auto& problem : arch.resolution.problems) {
-            text += fmt::format("\n  - {} ({})", problem.summary, arch.arch);
-        }
-    }
-    return text;
-}
-
 fs::path default_output(const std::string& name, OutputFormat format) {
     return format == OutputFormat::layout ? fs::path("out") / name
                                           : fs::path("out") / (name + ".tar");
@@ -68,7 +59,7 @@ struct Unpacked {
 };
 
 Unpacked fetch_and_unpack(const resolve::Plan& plan, const core::Cache& cache, int jobs,
-                          core::Reporter& reporter) {
+                          const LockUse& lock, core::Reporter& reporter) {
     reporter.stage(fmt::format("fetch ({})", plan.arch));
     std::vector<fetch::Download> downloads;
     for (const auto& package : plan.packages) {
@@ -78,8 +69,28 @@ Unpacked fetch_and_unpack(const resolve::Plan& plan, const core::Cache& cache, i
                                             package.download_size});
     }
     fetch::Options options;
-    const auto fetched = with_context(
-        "fetching packages", [&] { return fetch::fetch_all(downloads, cache, options, reporter); });
+    const auto fetched = with_context("fetching packages", [&] {
+        try {
+            return fetch::fetch_all(downloads, cache, options, reporter);
+        } catch (const core::NetworkError& error) {
+            if (!lock.used || error.http_status() != 404) {
+                throw;
+            }
+            // A locked version the mirror dropped (a security update replaced it): never
+            // another version behind the user's back.
+            throw core::NetworkError(
+                fmt::format("{}; the lock {} names a version the mirror no longer serves: run "
+                            "`distill lock --update` to resolve the current versions",
+                            error.what(), lock.path.string()),
+                404);
+        }
+    });
+    for (const auto& package : plan.packages) {
+        diff::remember_deb(cache,
+                           diff::Package{package.name, package.version, package.arch,
+                                         package.source, package.installed_size, package.sha256,
+                                         package.url, package.download_size});
+    }
     reporter.info(fmt::format("{} packages: {} downloaded ({}), {} from cache", downloads.size(),
                               fetched.downloaded, core::human_size(fetched.bytes), fetched.cached));
 
@@ -118,14 +129,17 @@ std::string to_string(OutputFormat format) {
 
 BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
                   core::Reporter& reporter) {
-    const PlanResult planned = plan(manifest_path, settings.plan, reporter);
-    if (!planned.solved()) {
-        throw Error(fmt::format("cannot resolve the packages of {}:{}", planned.manifest.name,
-                                problems_text(planned)),
-                    ExitCode::unsolvable);
+    Resolved resolved = resolve_packages(manifest_path, settings.plan, settings.lock, reporter);
+    const manifest::Manifest manifest = manifest::with_defaults(resolved.manifest);
+    // Packages go into the tree in name order, whether they come from the solver (in install
+    // order) or from the lock (sorted): the image must not depend on which.
+    for (auto& plan : resolved.plans) {
+        std::sort(plan.packages.begin(), plan.packages.end(),
+                  [](const resolve::PlannedPackage& a, const resolve::PlannedPackage& b) {
+                      return std::tie(a.name, a.arch) < std::tie(b.name, b.arch);
+                  });
     }
-    const manifest::Manifest manifest = manifest::with_defaults(planned.manifest);
-    if (settings.format == OutputFormat::docker_archive && planned.archs.size() > 1) {
+    if (settings.format == OutputFormat::docker_archive && resolved.plans.size() > 1) {
         throw Error("a docker-archive holds one architecture; pick one with --arch, or use the "
                     "layout or oci-archive format",
                     ExitCode::usage);
@@ -153,10 +167,10 @@ BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
     // of any of them) stamps every image of a multi-arch build.
     std::vector<Unpacked> unpacked;
     std::int64_t newest = 0;
-    for (const auto& arch : planned.archs) {
+    for (const auto& plan : resolved.plans) {
         unpacked.push_back(
-            with_context(fmt::format("building {} for {}", manifest.name, arch.arch), [&] {
-                return fetch_and_unpack(arch.resolution.plan, cache, jobs, reporter);
+            with_context(fmt::format("building {} for {}", manifest.name, plan.arch), [&] {
+                return fetch_and_unpack(plan, cache, jobs, resolved.lock, reporter);
             }));
         newest = std::max(newest, unpacked.back().newest);
     }
@@ -166,8 +180,8 @@ BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
     std::vector<image::Platform> platforms;
     image::Descriptor last_config;
     image::Descriptor last_layer;
-    for (std::size_t a = 0; a < planned.archs.size(); ++a) {
-        const auto& plan = planned.archs[a].resolution.plan;
+    for (std::size_t a = 0; a < resolved.plans.size(); ++a) {
+        const auto& plan = resolved.plans[a];
         with_context(fmt::format("building {} for {}", manifest.name, plan.arch), [&] {
             reporter.stage(fmt::format("assemble ({})", plan.arch));
             unpack::Tree tree(unpack::Tree::Options{merged_usr(manifest),
@@ -239,6 +253,8 @@ BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
         }
         image::write_layout_archive(layout_dir, result.output, result.epoch, docker);
     }
+    write_lock(resolved);
+    result.lock = resolved.lock;
     return result;
 }
 

@@ -3,6 +3,7 @@
 #include <distill/core/cache.hpp>
 #include <distill/core/http.hpp>
 #include <distill/core/text.hpp>
+#include <distill/lock/lock.hpp>
 #include <distill/pipeline/pipeline.hpp>
 
 namespace distill::pipeline {
@@ -16,11 +17,18 @@ bool PlanResult::solved() const {
     return true;
 }
 
-PlanResult plan(const std::filesystem::path& manifest_path, const Settings& settings,
-                core::Reporter& reporter) {
+namespace {
+
+manifest::Manifest read_manifest(const std::filesystem::path& path) {
+    auto manifest = manifest::parse(path);
+    manifest::validate(manifest);
+    return manifest;
+}
+
+PlanResult plan_manifest(manifest::Manifest parsed, const Settings& settings,
+                         core::Reporter& reporter) {
     PlanResult result;
-    result.manifest = manifest::parse(manifest_path);
-    manifest::validate(result.manifest);
+    result.manifest = std::move(parsed);
     const auto& manifest = result.manifest;
 
     const core::Cache cache(settings.cache_dir.empty() ? core::Cache::default_root()
@@ -55,9 +63,99 @@ PlanResult plan(const std::filesystem::path& manifest_path, const Settings& sett
                 return resolve::resolve(resolve::Request{arch, manifest.packages, policy},
                                         resolve::inputs_for(indexes.indexes), options, reporter);
             });
-        result.archs.push_back(ArchPlan{arch, std::move(resolution), stats});
+        std::vector<sources::Provenance> provenance;
+        for (const auto& index : indexes.indexes) {
+            provenance.push_back(index.provenance);
+        }
+        result.archs.push_back(ArchPlan{arch, std::move(resolution), stats, std::move(provenance)});
     }
     return result;
+}
+
+std::string problems_text(const PlanResult& planned) {
+    std::string text;
+    for (const auto& arch : planned.archs) {
+        for (const auto& problem : arch.resolution.problems) {
+            text += fmt::format("\n  - {} ({})", problem.summary, arch.arch);
+        }
+    }
+    return text;
+}
+
+} // namespace
+
+PlanResult plan(const std::filesystem::path& manifest_path, const Settings& settings,
+                core::Reporter& reporter) {
+    return plan_manifest(read_manifest(manifest_path), settings, reporter);
+}
+
+Resolved resolve_packages(const std::filesystem::path& manifest_path, const Settings& settings,
+                          const LockSettings& lock_settings, core::Reporter& reporter) {
+    Resolved resolved;
+    resolved.manifest = read_manifest(manifest_path);
+    const auto& manifest = resolved.manifest;
+    LockUse& use = resolved.lock;
+    use.path = lock_settings.path.empty() ? lock::path_for(manifest_path) : lock_settings.path;
+    const auto archs = settings.archs.empty() ? sources::archs_for(manifest) : settings.archs;
+
+    std::error_code error;
+    const bool exists = std::filesystem::exists(use.path, error);
+    if (lock_settings.mode == LockMode::frozen && !exists) {
+        throw Error(fmt::format("--frozen needs a lock, and {} does not exist; write it with "
+                                "`distill lock {}`",
+                                use.path.string(), manifest_path.string()),
+                    ExitCode::lock_mismatch);
+    }
+    if (exists && lock_settings.mode != LockMode::update) {
+        const auto lock = lock::read(use.path);
+        if (lock.manifest_digest == lock::manifest_digest(manifest) && lock.arch_names() == archs) {
+            reporter.info(
+                fmt::format("using the lock {}: exact versions, no solver run", use.path.string()));
+            for (const auto& arch : lock.archs) {
+                resolved.plans.push_back(lock::to_plan(arch));
+            }
+            use.used = true;
+            use.reason = "the lock matches the manifest";
+            return resolved;
+        }
+        const std::string why = lock.manifest_digest != lock::manifest_digest(manifest)
+                                    ? "the manifest (or a manifest it includes) changed since "
+                                      "the lock was written"
+                                    : "the lock is for other architectures";
+        if (lock_settings.mode == LockMode::frozen) {
+            throw Error(fmt::format("--frozen: {} does not match {}: {}; update it with "
+                                    "`distill lock {}`",
+                                    use.path.string(), manifest_path.string(), why,
+                                    manifest_path.string()),
+                        ExitCode::lock_mismatch);
+        }
+        reporter.info(fmt::format("{}: resolving again", why));
+        use.reason = why;
+    } else {
+        use.reason = exists ? "--update" : "there was no lock";
+    }
+
+    auto planned = plan_manifest(manifest, settings, reporter);
+    if (!planned.solved()) {
+        throw Error(fmt::format("cannot resolve the packages of {}:{}", manifest.name,
+                                problems_text(planned)),
+                    ExitCode::unsolvable);
+    }
+    for (auto& arch : planned.archs) {
+        resolved.plans.push_back(std::move(arch.resolution.plan));
+        resolved.provenance.insert(resolved.provenance.end(), arch.provenance.begin(),
+                                   arch.provenance.end());
+    }
+    return resolved;
+}
+
+void write_lock(Resolved& resolved) {
+    if (resolved.lock.used) {
+        return;
+    }
+    lock::write(resolved.lock.path,
+                lock::make(resolved.manifest, resolved.plans, resolved.provenance));
+    resolved.lock.written = true;
 }
 
 } // namespace distill::pipeline

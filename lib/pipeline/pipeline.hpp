@@ -26,6 +26,8 @@ struct ArchPlan {
     std::string arch;
     resolve::Resolution resolution;
     sources::FetchStats stats;
+    /// The signed release files that vouched for the indexes resolved from.
+    std::vector<sources::Provenance> provenance;
 };
 
 /// What `distill plan` computes.
@@ -42,12 +44,53 @@ struct PlanResult {
 [[nodiscard]] PlanResult plan(const std::filesystem::path& manifest_path, const Settings& settings,
                               core::Reporter& reporter);
 
+/// Whether a build may use, must use or must renew the lock.
+enum class LockMode {
+    automatic, ///< use the lock when it matches the manifest, else resolve and rewrite it
+    frozen,    ///< use the lock; fail when it is missing or the manifest changed since
+    update,    ///< resolve afresh and rewrite the lock
+};
+
+/// Where the lock is and how to treat it.
+struct LockSettings {
+    LockMode mode = LockMode::automatic;
+    std::filesystem::path path; ///< empty: beside the manifest (lock::path_for)
+};
+
+/// What became of the lock.
+struct LockUse {
+    std::filesystem::path path;
+    bool used = false;    ///< the packages came from it; the solver did not run
+    bool written = false; ///< it was written (new, or renewed)
+    std::string reason;   ///< why it was (not) used, for the report
+};
+
+/// The packages to install, from the solver or from the lock.
+struct Resolved {
+    manifest::Manifest manifest;
+    std::vector<resolve::Plan> plans;
+    LockUse lock;
+    std::vector<sources::Provenance> provenance;
+};
+
+/// Reads the manifest and finds its packages: from the lock when it matches the manifest (no
+/// index is downloaded, no solver runs), otherwise by resolving (an unsolvable request is an
+/// Error with exit code 6). The lock is not written here: write_lock() does that once the
+/// caller succeeded.
+[[nodiscard]] Resolved resolve_packages(const std::filesystem::path& manifest_path,
+                                        const Settings& settings, const LockSettings& lock,
+                                        core::Reporter& reporter);
+
+/// Writes the lock of a resolution that did not come from the lock; no-op otherwise.
+void write_lock(Resolved& resolved);
+
 /// How `distill build` writes its result.
 enum class OutputFormat { layout, oci_archive, docker_archive };
 
 /// Settings of `distill build` beyond those of `plan`.
 struct BuildSettings {
     Settings plan;
+    LockSettings lock;
     std::filesystem::path output; ///< empty: out/<name> (out/<name>.tar for archives)
     OutputFormat format = OutputFormat::layout;
     image::Compression compression = image::Compression::gzip;
@@ -76,6 +119,7 @@ struct BuildResult {
     std::vector<ArchImage> archs;
     /// The digest the output had before this build (empty: there was none).
     std::string previous_digest;
+    LockUse lock;
 };
 
 /// "layout", "oci-archive", "docker-archive".
@@ -86,5 +130,22 @@ struct BuildResult {
 /// An unsolvable request is an error listing the problems (exit code 6).
 [[nodiscard]] BuildResult build(const std::filesystem::path& manifest_path,
                                 const BuildSettings& settings, core::Reporter& reporter);
+
+/// What `distill verify` found.
+struct VerifyResult {
+    std::string expected; ///< the digest of the layout given
+    std::string actual;   ///< the digest of the rebuild
+    /// When they differ: the first difference, in the user's terms ("/etc/app.conf: content
+    /// differs", "the image config differs: created ...").
+    std::string difference;
+
+    [[nodiscard]] bool reproduced() const { return expected == actual; }
+};
+
+/// Rebuilds the image of `manifest_path` from its lock (never re-resolving) into a scratch
+/// directory and compares it with the layout: the same digest, or the first file that differs.
+[[nodiscard]] VerifyResult verify(const std::filesystem::path& layout,
+                                  const std::filesystem::path& manifest_path,
+                                  const BuildSettings& settings, core::Reporter& reporter);
 
 } // namespace distill::pipeline

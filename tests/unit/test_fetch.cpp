@@ -48,8 +48,9 @@ protected:
 
 TEST_F(Fetch, ManyFilesAreFetchedVerifiedAndThenCached) {
     std::vector<Download> downloads;
-    for (int i = 0; i < 20; ++i) {
-        downloads.push_back(file(fmt::format("p{}.deb", i), std::string(1000 + i, 'a' + i % 26)));
+    for (std::size_t i = 0; i < 20; ++i) {
+        downloads.push_back(
+            file(fmt::format("p{}.deb", i), std::string(1000 + i, static_cast<char>('a' + i))));
     }
     downloads.push_back(downloads.front()); // the same blob twice
     const auto first = fetch_all(downloads, m_cache, m_options, m_reporter);

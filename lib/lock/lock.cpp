@@ -1,0 +1,184 @@
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <distill/core/digest.hpp>
+#include <distill/core/fs.hpp>
+#include <distill/lock/lock.hpp>
+
+namespace distill::lock {
+namespace {
+
+using nlohmann::json;
+
+json package_json(const resolve::PlannedPackage& p) {
+    return {{"name", p.name},          {"version", p.version},
+            {"arch", p.arch},          {"suite", p.suite},
+            {"source", p.source},      {"url", p.url},
+            {"size", p.download_size}, {"installed_size", p.installed_size},
+            {"sha256", p.sha256}};
+}
+
+resolve::PlannedPackage package_from(const json& j) {
+    resolve::PlannedPackage p;
+    p.name = j.at("name").get<std::string>();
+    p.version = j.at("version").get<std::string>();
+    p.arch = j.at("arch").get<std::string>();
+    p.suite = j.at("suite").get<std::string>();
+    p.source = j.value("source", "");
+    p.url = j.at("url").get<std::string>();
+    p.download_size = j.at("size").get<std::uint64_t>();
+    p.installed_size = j.at("installed_size").get<std::uint64_t>();
+    p.sha256 = j.at("sha256").get<std::string>();
+    if (!core::is_sha256_hex(p.sha256)) {
+        throw Error(fmt::format("package {}: `{}` is not a SHA-256", p.name, p.sha256));
+    }
+    p.why = {p.name};
+    return p;
+}
+
+bool by_name(const resolve::PlannedPackage& a, const resolve::PlannedPackage& b) {
+    return std::tie(a.name, a.arch, a.version) < std::tie(b.name, b.arch, b.version);
+}
+
+} // namespace
+
+std::vector<std::string> Lockfile::arch_names() const {
+    std::vector<std::string> names;
+    for (const auto& arch : archs) {
+        names.push_back(arch.arch);
+    }
+    return names;
+}
+
+const LockedArch* Lockfile::find(const std::string& arch) const {
+    const auto found = std::find_if(archs.begin(), archs.end(),
+                                    [&](const LockedArch& a) { return a.arch == arch; });
+    return found == archs.end() ? nullptr : &*found;
+}
+
+std::filesystem::path path_for(const std::filesystem::path& manifest) {
+    return manifest.parent_path() / (manifest.stem().string() + ".lock");
+}
+
+std::string manifest_digest(const manifest::Manifest& manifest) {
+    core::Hasher hasher;
+    for (const auto& file : manifest.included) {
+        hasher.update(fmt::format("{}\n{}\n", file.filename().string(),
+                                  core::sha256_hex(core::read_file(file))));
+    }
+    return "sha256:" + hasher.hex_digest();
+}
+
+Lockfile make(const manifest::Manifest& manifest, const std::vector<resolve::Plan>& plans,
+              const std::vector<sources::Provenance>& provenance) {
+    Lockfile lock;
+    lock.name = manifest.name;
+    lock.manifest_digest = manifest_digest(manifest);
+    for (const auto& file : manifest.included) {
+        lock.manifests.push_back(file.filename().string());
+    }
+    std::set<std::string> seen;
+    for (const auto& source : provenance) {
+        if (seen.insert(source.release_url).second) {
+            lock.sources.push_back(LockedSource{source.release_url, source.release_sha256,
+                                                source.signers, source.keyring.string()});
+        }
+    }
+    std::sort(lock.sources.begin(), lock.sources.end(),
+              [](const LockedSource& a, const LockedSource& b) { return a.release < b.release; });
+    for (const auto& plan : plans) {
+        LockedArch arch{plan.arch, plan.packages, plan.excluded};
+        std::sort(arch.packages.begin(), arch.packages.end(), by_name);
+        for (auto& package : arch.packages) {
+            package.why.clear();
+        }
+        lock.archs.push_back(std::move(arch));
+    }
+    return lock;
+}
+
+std::string to_text(const Lockfile& lock) {
+    json sources = json::array();
+    for (const auto& source : lock.sources) {
+        sources.push_back({{"release", source.release},
+                           {"sha256", source.sha256},
+                           {"signers", source.signers},
+                           {"keyring", source.keyring}});
+    }
+    json archs = json::array();
+    for (const auto& arch : lock.archs) {
+        json packages = json::array();
+        for (const auto& package : arch.packages) {
+            packages.push_back(package_json(package));
+        }
+        json excluded = json::array();
+        for (const auto& e : arch.excluded) {
+            excluded.push_back(
+                {{"name", e.name}, {"reason", e.reason}, {"wanted_by", e.wanted_by}});
+        }
+        archs.push_back({{"arch", arch.arch}, {"packages", packages}, {"excluded", excluded}});
+    }
+    const json document{{"lockfile_version", Lockfile::k_version},
+                        {"name", lock.name},
+                        {"manifest", {{"digest", lock.manifest_digest}, {"files", lock.manifests}}},
+                        {"sources", sources},
+                        {"archs", archs}};
+    return document.dump(2) + "\n";
+}
+
+void write(const std::filesystem::path& path, const Lockfile& lock) {
+    core::write_file_atomic(path, to_text(lock));
+}
+
+Lockfile read(const std::filesystem::path& path) {
+    try {
+        const auto document = json::parse(core::read_file(path));
+        const int version = document.at("lockfile_version").get<int>();
+        if (version != Lockfile::k_version) {
+            throw Error(fmt::format("lockfile version {} is not supported (this distill writes "
+                                    "version {}); run `distill lock --update`",
+                                    version, Lockfile::k_version));
+        }
+        Lockfile lock;
+        lock.name = document.at("name").get<std::string>();
+        lock.manifest_digest = document.at("manifest").at("digest").get<std::string>();
+        lock.manifests = document.at("manifest").at("files").get<std::vector<std::string>>();
+        for (const auto& source : document.at("sources")) {
+            lock.sources.push_back(LockedSource{
+                source.at("release").get<std::string>(), source.at("sha256").get<std::string>(),
+                source.at("signers").get<std::vector<std::string>>(),
+                source.at("keyring").get<std::string>()});
+        }
+        for (const auto& arch : document.at("archs")) {
+            LockedArch locked;
+            locked.arch = arch.at("arch").get<std::string>();
+            for (const auto& package : arch.at("packages")) {
+                locked.packages.push_back(package_from(package));
+            }
+            for (const auto& e : arch.at("excluded")) {
+                locked.excluded.push_back(resolve::ExcludedPackage{
+                    e.at("name").get<std::string>(), e.at("reason").get<std::string>(),
+                    e.at("wanted_by").get<std::vector<std::string>>()});
+            }
+            lock.archs.push_back(std::move(locked));
+        }
+        return lock;
+    } catch (const json::exception& e) {
+        throw Error(fmt::format("{}: not a distill lockfile: {}", path.string(), e.what()));
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}: {}", path.string(), e.what()));
+    }
+}
+
+resolve::Plan to_plan(const LockedArch& arch) {
+    resolve::Plan plan;
+    plan.arch = arch.arch;
+    plan.packages = arch.packages;
+    plan.excluded = arch.excluded;
+    return plan;
+}
+
+} // namespace distill::lock
