@@ -13,7 +13,11 @@ namespace {
 
 using nlohmann::json;
 
-json package_json(const resolve::PlannedPackage& p) {
+// The file is written with keys in a fixed, readable order (ordered_json keeps the order of
+// insertion): what a reader looks for first comes first.
+using ordered = nlohmann::ordered_json;
+
+ordered package_json(const resolve::PlannedPackage& p) {
     return {{"name", p.name},          {"version", p.version},
             {"arch", p.arch},          {"suite", p.suite},
             {"source", p.source},      {"url", p.url},
@@ -101,31 +105,32 @@ Lockfile make(const manifest::Manifest& manifest, const std::vector<resolve::Pla
 }
 
 std::string to_text(const Lockfile& lock) {
-    json sources = json::array();
+    ordered sources = ordered::array();
     for (const auto& source : lock.sources) {
         sources.push_back({{"release", source.release},
                            {"sha256", source.sha256},
                            {"signers", source.signers},
                            {"keyring", source.keyring}});
     }
-    json archs = json::array();
+    ordered archs = ordered::array();
     for (const auto& arch : lock.archs) {
-        json packages = json::array();
+        ordered packages = ordered::array();
         for (const auto& package : arch.packages) {
             packages.push_back(package_json(package));
         }
-        json excluded = json::array();
+        ordered excluded = ordered::array();
         for (const auto& e : arch.excluded) {
             excluded.push_back(
                 {{"name", e.name}, {"reason", e.reason}, {"wanted_by", e.wanted_by}});
         }
         archs.push_back({{"arch", arch.arch}, {"packages", packages}, {"excluded", excluded}});
     }
-    const json document{{"lockfile_version", Lockfile::k_version},
-                        {"name", lock.name},
-                        {"manifest", {{"digest", lock.manifest_digest}, {"files", lock.manifests}}},
-                        {"sources", sources},
-                        {"archs", archs}};
+    const ordered document{
+        {"lockfile_version", Lockfile::k_version},
+        {"name", lock.name},
+        {"manifest", {{"digest", lock.manifest_digest}, {"files", lock.manifests}}},
+        {"sources", sources},
+        {"archs", archs}};
     return document.dump(2) + "\n";
 }
 
