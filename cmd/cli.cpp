@@ -22,6 +22,9 @@ constexpr const char* k_footer = R"(Examples:
   distill plan --json manifests/base.yaml    the same as JSON, for scripts
   distill build manifests/java17.yaml        the image, as an OCI layout in out/java17
   podman run --rm oci:out/java17 -version    run it
+  distill lock --update manifests/java17.yaml   today's versions into java17.lock
+  distill diff old.lock manifests/java17.lock   what changed, with the CVEs fixed
+  distill verify out/java17 manifests/java17.yaml   rebuild from the lock, compare
 
 Manifest reference: manifests/README.md
 
@@ -30,6 +33,8 @@ Environment:
                                   (default: the host's apt sources)
   DISTILL_DEBIAN_SECURITY_MIRROR  mirror for the -security suites
   XDG_CACHE_HOME                  cache location (default ~/.cache/distill)
+  SOURCE_DATE_EPOCH               the images' time stamp (default: the newest
+                                  package's build date)
 
 Exit codes:
   0 success          3 invalid manifest       6 unsolvable request
