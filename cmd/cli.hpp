@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -39,6 +40,7 @@ private:
     bool m_quiet;
     bool m_interactive;
     bool m_progress_shown = false;
+    std::chrono::steady_clock::time_point m_last_progress{};
 };
 
 /// The `plan` subcommand; it sets `exit_code` when it fails in a way already reported.

@@ -1,9 +1,12 @@
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <unistd.h>
 
 #include <fmt/format.h>
+
+#include <distill/core/text.hpp>
 
 #include "cli.hpp"
 
@@ -70,10 +73,20 @@ void CliReporter::progress(std::string_view label, std::uint64_t done, std::uint
     if (m_quiet || !m_interactive) {
         return;
     }
+    // A terminal needs no more than ten updates a second.
+    const auto now = std::chrono::steady_clock::now();
+    if (done != total && now - m_last_progress < std::chrono::milliseconds(100)) {
+        return;
+    }
+    m_last_progress = now;
+    // Large totals are bytes; small ones are counts (packages).
+    const auto show = [&](std::uint64_t n) {
+        return total >= 1'000'000 ? core::human_size(n) : std::to_string(n);
+    };
     if (total > 0) {
-        fmt::print(stderr, "\r\033[K    {} {}/{}", label, done, total);
+        fmt::print(stderr, "\r\033[K    {} {}/{}", label, show(done), show(total));
     } else {
-        fmt::print(stderr, "\r\033[K    {} {}", label, done);
+        fmt::print(stderr, "\r\033[K    {} {}", label, show(done));
     }
     std::fflush(stderr);
     m_progress_shown = true;
