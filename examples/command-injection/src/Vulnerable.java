@@ -1,0 +1,38 @@
+// A deliberately vulnerable service, for the demo only: GET /run?cmd=... runs the command, as
+// code with a command-injection bug ends up doing. Never deploy this.
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+
+public final class Vulnerable {
+    public static void main(String[] args) throws IOException {
+        int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "8080"));
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+        server.createContext("/run", exchange -> {
+            String query = exchange.getRequestURI().getRawQuery();
+            String command = query == null || !query.startsWith("cmd=") ? ""
+                    : URLDecoder.decode(query.substring(4), StandardCharsets.UTF_8);
+            String answer;
+            try {
+                // The bug: user input straight into exec (split on whitespace).
+                Process process = new ProcessBuilder(command.trim().split("\\s+"))
+                        .redirectErrorStream(true).start();
+                String output = new String(process.getInputStream().readAllBytes(),
+                        StandardCharsets.UTF_8);
+                answer = "exit=" + process.waitFor() + "\n" + output;
+            } catch (IOException | InterruptedException e) {
+                answer = "error: " + e.getMessage() + "\n";
+            }
+            byte[] body = answer.getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.start();
+        System.out.println("vulnerable service listening on port " + port);
+    }
+}
