@@ -20,8 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::array<std::string_view, 14> k_top_keys{
-    "name",  "distro",   "release", "archs", "sources", "packages",     "exclude",
-    "allow", "paths",    "accounts", "config", "files", "certificates", "include"};
+    "name",  "distro", "release",  "archs",  "sources", "packages",     "exclude",
+    "allow", "paths",  "accounts", "config", "files",   "certificates", "include"};
 constexpr std::array<std::string_view, 3> k_path_keys{"include", "exclude", "setuid"};
 constexpr std::array<std::string_view, 4> k_source_keys{"url", "suites", "components", "keyring"};
 constexpr std::array<std::string_view, 5> k_account_keys{"name", "uid", "gid", "home", "shell"};

@@ -47,19 +47,18 @@ def good_packages(pool):
 class Build(dt.TestCase):
     def setUp(self):
         super().setUp()
-        self.key = dt.SigningKey(self.scratch / "key")
-        self.repo = self.scratch / "repo"
-        self.pool = self.repo / "pool" / "main"
-        self.pool.mkdir(parents=True)
+        self.local = dt.LocalRepo(self.scratch)
+        self.key = self.local.key
+        self.repo = self.local.root
+        self.pool = self.local.pool
         self.output = self.scratch / "out" / "image"
 
     def publish(self, debs):
-        dt.write_repo(self.repo, "bookworm",
-                      {"main": [dt.package_fields(deb, self.repo) for deb in debs]}, self.key)
+        self.local.publish(debs)
 
     def manifest(self, url, packages, extra="", name="image.yaml"):
-        return dt.write_manifest(self.scratch / name, "hello",
-                                 [{"url": url, "keyring": self.key.keyring}], packages, extra)
+        return dt.write_manifest(self.scratch / name, "hello", [self.local.source(url)],
+                                 packages, extra)
 
     def build(self, manifest, *args, check=0, env=None, output=None):
         result = self.distill("build", "--json", "-o", output or self.output, *args, manifest,

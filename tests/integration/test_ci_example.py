@@ -21,10 +21,10 @@ class CiExample(dt.TestCase):
     def setUp(self):
         super().setUp()
         dt.require_programs("git", "skopeo", "bash")
-        self.key = dt.SigningKey(self.scratch / "key")
-        self.repo = self.scratch / "repo"
-        self.pool = self.repo / "pool" / "main"
-        self.pool.mkdir(parents=True)
+        self.local = dt.LocalRepo(self.scratch)
+        self.key = self.local.key
+        self.repo = self.local.root
+        self.pool = self.local.pool
         self.app = dt.build_deb(self.pool, "hello", {"/usr/bin/hello": (b"\x7fELF hello", 0o755)},
                                 Depends="libhello1 (>= 1.0)")
         self.project = self.scratch / "images"
@@ -36,10 +36,7 @@ class CiExample(dt.TestCase):
         self.summary = self.scratch / "summary.md"
 
     def publish(self, debs, when):
-        release = dt.write_repo(self.repo, "bookworm",
-                                {"main": [dt.package_fields(deb, self.repo) for deb in debs]},
-                                self.key, date=when)
-        os.utime(release, (when.timestamp(), when.timestamp()))
+        self.local.publish(debs, when)
 
     def night(self):
         self.summary.write_text("")

@@ -41,10 +41,10 @@ def libhello(pool, version):
 class Lock(dt.TestCase):
     def setUp(self):
         super().setUp()
-        self.key = dt.SigningKey(self.scratch / "key")
-        self.repo = self.scratch / "repo"
-        self.pool = self.repo / "pool" / "main"
-        self.pool.mkdir(parents=True)
+        self.local = dt.LocalRepo(self.scratch)
+        self.key = self.local.key
+        self.repo = self.local.root
+        self.pool = self.local.pool
         self.app = dt.build_deb(self.pool, "hello", {"/usr/bin/hello": (b"\x7fELF hello", 0o755)},
                                 Depends="libhello1 (>= 1.0)")
         self.v1 = libhello(self.pool, "1.0-1")
@@ -54,12 +54,7 @@ class Lock(dt.TestCase):
         self.output = self.scratch / "out" / "image"
 
     def publish(self, debs, age_days=0):
-        when = datetime.now(timezone.utc) - timedelta(days=age_days)
-        release = dt.write_repo(self.repo, "bookworm",
-                                {"main": [dt.package_fields(deb, self.repo) for deb in debs]},
-                                self.key, date=when)
-        # The file's time is the snapshot's: the server's Last-Modified must tell them apart.
-        os.utime(release, (when.timestamp(), when.timestamp()))
+        self.local.publish(debs, datetime.now(timezone.utc) - timedelta(days=age_days))
 
     def manifest(self, url, extra=""):
         return dt.write_manifest(

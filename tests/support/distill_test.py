@@ -345,6 +345,31 @@ def package_fields(deb, root):
     return fields
 
 
+class LocalRepo:
+    """A signed apt repository of packages made by the test, in `directory`: pool/main holds
+    the .debs, publish() writes the index of a set of them as one snapshot."""
+
+    def __init__(self, directory):
+        self.key = SigningKey(Path(directory) / "key")
+        self.root = Path(directory) / "repo"
+        self.pool = self.root / "pool" / "main"
+        self.pool.mkdir(parents=True)
+
+    def publish(self, debs, when=None, **options):
+        """Writes the index of `debs`, dated `when` (default now); the InRelease file's time is
+        the same, so that the server's Last-Modified tells two snapshots apart."""
+        when = when or datetime.now(timezone.utc)
+        release = write_repo(self.root, "bookworm",
+                             {"main": [package_fields(deb, self.root) for deb in debs]}, self.key,
+                             date=when, **options)
+        os.utime(release, (when.timestamp(), when.timestamp()))
+        return release
+
+    def source(self, url):
+        """The manifest source for this repository served at `url`."""
+        return {"url": url, "keyring": self.key.keyring}
+
+
 def write_manifest(path, name, sources, packages, extra=""):
     """Writes a Debian manifest; `sources` is a list of dicts (url, suites, components, keyring)."""
     lines = [f"name: {name}", "distro: debian", "release: bookworm", "archs: [amd64]", "sources:"]
