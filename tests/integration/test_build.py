@@ -402,6 +402,30 @@ class Build(dt.TestCase):
         ])
         self.expect_refused([evil], ["evil-fifo"], 7, "evil-fifo: `/run/pipe` is a FIFO")
 
+    def test_decompression_bombs_are_refused(self):
+        zeros = b"\0" * (80 << 20)  # 80 MiB that xz squeezes into a few kB
+        bomb = dt.craft_deb(self.pool, "bomb", [
+            dt.tar_info("./", tarfile.DIRTYPE, 0o755),
+            (dt.tar_info("./usr/share/bomb"), zeros),
+        ])
+        # An honest index: the package claims 100 kB installed; the archive may not expand
+        # much past that.
+        result = self.expect_refused([bomb], ["bomb"], 7, "bomb 1.0-1: the data archive expands "
+                                                          "beyond")
+        self.assertIn("Installed-Size", result.stderr)
+        # A lying index that claims 10 GB: the ratio bound still stops it.
+        fields = dt.package_fields(bomb, self.repo)
+        fields["Installed-Size"] = str(10 << 20)  # KiB
+        dt.write_repo(self.repo, "bookworm",
+                      {"main": [dt.package_fields(d, self.repo) for d in good_packages(self.pool)]
+                               + [fields]}, self.key)
+        with dt.Server(self.repo) as server:
+            result = self.build(self.manifest(server.url, ["bomb"], name="bomb.yaml"), check=7,
+                                output=self.scratch / "bomb-out")
+        self.assertIn("bomb 1.0-1: the data archive expands more than 200 times its compressed "
+                      "size", result.stderr)
+        self.assertFalse((self.scratch / "bomb-out").exists())
+
     def test_two_packages_with_different_content_at_one_path_are_refused(self):
         one = dt.build_deb(self.pool, "conf-one", {"/etc/shared.conf": b"one\n"})
         two = dt.build_deb(self.pool, "conf-two", {"/etc/shared.conf": b"two\n"})
