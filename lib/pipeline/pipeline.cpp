@@ -108,7 +108,8 @@ Resolved resolve_packages(const std::filesystem::path& manifest_path, const Sett
     }
     if (exists && lock_settings.mode != LockMode::update) {
         const auto lock = lock::read(use.path);
-        if (lock.manifest_digest == lock::manifest_digest(manifest) && lock.arch_names() == archs) {
+        const bool same_manifest = lock.manifest_digest == lock::manifest_digest(manifest);
+        if (same_manifest && lock.arch_names() == archs) {
             reporter.info(
                 fmt::format("using the lock {}: exact versions, no solver run", use.path.string()));
             for (const auto& arch : lock.archs) {
@@ -118,7 +119,7 @@ Resolved resolve_packages(const std::filesystem::path& manifest_path, const Sett
             use.reason = "the lock matches the manifest";
             return resolved;
         }
-        const std::string why = lock.manifest_digest != lock::manifest_digest(manifest)
+        const std::string why = !same_manifest
                                     ? "the manifest (or a manifest it includes) changed since "
                                       "the lock was written"
                                     : "the lock is for other architectures";
