@@ -6,12 +6,19 @@
 #
 # Needs: javac and jar, podman (with runc), mmdebstrap, python3; root for podman and mmdebstrap.
 # DISTILL names the distill binary (default: build/distill of this checkout). The Debian root
-# filesystem is built once and kept in out/.
+# filesystem comes from the mirror of the host's apt sources (or DISTILL_DEBIAN_MIRROR); it is
+# built once and kept in out/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 distill=${DISTILL:-$here/../../build/distill}
 out=$here/out
-mkdir -p "$out/classes"
+debian_image=localhost/distill-demo-debian:latest
+mkdir -p "$out"
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "demo.sh: run as root (podman runs the containers, mmdebstrap builds Debian)" >&2
+    exit 2
+fi
 
 # podman's defaults do not work on every machine: runc, and limits runc accepts.
 cat >"$out/containers.conf" <<'CONF'
@@ -23,26 +30,37 @@ CONF
 export CONTAINERS_CONF=$out/containers.conf
 
 echo "==> the vulnerable service"
+rm -rf "$out/classes"
+mkdir -p "$out/classes"
 javac --release 17 -d "$out/classes" "$here/src/Vulnerable.java"
-jar --create --file "$out/vulnerable.jar" --main-class Vulnerable -C "$out/classes" .
+# A fixed entry date keeps the jar, and so the image digest, the same from build to build.
+jar --create --date=2024-01-01T00:00:00Z --file "$out/vulnerable.jar" --main-class Vulnerable \
+    -C "$out/classes" .
 
 echo "==> the distill image"
-"$distill" -q build -o "$out/image" "$here/manifest.yaml"
+"$distill" -q build --json -o "$out/image" "$here/manifest.yaml" >"$out/build.json"
 
 echo "==> the Debian image (mmdebstrap minbase + openjdk-17-jre-headless)"
 if [[ ! -f $out/debian-rootfs.tar ]]; then
-    # The mirror of the host's apt sources, or DISTILL_DEBIAN_MIRROR.
     if [[ -n ${DISTILL_DEBIAN_MIRROR:-} ]]; then
         mirror=("deb $DISTILL_DEBIAN_MIRROR bookworm main")
     else
-        mirror=($(ls /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1))
+        # The host's Debian sources, as distill reads them: the first *.sources file, else
+        # sources.list (nullglob: no match gives an empty list).
+        shopt -s nullglob
+        mirror=(/etc/apt/sources.list.d/*.sources)
+        shopt -u nullglob
         [[ ${#mirror[@]} -gt 0 ]] || mirror=(/etc/apt/sources.list)
+        mirror=("${mirror[0]}")
     fi
     mmdebstrap --quiet --format=tar --variant=minbase --include=openjdk-17-jre-headless \
         bookworm "$out/debian-rootfs.partial.tar" "${mirror[@]}"
     mv "$out/debian-rootfs.partial.tar" "$out/debian-rootfs.tar"
+    podman rmi --force "$debian_image" >/dev/null 2>&1 || true  # imported from an older tar
 fi
-podman import --quiet "$out/debian-rootfs.tar" localhost/distill-demo-debian:latest >/dev/null
+if ! podman image exists "$debian_image"; then
+    podman import --quiet "$out/debian-rootfs.tar" "$debian_image" >/dev/null
+fi
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -51,20 +69,25 @@ distroless_port=$(free_port)
 debian_port=$(free_port)
 distroless=distill-demo-distroless-$$
 debian=distill-demo-debian-$$
-cleanup() { podman rm --force --time 1 "$distroless" "$debian" >/dev/null 2>&1 || true; }
+# (--ignore: one that never started, or stopped already, must not keep the other running.)
+cleanup() { podman rm --force --ignore --time 1 "$distroless" "$debian" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
-podman run --detach --rm --network=host --name "$distroless" -e "PORT=$distroless_port" \
+# Without --rm, so that the log of a service that died stays readable; cleanup removes both.
+# (podman names an image it runs from a layout after the layout's path, and refuses capital
+# letters in it: keep this checkout in a path without them.)
+podman run --detach --network=host --name "$distroless" -e "PORT=$distroless_port" \
     "oci:$out/image:latest" >/dev/null
-podman run --detach --rm --network=host --name "$debian" -e "PORT=$debian_port" \
-    -v "$out/vulnerable.jar:/app/vulnerable.jar:ro" localhost/distill-demo-debian:latest \
+podman run --detach --network=host --name "$debian" -e "PORT=$debian_port" \
+    -v "$out/vulnerable.jar:/app/vulnerable.jar:ro" "$debian_image" \
     java -jar /app/vulnerable.jar >/dev/null
 
-# Asks a service to run a command; prints its answer.
+# Asks the service of container $1 on port $2 to run the command $3; prints its answer. Stops
+# the demo, with the container's log, when the service does not answer within a minute.
 attack() {
-    python3 - "$1" "$2" <<'PY'
+    python3 - "$2" "$3" <<'PY' || { podman logs "$1" >&2; exit 1; }
 import sys, time, urllib.parse, urllib.request
-url = f"http://127.0.0.1:{sys.argv[1]}/run?cmd=" + urllib.parse.quote(sys.argv[2])
+url = f"http://127.0.0.1:{sys.argv[1]}/run?cmd=" + urllib.parse.quote(sys.argv[2], safe="")
 for attempt in range(120):  # the JVMs take a moment to start
     try:
         print(urllib.request.urlopen(url, timeout=30).read().decode(), end="")
@@ -72,34 +95,52 @@ for attempt in range(120):  # the JVMs take a moment to start
     except OSError:
         time.sleep(0.5)
 else:
-    sys.exit(f"no answer from {url}")
+    sys.exit(f"no answer from {url}; the container's log:")
 PY
+}
+
+# What the service's answer means for the attacker. It answers "exit=N" and the output when the
+# program ran (whatever N is: the program was there), and the exception's message otherwise.
+verdict() {
+    case $1 in
+        exit=*) echo "runs" ;;
+        *"error=2, No such file or directory"*) echo "blocked (no such program)" ;;
+        *) echo "blocked (${1%%$'\n'*})" ;;  # some other failure: show its first line
+    esac
 }
 
 commands=("sh -c id" "ls /" "cat /etc/passwd" "wget --version" "curl --version"
           "apt-get --version" "perl -e print(42)" "python3 -c print(42)")
 ran_distroless=0
 ran_debian=0
+row() { printf '%-22s | %-30s | %s\n' "$@"; }
 echo
-printf '%-22s | %-30s | %-30s\n' "attacker runs" "distill image" "Debian image"
-printf '%-22s-+-%-30s-+-%-30s\n' "----------------------" "------------------------------" \
-    "------------------------------"
-verdict() {
-    if [[ $1 == exit=* ]]; then echo "runs"; else echo "blocked (no such program)"; fi
-}
+row "attacker runs" "distill image" "Debian image"
+echo "-----------------------+--------------------------------+-------------------------------"
 for command in "${commands[@]}"; do
-    a=$(verdict "$(attack "$distroless_port" "$command")")
-    b=$(verdict "$(attack "$debian_port" "$command")")
+    # (Separate assignments: `exit` in attack leaves only the $(...) it runs in, whose
+    # failure then stops the script through set -e.)
+    answer=$(attack "$distroless" "$distroless_port" "$command")
+    a=$(verdict "$answer")
+    answer=$(attack "$debian" "$debian_port" "$command")
+    b=$(verdict "$answer")
     [[ $a == runs ]] && ran_distroless=$((ran_distroless + 1))
     [[ $b == runs ]] && ran_debian=$((ran_debian + 1))
-    printf '%-22s | %-30s | %-30s\n' "$command" "$a" "$b"
+    row "$command" "$a" "$b"
 done
 echo
 echo "ran: distill image $ran_distroless of ${#commands[@]}, Debian image $ran_debian of ${#commands[@]}"
-layer_size=$(python3 -c 'import json, sys
-index = json.load(open(sys.argv[1] + "/index.json"))
-m = json.load(open(sys.argv[1] + "/blobs/sha256/" + index["manifests"][0]["digest"][7:]))
-print(sum(l["size"] for l in m["layers"]))' "$out/image")
-echo "sizes: distill image $((layer_size / 1000000)) MB compressed;" \
-    "Debian root filesystem $(($(stat -c %s "$out/debian-rootfs.tar") / 1000000)) MB uncompressed"
+
+# Both root filesystems as uncompressed tars, and what each holds.
+python3 - "$out/build.json" "$out/debian-rootfs.tar" <<'PY'
+import json, os, re, sys, tarfile
+image = json.load(open(sys.argv[1]))["archs"][0]
+with tarfile.open(sys.argv[2]) as rootfs:
+    status = rootfs.extractfile("./var/lib/dpkg/status").read().decode()
+debian_packages = len(re.findall(r"^Package: ", status, re.M))
+mb = lambda n: f"{n / 1e6:.0f} MB"
+print(f"sizes: distill image {mb(image['layer']['tar_size'])} ({image['packages']} packages; "
+      f"{mb(image['layer']['size'])} compressed), Debian image "
+      f"{mb(os.path.getsize(sys.argv[2]))} ({debian_packages} packages)")
+PY
 [[ $ran_distroless -eq 0 ]]
