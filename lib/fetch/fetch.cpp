@@ -1,15 +1,18 @@
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <deque>
 #include <exception>
 #include <map>
 #include <memory>
+#include <set>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <distill/core/cancel.hpp>
 #include <distill/core/curl_setup.hpp>
+#include <distill/core/digest.hpp>
 #include <distill/core/download.hpp>
 #include <distill/fetch/fetch.hpp>
 
@@ -31,11 +34,23 @@ struct Transfer {
     std::uint64_t received = 0;
 
     [[nodiscard]] const std::string& current_url() const { return download->urls.at(url); }
+
+    /// Whether the answer so far is the file (file:// answers 0).
+    [[nodiscard]] bool answered_ok() const {
+        long status = 0;
+        curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &status);
+        return status == 0 || (status >= 200 && status < 300);
+    }
 };
 
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
     auto* transfer = static_cast<Transfer*>(user);
     const std::size_t bytes = size * count;
+    if (!transfer->answered_ok()) {
+        // The page of a 404 or a 500 is not the file: hashing it, or counting it against the
+        // promised size, would turn a retry or a fallback into a verification error.
+        return bytes;
+    }
     try {
         transfer->writer->sink().data(std::as_bytes(std::span(data, bytes)));
         transfer->received += bytes;
@@ -108,9 +123,20 @@ private:
         return bytes;
     }
 
-    /// Until the next retry is due, at most 100 ms (so cancellation is noticed).
+    /// Transfers at once; at least one, or nothing would ever start.
+    [[nodiscard]] std::size_t slots() const {
+        return static_cast<std::size_t>(std::max(1, m_options.parallel));
+    }
+
+    /// How long to wait for the network: at most 100 ms, so that cancellation is noticed, and
+    /// no longer than until a waiting transfer is due, if there is a free slot to start it in.
+    /// Without a free slot only a transfer ending can change anything, and curl wakes the poll
+    /// for that.
     [[nodiscard]] int poll_timeout_ms() const {
         auto wait = std::chrono::milliseconds(100);
+        if (m_running.size() >= slots()) {
+            return static_cast<int>(wait.count());
+        }
         const auto now = Clock::now();
         for (const auto& transfer : m_waiting) {
             const auto due =
@@ -122,9 +148,7 @@ private:
 
     void start_ready() {
         const auto now = Clock::now();
-        for (auto it = m_waiting.begin();
-             it != m_waiting.end() &&
-             m_running.size() < static_cast<std::size_t>(m_options.parallel);) {
+        for (auto it = m_waiting.begin(); it != m_waiting.end() && m_running.size() < slots();) {
             if ((*it)->not_before > now) {
                 ++it;
                 continue;
@@ -198,7 +222,10 @@ private:
             m_done_bytes += writer.size();
             return;
         }
-        if (code == CURLE_OK && status == 404 && transfer->url + 1 < download.urls.size()) {
+        // A file:// mirror that lacks the file is what a 404 is for HTTP.
+        const bool not_found =
+            (code == CURLE_OK && status == 404) || code == CURLE_FILE_COULDNT_READ_FILE;
+        if (not_found && transfer->url + 1 < download.urls.size()) {
             ++transfer->url; // the next mirror, from the first attempt
             transfer->attempt = 0;
             m_waiting.push_back(std::move(transfer));
@@ -206,7 +233,9 @@ private:
         }
         if (transfer->attempt < m_options.retry.attempts &&
             core::is_transient_failure(code, status)) {
-            const auto delay = m_options.retry.first_delay * (1 << (transfer->attempt - 1));
+            // Doubling from the first delay; capped so that the shift stays defined.
+            const auto delay =
+                m_options.retry.first_delay * (1 << std::min(transfer->attempt - 1, 20));
             m_reporter.debug(fmt::format("{}: retrying in {} ms", url, delay.count()));
             transfer->not_before = Clock::now() + delay;
             m_waiting.push_back(std::move(transfer));
@@ -242,13 +271,17 @@ Result fetch_all(const std::vector<Download>& downloads, const core::Cache& cach
     core::detail::curl_global_once();
     Result result;
     std::vector<const Download*> todo;
-    std::map<std::string, bool> seen; // sha256 -> already counted
+    std::set<std::string> seen; // one transfer per blob, however many downloads name it
     for (const auto& download : downloads) {
+        // The hash names the cache file: anything but a SHA-256 in hex is refused before it
+        // can become a path.
+        if (!core::is_sha256_hex(download.sha256)) {
+            throw Error(fmt::format("{}: `{}` is not a SHA-256", download.label, download.sha256));
+        }
         result.paths.push_back(cache.blob_path(download.sha256));
-        if (seen.contains(download.sha256)) {
+        if (!seen.insert(download.sha256).second) {
             continue;
         }
-        seen[download.sha256] = true;
         if (cache.has_blob(download.sha256)) {
             ++result.cached;
             continue;
