@@ -21,6 +21,7 @@ CURL* as_curl(void* handle) {
 }
 
 struct Transfer {
+    CURL* curl = nullptr;
     const BodySink* sink = nullptr;
     HttpResponse response;
     std::exception_ptr sink_failure; ///< what the sink threw; rethrown after the transfer
@@ -29,6 +30,13 @@ struct Transfer {
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
     auto* transfer = static_cast<Transfer*>(user);
     const std::size_t bytes = size * count;
+    // The body of an error answer is the server's error page, not the file: it must not reach
+    // the sink, where it would be hashed and size-checked as if it were.
+    long status = 0;
+    curl_easy_getinfo(transfer->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 300) {
+        return bytes;
+    }
     try {
         transfer->sink->data(std::as_bytes(std::span(data, bytes)));
     } catch (...) {
@@ -149,6 +157,7 @@ HttpResponse HttpClient::get(const HttpRequest& request, const BodySink& sink) {
     for (int attempt = 1;; ++attempt) {
         curl_easy_reset(curl);
         Transfer transfer;
+        transfer.curl = curl;
         transfer.sink = &sink;
         std::array<char, CURL_ERROR_SIZE> error_buffer{};
 

@@ -32,11 +32,16 @@ def in_ci():
     return os.environ.get("CI") == "true"
 
 
+_running_tests = False  # set by main(): inside a test, a skip is unittest's SkipTest
+
+
 def skip_or_fail(reason):
-    """Skip the whole script (exit 125) on a developer machine; fail in CI."""
+    """Skip (the script exits 125 when every test skipped) on a developer machine; fail in CI."""
     if in_ci():
         print(f"FAIL (would skip, but CI must not): {reason}", file=sys.stderr)
         sys.exit(1)
+    if _running_tests:
+        raise unittest.SkipTest(reason)
     print(f"SKIP: {reason}", file=sys.stderr)
     sys.exit(SKIP)
 
@@ -401,8 +406,16 @@ class TestCase(unittest.TestCase):
 
 
 def main():
-    """Runs the calling script's tests; the exit code is 0 only if all passed."""
-    unittest.main(module="__main__", verbosity=2)
+    """Runs the calling script's tests: exit 0 when all passed, 125 (ctest's "skipped") when
+    every test skipped, 1 otherwise."""
+    global _running_tests
+    _running_tests = True
+    outcome = unittest.main(module="__main__", verbosity=2, exit=False).result
+    if not outcome.wasSuccessful():
+        sys.exit(1)
+    if outcome.testsRun > 0 and len(outcome.skipped) == outcome.testsRun:
+        sys.exit(SKIP)
+    sys.exit(0)
 
 
 # --- OCI layouts --------------------------------------------------------------------------

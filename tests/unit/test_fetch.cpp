@@ -28,6 +28,7 @@
 
 #include <distill/core/cancel.hpp>
 #include <distill/core/digest.hpp>
+#include <distill/core/download.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/core/http.hpp>
 #include <distill/fetch/fetch.hpp>
@@ -560,6 +561,20 @@ TEST_F(FetchHttp, A404FallsBackToTheNextUrl) {
     EXPECT_EQ(core::read_file(result.paths.at(0)), "tiny");
     EXPECT_EQ(m_server->count("/old/moved.deb"), 1) << "a 404 was retried";
     EXPECT_EQ(m_server->count("/moved.deb"), 1);
+}
+
+TEST_F(FetchHttp, TheSingleBlobDownloaderAlsoFallsBackPastAnErrorPage) {
+    // core::fetch_blob (used for indexes) goes through HttpClient, which must not hand the
+    // 404 page to the sink either: it is larger than the file and would fail the size check.
+    const auto download = serve("index.xz", "tiny");
+    core::HttpClient http(core::RetryPolicy{2, std::chrono::milliseconds(1)});
+    const auto result = core::fetch_blob(
+        http, m_cache,
+        core::ExpectedBlob{
+            {m_server->url("/old/index.xz"), download.urls.at(0)}, download.sha256, download.size});
+    EXPECT_TRUE(result.downloaded);
+    EXPECT_EQ(core::read_file(result.path), "tiny");
+    EXPECT_EQ(m_server->count("/old/index.xz"), 1);
 }
 
 TEST_F(FetchHttp, APermanent404IsANetworkErrorNamingTheUrl) {
