@@ -48,9 +48,6 @@ class Build(dt.TestCase):
     def setUp(self):
         super().setUp()
         self.local = dt.LocalRepo(self.scratch)
-        self.key = self.local.key
-        self.repo = self.local.root
-        self.pool = self.local.pool
         self.output = self.scratch / "out" / "image"
 
     def publish(self, debs):
@@ -71,8 +68,8 @@ class Build(dt.TestCase):
     # --- a good image --------------------------------------------------------------------
 
     def test_image_from_a_local_repository(self):
-        self.publish(good_packages(self.pool))
-        with dt.Server(self.repo) as server:
+        self.publish(good_packages(self.local.pool))
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url, ["hello"])
             result = self.build(manifest, env={"SOURCE_DATE_EPOCH": ""})
         self.assertRegex(result["digest"], "^sha256:[0-9a-f]{64}$")
@@ -127,8 +124,8 @@ class Build(dt.TestCase):
         self.assertNotIn("changelog", listing)
 
     def test_setuid_bits_stay_where_the_manifest_allows(self):
-        self.publish(good_packages(self.pool))
-        with dt.Server(self.repo) as server:
+        self.publish(good_packages(self.local.pool))
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url, ["hello"],
                                      "paths:\n  setuid: [/usr/bin/hello-admin]\n")
             self.build(manifest)
@@ -139,8 +136,8 @@ class Build(dt.TestCase):
     def test_golden_digest(self):
         """The bytes of an image are pinned: any change to what distill writes shows here.
         Regenerate with tests/data/golden/regenerate.sh after an intended change."""
-        self.publish(good_packages(self.pool))
-        with dt.Server(self.repo) as server:
+        self.publish(good_packages(self.local.pool))
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url, ["hello"])
             result = self.build(manifest, env={"SOURCE_DATE_EPOCH": ""})
         mine = {"digest": result["digest"], "diff_id": result["archs"][0]["layer"]["diff_id"],
@@ -151,9 +148,9 @@ class Build(dt.TestCase):
         self.assertEqual(json.loads(GOLDEN.read_text()), mine)
 
     def test_same_digest_whatever_the_cache_clock_zone_umask_and_jobs(self):
-        self.publish(good_packages(self.pool))
+        self.publish(good_packages(self.local.pool))
         digests = set()
-        with dt.Server(self.repo) as server:
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url, ["hello"])
             runs = [({"TZ": "UTC", "LANG": "C"}, 0o022, "-j1", "cache-a"),
                     ({"TZ": "Asia/Tokyo", "LANG": "de_DE.UTF-8"}, 0o077, "-j8", "cache-b"),
@@ -168,8 +165,8 @@ class Build(dt.TestCase):
         self.assertEqual(len(digests), 1, digests)
 
     def test_second_build_reports_no_change(self):
-        self.publish(good_packages(self.pool))
-        with dt.Server(self.repo) as server:
+        self.publish(good_packages(self.local.pool))
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url, ["hello"])
             first = self.build(manifest)
             second = self.build(manifest)
@@ -179,8 +176,8 @@ class Build(dt.TestCase):
 
     def test_archive_formats(self):
         dt.require_programs("skopeo")
-        self.publish(good_packages(self.pool))
-        with dt.Server(self.repo) as server:
+        self.publish(good_packages(self.local.pool))
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url, ["hello"])
             layout = self.build(manifest)
             oci = self.build(manifest, "--format", "oci-archive",
@@ -204,8 +201,8 @@ class Build(dt.TestCase):
                          "application/vnd.oci.image.layer.v1.tar")
 
     def test_zstd_layers(self):
-        self.publish(good_packages(self.pool))
-        with dt.Server(self.repo) as server:
+        self.publish(good_packages(self.local.pool))
+        with dt.Server(self.local.root) as server:
             gzip_result = self.build(self.manifest(server.url, ["hello"]))
             result = self.build(self.manifest(server.url, ["hello"]), "--compression", "zstd",
                                 output=self.scratch / "zstd")
@@ -219,12 +216,12 @@ class Build(dt.TestCase):
         dt.OciSchemas().check_layout(self.scratch / "zstd")
 
     def test_several_architectures_give_an_image_index(self):
-        debs = [dt.build_deb(self.pool, "tzdata-like", {"/usr/share/zoneinfo/Etc/UTC": b"TZif"},
+        debs = [dt.build_deb(self.local.pool, "tzdata-like", {"/usr/share/zoneinfo/Etc/UTC": b"TZif"},
                              arch="all")]
-        dt.write_repo(self.repo, "bookworm",
-                      {"main": [dt.package_fields(deb, self.repo) for deb in debs]}, self.key,
+        dt.write_repo(self.local.root, "bookworm",
+                      {"main": [dt.package_fields(deb, self.local.root) for deb in debs]}, self.local.key,
                       archs=("amd64", "arm64"))
-        with dt.Server(self.repo) as server:
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url, ["tzdata-like"])
             manifest.write_text(manifest.read_text().replace("archs: [amd64]",
                                                              "archs: [amd64, arm64]"))
@@ -253,12 +250,12 @@ class Build(dt.TestCase):
                         "-out", self.scratch / "internal-ca.pem", "-days", "30", "-subj",
                         "/CN=distill test internal CA"], check=True, capture_output=True)
         pem = (self.scratch / "internal-ca.pem").read_text()
-        jvm = dt.build_deb(self.pool, "fake-jre", {
+        jvm = dt.build_deb(self.local.pool, "fake-jre", {
             "/usr/lib/jvm/fake/bin/java": (b"\x7fELF java", 0o755),
             "/usr/lib/jvm/fake/lib/security/cacerts": ("symlink", "/etc/ssl/certs/java/cacerts"),
         })
-        self.publish(good_packages(self.pool) + [jvm])
-        with dt.Server(self.repo) as server:
+        self.publish(good_packages(self.local.pool) + [jvm])
+        with dt.Server(self.local.root) as server:
             self.build(self.manifest(server.url, ["hello", "fake-jre"],
                                      f"certificates: [{self.scratch / 'internal-ca.pem'}]\n"))
         members, _ = dt.layer_members(dt.image_files(self.output)[2])
@@ -275,26 +272,26 @@ class Build(dt.TestCase):
         self.assertIn("trustedCertEntry", listing.stdout)
 
     def test_refuses_to_replace_a_directory_that_is_not_a_layout(self):
-        self.publish(good_packages(self.pool))
+        self.publish(good_packages(self.local.pool))
         self.output.mkdir(parents=True)
         (self.output / "precious.txt").write_text("keep me")
-        with dt.Server(self.repo) as server:
+        with dt.Server(self.local.root) as server:
             result = self.build(self.manifest(server.url, ["hello"]), check=1)
         self.assertIn("is not an OCI image layout; refusing to replace it", result.stderr)
         self.assertEqual((self.output / "precious.txt").read_text(), "keep me")
         self.assertEqual(self.staging_leftovers(), [])
 
     def test_interrupted_build_leaves_the_previous_output(self):
-        self.publish(good_packages(self.pool))
-        with dt.Server(self.repo) as server:
+        self.publish(good_packages(self.local.pool))
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url, ["hello"])
             before = self.build(manifest)["digest"]
         # A new version to download, served slowly, and a Ctrl-C while it downloads.
-        newer = dt.build_deb(self.pool, "libhello1", {"/usr/lib/x86_64-linux-gnu/libhello.so.1":
+        newer = dt.build_deb(self.local.pool, "libhello1", {"/usr/lib/x86_64-linux-gnu/libhello.so.1":
                                                       b"\x7fELF libhello v2"},
                              version="2.0-1", Multi_Arch="same")
-        self.publish(good_packages(self.pool) + [newer])
-        with dt.Server(self.repo, delay=5) as server:
+        self.publish(good_packages(self.local.pool) + [newer])
+        with dt.Server(self.local.root, delay=5) as server:
             manifest = self.manifest(server.url, ["hello"])
             process = subprocess.Popen(
                 [dt.binary(), "--cache-dir", self.cache, "build", "-o", self.output, manifest],
@@ -314,18 +311,18 @@ class Build(dt.TestCase):
             self.assertRegex(blob.name, "^[0-9a-f]{64}$", "a partial download stayed")
 
     def test_transient_server_errors_are_retried(self):
-        self.publish(good_packages(self.pool))
-        with dt.Server(self.repo, fail_first={"hello_1.0-1_amd64.deb": 2}) as server:
+        self.publish(good_packages(self.local.pool))
+        with dt.Server(self.local.root, fail_first={"hello_1.0-1_amd64.deb": 2}) as server:
             self.build(self.manifest(server.url, ["hello"]))
             served = server.requests_for("hello_1.0-1_amd64.deb")
         self.assertEqual([code for _, _, code in served], [503, 503, 200])
 
     def test_downloads_run_in_parallel(self):
-        debs = good_packages(self.pool)
-        debs += [dt.build_deb(self.pool, f"extra{i}", {f"/usr/share/extra{i}/data": b"x" * i})
+        debs = good_packages(self.local.pool)
+        debs += [dt.build_deb(self.local.pool, f"extra{i}", {f"/usr/share/extra{i}/data": b"x" * i})
                  for i in range(4)]
         self.publish(debs)
-        with dt.Server(self.repo, delay=1.0) as server:
+        with dt.Server(self.local.root, delay=1.0) as server:
             self.build(self.manifest(server.url, ["hello"] + [f"extra{i}" for i in range(4)]))
             arrivals = [when for when, _ in server.arrived_for(".deb")]
         # Every answer takes a second; all six requests arrived before the first was answered.
@@ -337,10 +334,10 @@ class Build(dt.TestCase):
     def expect_refused(self, debs, packages, exit_code, *fragments):
         """Builds a good image first, then one with `debs`; the second must fail with
         `exit_code` and messages containing `fragments`, and leave the good one in place."""
-        good = good_packages(self.pool)
+        good = good_packages(self.local.pool)
         self.publish(good + debs)
         escape = self.scratch / "escape"
-        with dt.Server(self.repo) as server:
+        with dt.Server(self.local.root) as server:
             before = self.build(self.manifest(server.url, ["hello"]))["digest"]
             result = self.build(self.manifest(server.url, packages, name="evil.yaml"),
                                 check=exit_code)
@@ -353,23 +350,23 @@ class Build(dt.TestCase):
         return result
 
     def test_dot_dot_paths_are_refused(self):
-        evil = dt.craft_deb(self.pool, "evil-dotdot", [
+        evil = dt.craft_deb(self.local.pool, "evil-dotdot", [
             dt.tar_info("./", tarfile.DIRTYPE, 0o755),
             (dt.tar_info(f"./usr/../../../..{self.scratch}/escape/pwned"), b"owned"),
         ])
         self.expect_refused([evil], ["evil-dotdot"], 7, "evil-dotdot: ", "climbs out of the image root")
 
     def test_paths_through_a_symlinked_parent_are_refused(self):
-        link = dt.build_deb(self.pool, "evil-link",
+        link = dt.build_deb(self.local.pool, "evil-link",
                             {"/etc/evil": ("symlink", str(self.scratch / "escape"))})
-        through = dt.build_deb(self.pool, "evil-through", {"/etc/evil/pwned": b"owned"},
+        through = dt.build_deb(self.local.pool, "evil-through", {"/etc/evil/pwned": b"owned"},
                                Depends="evil-link")
         self.expect_refused([link, through], ["evil-through"], 7,
                             "evil-through: `/etc/evil` ", "a symlink (to `",
                             ") from evil-link")
 
     def test_hard_links_out_of_the_package_are_refused(self):
-        evil = dt.craft_deb(self.pool, "evil-hardlink", [
+        evil = dt.craft_deb(self.local.pool, "evil-hardlink", [
             dt.tar_info("./", tarfile.DIRTYPE, 0o755),
             dt.tar_info("./etc/", tarfile.DIRTYPE, 0o755),
             dt.tar_info("./etc/shadow-copy", tarfile.LNKTYPE, link="./etc/shadow"),
@@ -380,13 +377,13 @@ class Build(dt.TestCase):
     def test_device_nodes_are_refused(self):
         if os.geteuid() == 0:
             # dpkg-deb builds it from a real device node.
-            evil = dt.build_deb(self.pool, "evil-device", {"/dev/.keep": b""})
-            root = self.pool / "evil-device_1.0-1_amd64.tree"
+            evil = dt.build_deb(self.local.pool, "evil-device", {"/dev/.keep": b""})
+            root = self.local.pool / "evil-device_1.0-1_amd64.tree"
             os.mknod(root / "dev" / "sda", 0o600 | stat.S_IFBLK, os.makedev(8, 0))
             subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(evil)],
                            check=True, capture_output=True)
         else:
-            evil = dt.craft_deb(self.pool, "evil-device", [
+            evil = dt.craft_deb(self.local.pool, "evil-device", [
                 dt.tar_info("./", tarfile.DIRTYPE, 0o755),
                 dt.tar_info("./dev/", tarfile.DIRTYPE, 0o755),
                 dt.tar_info("./dev/sda", tarfile.BLKTYPE, 0o600),
@@ -395,7 +392,7 @@ class Build(dt.TestCase):
                             "evil-device: `/dev/sda` is a block device")
 
     def test_fifos_are_refused(self):
-        evil = dt.craft_deb(self.pool, "evil-fifo", [
+        evil = dt.craft_deb(self.local.pool, "evil-fifo", [
             dt.tar_info("./", tarfile.DIRTYPE, 0o755),
             dt.tar_info("./run/", tarfile.DIRTYPE, 0o755),
             dt.tar_info("./run/pipe", tarfile.FIFOTYPE, 0o600),
@@ -404,7 +401,7 @@ class Build(dt.TestCase):
 
     def test_decompression_bombs_are_refused(self):
         zeros = b"\0" * (80 << 20)  # 80 MiB that xz squeezes into a few kB
-        bomb = dt.craft_deb(self.pool, "bomb", [
+        bomb = dt.craft_deb(self.local.pool, "bomb", [
             dt.tar_info("./", tarfile.DIRTYPE, 0o755),
             (dt.tar_info("./usr/share/bomb"), zeros),
         ])
@@ -414,12 +411,12 @@ class Build(dt.TestCase):
                                                           "beyond")
         self.assertIn("Installed-Size", result.stderr)
         # A lying index that claims 10 GB: the ratio bound still stops it.
-        fields = dt.package_fields(bomb, self.repo)
+        fields = dt.package_fields(bomb, self.local.root)
         fields["Installed-Size"] = str(10 << 20)  # KiB
-        dt.write_repo(self.repo, "bookworm",
-                      {"main": [dt.package_fields(d, self.repo) for d in good_packages(self.pool)]
-                               + [fields]}, self.key)
-        with dt.Server(self.repo) as server:
+        dt.write_repo(self.local.root, "bookworm",
+                      {"main": [dt.package_fields(d, self.local.root) for d in good_packages(self.local.pool)]
+                               + [fields]}, self.local.key)
+        with dt.Server(self.local.root) as server:
             result = self.build(self.manifest(server.url, ["bomb"], name="bomb.yaml"), check=7,
                                 output=self.scratch / "bomb-out")
         self.assertIn("bomb 1.0-1: the data archive expands more than 200 times its compressed "
@@ -427,23 +424,23 @@ class Build(dt.TestCase):
         self.assertFalse((self.scratch / "bomb-out").exists())
 
     def test_two_packages_with_different_content_at_one_path_are_refused(self):
-        one = dt.build_deb(self.pool, "conf-one", {"/etc/shared.conf": b"one\n"})
-        two = dt.build_deb(self.pool, "conf-two", {"/etc/shared.conf": b"two\n"})
-        same = dt.build_deb(self.pool, "conf-same", {"/etc/shared.conf": b"one\n"})
+        one = dt.build_deb(self.local.pool, "conf-one", {"/etc/shared.conf": b"one\n"})
+        two = dt.build_deb(self.local.pool, "conf-two", {"/etc/shared.conf": b"two\n"})
+        same = dt.build_deb(self.local.pool, "conf-same", {"/etc/shared.conf": b"one\n"})
         self.expect_refused([one, two, same], ["conf-one", "conf-two"], 1,
                             "`/etc/shared.conf` is shipped by both conf-")
         # Identical content at one path is fine.
-        with dt.Server(self.repo) as server:
+        with dt.Server(self.local.root) as server:
             self.build(self.manifest(server.url, ["conf-one", "conf-same"], name="same.yaml"),
                        output=self.scratch / "same")
 
     def test_a_package_whose_hash_does_not_match_is_never_used(self):
-        good = good_packages(self.pool)
+        good = good_packages(self.local.pool)
         self.publish(good)
         # Swap the file after the index was signed: the index's hash no longer matches.
         hello = next(p for p in good if p.name.startswith("hello_"))
         hello.write_bytes(hello.read_bytes()[:-10] + b"0123456789")
-        with dt.Server(self.repo) as server:
+        with dt.Server(self.local.root) as server:
             result = self.build(self.manifest(server.url, ["hello"]), check=4)
         self.assertIn("sha256 mismatch", result.stderr)
         self.assertIn("hello 1.0-1", result.stderr)

@@ -22,10 +22,7 @@ class CiExample(dt.TestCase):
         super().setUp()
         dt.require_programs("git", "skopeo", "bash")
         self.local = dt.LocalRepo(self.scratch)
-        self.key = self.local.key
-        self.repo = self.local.root
-        self.pool = self.local.pool
-        self.app = dt.build_deb(self.pool, "hello", {"/usr/bin/hello": (b"\x7fELF hello", 0o755)},
+        self.app = dt.build_deb(self.local.pool, "hello", {"/usr/bin/hello": (b"\x7fELF hello", 0o755)},
                                 Depends="libhello1 (>= 1.0)")
         self.project = self.scratch / "images"
         self.project.mkdir()
@@ -61,10 +58,10 @@ class CiExample(dt.TestCase):
 
     def test_three_nights(self):
         yesterday = datetime.now(timezone.utc) - timedelta(days=1)
-        self.publish([self.app, libhello(self.pool, "1.0-1")], yesterday)
-        with dt.Server(self.repo) as server:
+        self.publish([self.app, libhello(self.local.pool, "1.0-1")], yesterday)
+        with dt.Server(self.local.root) as server:
             dt.write_manifest(self.project / "hello.yaml", "hello",
-                              [{"url": server.url, "keyring": self.key.keyring}], ["hello"])
+                              [{"url": server.url, "keyring": self.local.key.keyring}], ["hello"])
             subprocess.run(["git", "-C", self.project, "add", "hello.yaml"], check=True)
             subprocess.run(["git", "-C", self.project, "commit", "-qm", "hello image"], check=True)
 
@@ -82,7 +79,7 @@ class CiExample(dt.TestCase):
             self.assertEqual(len(self.commits()), 2)
 
             # Night 3: a security update: published, with its CVEs in the summary and the commit.
-            self.publish([self.app, libhello(self.pool, "1.0-1"), libhello(self.pool, "1.0-2")],
+            self.publish([self.app, libhello(self.local.pool, "1.0-1"), libhello(self.local.pool, "1.0-2")],
                          datetime.now(timezone.utc))
             _, summary = self.night()
         third = self.published_digest()

@@ -42,12 +42,9 @@ class Lock(dt.TestCase):
     def setUp(self):
         super().setUp()
         self.local = dt.LocalRepo(self.scratch)
-        self.key = self.local.key
-        self.repo = self.local.root
-        self.pool = self.local.pool
-        self.app = dt.build_deb(self.pool, "hello", {"/usr/bin/hello": (b"\x7fELF hello", 0o755)},
+        self.app = dt.build_deb(self.local.pool, "hello", {"/usr/bin/hello": (b"\x7fELF hello", 0o755)},
                                 Depends="libhello1 (>= 1.0)")
-        self.v1 = libhello(self.pool, "1.0-1")
+        self.v1 = libhello(self.local.pool, "1.0-1")
         self.project = self.scratch / "project"
         self.project.mkdir()
         (self.project / "app.conf").write_text("greeting=hello\n")
@@ -58,7 +55,7 @@ class Lock(dt.TestCase):
 
     def manifest(self, url, extra=""):
         return dt.write_manifest(
-            self.project / "image.yaml", "hello", [{"url": url, "keyring": self.key.keyring}],
+            self.project / "image.yaml", "hello", [{"url": url, "keyring": self.local.key.keyring}],
             ["hello"], "files:\n  - src: app.conf\n    dst: /etc/app.conf\n" + extra)
 
     def build(self, manifest, *args, check=0, output=None, env=None):
@@ -68,7 +65,7 @@ class Lock(dt.TestCase):
 
     def test_the_first_build_writes_the_lock_and_the_next_take_it(self):
         self.publish([self.app, self.v1])
-        with dt.Server(self.repo) as server:
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url)
             first = self.build(manifest)
             server.clear_log()
@@ -84,9 +81,9 @@ class Lock(dt.TestCase):
         self.assertEqual(lock["manifest"]["files"], ["image.yaml"])
         self.assertRegex(lock["manifest"]["digest"], "^sha256:[0-9a-f]{64}$")
         self.assertEqual(lock["sources"][0]["release"], f"{server.url}/dists/bookworm/InRelease")
-        self.assertEqual(lock["sources"][0]["signers"], [self.key.fingerprint])
+        self.assertEqual(lock["sources"][0]["signers"], [self.local.key.fingerprint])
         self.assertEqual(lock["sources"][0]["sha256"],
-                         dt.sha256_file(self.repo / "dists/bookworm/InRelease"))
+                         dt.sha256_file(self.local.root / "dists/bookworm/InRelease"))
         packages = {p["name"]: p for p in lock["archs"][0]["packages"]}
         self.assertEqual(sorted(packages), ["hello", "libhello1"])
         libhello1 = packages["libhello1"]
@@ -98,7 +95,7 @@ class Lock(dt.TestCase):
 
     def test_frozen_refuses_a_changed_manifest_or_a_missing_lock(self):
         self.publish([self.app, self.v1])
-        with dt.Server(self.repo) as server:
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url)
             missing = self.build(manifest, "--frozen", check=8)
             self.assertIn("--frozen needs a lock", missing.stderr)
@@ -114,7 +111,7 @@ class Lock(dt.TestCase):
 
     def test_an_upgrade_between_two_index_snapshots(self):
         self.publish([self.app, self.v1], age_days=1)
-        with dt.Server(self.repo) as server:
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url)
             before = self.build(manifest)
             old_lock = self.scratch / "yesterday.lock"
@@ -122,7 +119,7 @@ class Lock(dt.TestCase):
             shutil.copytree(self.output, self.scratch / "yesterday")
 
             # The security update arrives: a new index snapshot.
-            v2 = libhello(self.pool, "1.0-2")
+            v2 = libhello(self.local.pool, "1.0-2")
             self.publish([self.app, self.v1, v2])
             # The lock still holds: the same versions, the same image.
             same = self.build(manifest)
@@ -158,10 +155,10 @@ class Lock(dt.TestCase):
 
     def test_a_locked_version_the_mirror_dropped_is_an_error(self):
         self.publish([self.app, self.v1], age_days=1)
-        with dt.Server(self.repo) as server:
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url)
             self.build(manifest)
-            v2 = libhello(self.pool, "1.0-2")
+            v2 = libhello(self.local.pool, "1.0-2")
             self.publish([self.app, v2])
             self.v1.unlink()  # replaced by the security update, as Debian does
             shutil.rmtree(self.cache)
@@ -175,7 +172,7 @@ class Lock(dt.TestCase):
         dt.require_programs("faketime")
         self.publish([self.app, self.v1])
         digests = {}
-        with dt.Server(self.repo) as server:
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url)
             reference = self.build(manifest)["digest"]  # writes the lock
             elsewhere = self.scratch / "elsewhere" / "deep" / "dir"
@@ -217,7 +214,7 @@ class Lock(dt.TestCase):
 
     def test_verify_rebuilds_and_names_the_first_difference(self):
         self.publish([self.app, self.v1])
-        with dt.Server(self.repo) as server:
+        with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url)
             built = self.build(manifest)
             same = self.distill("verify", "--json", self.output, manifest, check=0)

@@ -373,6 +373,17 @@ protected:
                         content.size()};
     }
 
+    /// `count` packages slow{i}.deb that the server answers after `delay` seconds each.
+    std::vector<Download> slow_downloads(std::size_t count, const std::string& delay) const {
+        std::vector<Download> downloads;
+        for (std::size_t i = 0; i < count; ++i) {
+            const auto name = fmt::format("slow{}.deb", i);
+            downloads.push_back(serve(name, package_content(i)));
+            m_server->rule("/" + name, "delay=" + delay);
+        }
+        return downloads;
+    }
+
     [[nodiscard]] std::vector<std::string> cache_files() const {
         return files_under(scratch() / "cache");
     }
@@ -417,12 +428,7 @@ TEST_F(FetchHttp, TwentyFilesAreFetchedInParallelAndASecondRunMakesNoRequest) {
 }
 
 TEST_F(FetchHttp, TransfersOverlap) {
-    std::vector<Download> downloads;
-    for (std::size_t i = 0; i < 8; ++i) {
-        const auto name = fmt::format("slow{}.deb", i);
-        downloads.push_back(serve(name, package_content(i)));
-        m_server->rule("/" + name, "delay=0.3");
-    }
+    auto downloads = slow_downloads(8, "0.3");
     const auto start = Clock::now();
     const auto result = fetch_all(downloads, m_cache, m_options, m_reporter);
     const auto elapsed = Clock::now() - start;
@@ -433,12 +439,7 @@ TEST_F(FetchHttp, TransfersOverlap) {
 }
 
 TEST_F(FetchHttp, NoMoreThanParallelTransfersRunAtOnce) {
-    std::vector<Download> downloads;
-    for (std::size_t i = 0; i < 6; ++i) {
-        const auto name = fmt::format("slow{}.deb", i);
-        downloads.push_back(serve(name, package_content(i)));
-        m_server->rule("/" + name, "delay=0.1");
-    }
+    auto downloads = slow_downloads(6, "0.1");
     m_options.parallel = 2;
     const auto result = fetch_all(downloads, m_cache, m_options, m_reporter);
     EXPECT_EQ(result.downloaded, 6);
@@ -446,12 +447,7 @@ TEST_F(FetchHttp, NoMoreThanParallelTransfersRunAtOnce) {
 }
 
 TEST_F(FetchHttp, WaitingForAFreeSlotDoesNotSpin) {
-    std::vector<Download> downloads;
-    for (std::size_t i = 0; i < 3; ++i) {
-        const auto name = fmt::format("slow{}.deb", i);
-        downloads.push_back(serve(name, package_content(i)));
-        m_server->rule("/" + name, "delay=0.2");
-    }
+    auto downloads = slow_downloads(3, "0.2");
     m_options.parallel = 1;
     const auto cpu_start = std::clock();
     const auto start = Clock::now();
@@ -593,12 +589,7 @@ TEST_F(FetchHttp, APermanent404IsANetworkErrorNamingTheUrl) {
 }
 
 TEST_F(FetchHttp, TheFirstErrorStopsTheOtherTransfersAndLeavesNoTemporaryFiles) {
-    std::vector<Download> downloads;
-    for (std::size_t i = 0; i < 4; ++i) {
-        const auto name = fmt::format("slow{}.deb", i);
-        downloads.push_back(serve(name, package_content(i)));
-        m_server->rule("/" + name, "delay=3");
-    }
+    auto downloads = slow_downloads(4, "3");
     downloads.push_back(serve("gone.deb", "content"));
     m_server->rule("/gone.deb", "status=404");
     const auto start = Clock::now();
@@ -609,12 +600,7 @@ TEST_F(FetchHttp, TheFirstErrorStopsTheOtherTransfersAndLeavesNoTemporaryFiles) 
 }
 
 TEST_F(FetchHttp, CancellationStopsTheTransfersAndLeavesNoTemporaryFiles) {
-    std::vector<Download> downloads;
-    for (std::size_t i = 0; i < 4; ++i) {
-        const auto name = fmt::format("slow{}.deb", i);
-        downloads.push_back(serve(name, package_content(i)));
-        m_server->rule("/" + name, "delay=3");
-    }
+    auto downloads = slow_downloads(4, "3");
     // Cancellation cannot be undone in a process: it is requested in a child.
     EXPECT_EXIT(
         {
