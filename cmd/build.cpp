@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <distill/core/text.hpp>
+#include <distill/image/oci.hpp>
+#include <distill/image/reference.hpp>
 #include <distill/pipeline/pipeline.hpp>
 
 #include "cli.hpp"
@@ -45,11 +47,17 @@ nlohmann::json result_json(const pipeline::BuildResult& result) {
                          {"files", arch.layer.files},
                          {"entries", arch.layer.entries}});
     }
+    const bool layout = result.format == pipeline::OutputFormat::layout;
     return {{"name", result.name},
             {"digest", result.digest},
+            // What `digest` is of: an image manifest, or an image index for several archs.
+            {"media_type", result.media_type},
+            {"ref_name", result.ref_name},
+            {"image_name", layout ? nlohmann::json() : nlohmann::json(result.image_name)},
             {"format", pipeline::to_string(result.format)},
-            {result.format == pipeline::OutputFormat::layout ? "layout" : "archive",
-             result.output.string()},
+            {layout ? "layout" : "archive", result.output.string()},
+            {"archive_size", layout ? nlohmann::json() : nlohmann::json(result.archive_size)},
+            {"compression", image::to_string(result.compression)},
             {"epoch", result.epoch},
             {"previous_digest", result.previous_digest.empty()
                                     ? nlohmann::json()
@@ -64,15 +72,31 @@ nlohmann::json result_json(const pipeline::BuildResult& result) {
 
 void print_text(const pipeline::BuildResult& result) {
     for (const auto& arch : result.archs) {
-        fmt::print("{} ({}): {} packages, {} files, {} compressed ({} unpacked)\n", result.name,
-                   arch.arch, arch.packages, arch.layer.files,
-                   core::human_size(arch.layer.blob.size), core::human_size(arch.unpacked_bytes));
+        // A docker-archive's layer is a plain tar: its size is no compressed size.
+        fmt::print("{} ({}): {} packages, {} files, {} {} ({} unpacked)\n", result.name, arch.arch,
+                   arch.packages, arch.layer.files, core::human_size(arch.layer.blob.size),
+                   result.compression == image::Compression::none ? "uncompressed layer"
+                                                                  : "compressed",
+                   core::human_size(arch.unpacked_bytes));
     }
     const char* change = result.previous_digest.empty()            ? "new"
                          : result.previous_digest == result.digest ? "unchanged"
                                                                    : "changed";
-    fmt::print("{} {} ({}): {}\n", pipeline::to_string(result.format), result.output.string(),
-               change, result.digest);
+    const std::string output = result.output.string();
+    const bool layout = result.format == pipeline::OutputFormat::layout;
+    fmt::print("{} {} ({}{}): {} {}\n", pipeline::to_string(result.format), output, change,
+               layout ? "" : ", " + core::human_size(result.archive_size),
+               result.media_type == image::k_index_media_type ? "image index" : "image manifest",
+               result.digest);
+    if (layout) {
+        fmt::print("ref name {} (oci:{}:{})\n", result.ref_name, output, result.ref_name);
+    } else {
+        fmt::print("loads as {} ({}podman load -i {})\n", result.image_name,
+                   result.format == pipeline::OutputFormat::docker_archive
+                       ? fmt::format("docker load -i {}, ", output)
+                       : "",
+                   output);
+    }
     if (result.lock.written) {
         fmt::print("lock {} written\n", result.lock.path.string());
     }
@@ -95,8 +119,22 @@ void add_build_command(CLI::App& app, const GlobalOptions& globals, int& exit_co
         ->check(CLI::IsMember({"layout", "oci-archive", "docker-archive"}));
     command->add_option("--compression", options->compression, "Layer compression: gzip or zstd")
         ->check(CLI::IsMember({"gzip", "zstd"}));
-    command->add_option("--tag", options->tag,
-                        "The image's ref name in the layout (default: latest)");
+    command
+        ->add_option("--tag", options->tag,
+                     "The image's name: a tag (1.2; default: latest) or a whole reference "
+                     "[HOST[:PORT]/]PATH[:TAG] (registry.example.org/team/app:1.2); see "
+                     "\"Naming\" below")
+        ->type_name("TAG|REFERENCE")
+        ->check(CLI::Validator(
+            [](const std::string& text) {
+                try {
+                    (void)image::parse_tag_option(text);
+                    return std::string();
+                } catch (const image::ReferenceError& error) {
+                    return std::string(error.what());
+                }
+            },
+            ""));
     command->add_option("--arch", options->archs,
                         "Build for this architecture instead of the manifest's (repeatable)");
     command
@@ -136,6 +174,21 @@ script, and writes one image per architecture with a single layer:
     the current versions (a nightly rebuild), `--frozen` refuses to build anything
     but the lock. JSON output says whether the digest `changed`.
 
+Naming (--tag): a value without `/`, `:` or `@` is a tag; anything else is a
+whole reference [HOST[:PORT]/]PATH[:TAG] (lowercase path components, the tag
+`latest` when left out; a digest is refused: a build cannot choose it).
+  - layout: index.json's ref name is the tag (`podman run oci:out/NAME:TAG`), or
+    the whole reference (`oci:out/NAME:registry.example.org/team/app:1.2`).
+  - oci-archive, docker-archive: the image is named NAME:TAG (NAME from the
+    manifest) or the whole reference: in index.json (the ref name, and
+    io.containerd.image.name fully qualified) and, for docker-archive, in the
+    RepoTags of manifest.json. `docker load` and `podman load` give it the same
+    name, which the summary shows: docker.io/library/NAME:TAG for a bare tag, so
+    give a whole reference (localhost/team/app:1) for a name of your own.
+  - The digest shown is the image manifest's, or the image index's when several
+    architectures are built (layout and oci-archive only). A docker-archive's
+    layer is an uncompressed tar.
+
 A package with a path that climbs out of the image, a device node, or a hard link
 out of itself stops the build (exit code 7). The output is replaced only when the
 build succeeds.
@@ -144,7 +197,8 @@ Examples:
   distill build manifests/java17.yaml
   distill build --update --json manifests/java17.yaml    (nightly: new versions, if any)
   podman run --rm oci:out/java17 -version
-  distill build --format oci-archive --tag localhost/java17:1 manifests/java17.yaml
+  distill build --format docker-archive --tag localhost/team/java17:1 manifests/java17.yaml
+  docker load -i out/java17.tar && docker run --rm localhost/team/java17:1 -version
   distill build --json --compression zstd -o /tmp/py manifests/python3.yaml)");
 
     command->callback([options, &globals, &exit_code] {

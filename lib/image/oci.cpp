@@ -149,11 +149,14 @@ Descriptor LayoutWriter::put(const std::string& media_type, const std::string& c
     return descriptor;
 }
 
-void LayoutWriter::finish(const Descriptor& top, const std::string& ref_name,
+void LayoutWriter::finish(const Descriptor& top,
+                          const std::map<std::string, std::string>& annotations,
                           const std::vector<Platform>& platforms) {
     core::write_file_atomic(m_root / "oci-layout", json{{"imageLayoutVersion", "1.0.0"}}.dump());
     auto entry = descriptor_json(top);
-    entry["annotations"] = {{"org.opencontainers.image.ref.name", ref_name}};
+    if (!annotations.empty()) {
+        entry["annotations"] = annotations;
+    }
     if (platforms.size() == 1) {
         entry["platform"] = platform_json(platforms.front());
     }

@@ -64,8 +64,9 @@ public:
     [[nodiscard]] std::filesystem::path blobs_dir() const;
     /// Writes a JSON (or any small) blob and returns its descriptor.
     Descriptor put(const std::string& media_type, const std::string& content);
-    /// Writes index.json naming `top` (a manifest or an image index) as `ref_name`.
-    void finish(const Descriptor& top, const std::string& ref_name,
+    /// Writes index.json listing `top` (a manifest or an image index) with these annotations
+    /// (k_ref_name_annotation, k_image_name_annotation).
+    void finish(const Descriptor& top, const std::map<std::string, std::string>& annotations,
                 const std::vector<Platform>& platforms);
 
 private:
@@ -75,5 +76,12 @@ private:
 inline constexpr const char* k_manifest_media_type = "application/vnd.oci.image.manifest.v1+json";
 inline constexpr const char* k_index_media_type = "application/vnd.oci.image.index.v1+json";
 inline constexpr const char* k_config_media_type = "application/vnd.oci.image.config.v1+json";
+
+/// The OCI annotation naming an image in index.json: the tag of `oci:DIR:TAG`, or a whole
+/// reference.
+inline constexpr const char* k_ref_name_annotation = "org.opencontainers.image.ref.name";
+/// Containerd's annotation with an image's fully qualified name: containerd and newer docker
+/// name an image they load from an archive by it, and podman prefers it to the ref name.
+inline constexpr const char* k_image_name_annotation = "io.containerd.image.name";
 
 } // namespace distill::image

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,6 +14,7 @@
 #include <distill/fetch/fetch.hpp>
 #include <distill/image/oci.hpp>
 #include <distill/image/output.hpp>
+#include <distill/image/reference.hpp>
 #include <distill/pipeline/pipeline.hpp>
 #include <distill/unpack/deb.hpp>
 
@@ -129,8 +131,16 @@ std::string to_string(OutputFormat format) {
 
 BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
                   core::Reporter& reporter) {
+    // A bad tag is a usage error: found before anything is downloaded.
+    const image::Reference tag = image::parse_tag_option(settings.tag);
     Resolved resolved = resolve_packages(manifest_path, settings.plan, settings.lock, reporter);
     const manifest::Manifest manifest = manifest::with_defaults(resolved.manifest);
+    // An archive is loaded by name (`docker load`, `podman load`), so it names the image fully:
+    // NAME:TAG for a bare tag. A layout keeps a bare tag as its ref name, which `oci:DIR:TAG`
+    // looks up.
+    const bool archive = settings.format != OutputFormat::layout;
+    const image::Reference reference =
+        archive || !tag.bare_tag() ? image::reference_for(manifest.name, tag) : tag;
     // Packages go into the tree in name order, whether they come from the solver (in install
     // order) or from the lock (sorted): the image must not depend on which.
     for (auto& plan : resolved.plans) {
@@ -162,6 +172,7 @@ BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
     const auto compression = settings.format == OutputFormat::docker_archive
                                  ? image::Compression::none
                                  : settings.compression;
+    result.compression = compression;
 
     // The trees of all architectures are built first, so that one epoch (the newest package
     // of any of them) stamps every image of a multi-arch build.
@@ -238,8 +249,17 @@ BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
     const image::Descriptor top =
         index.size() == 1 ? index.front().manifest
                           : layout.put(image::k_index_media_type, image::index_json(index));
-    layout.finish(top, settings.tag, platforms);
+    result.ref_name = reference.bare_tag() ? reference.tag : reference.str();
+    std::map<std::string, std::string> annotations{{image::k_ref_name_annotation, result.ref_name}};
+    if (archive) {
+        // Podman, containerd and newer docker take the name from here, docker 20.10 from the
+        // RepoTags of manifest.json: both say the same qualified name.
+        result.image_name = reference.qualified();
+        annotations.emplace(image::k_image_name_annotation, result.image_name);
+    }
+    layout.finish(top, annotations, platforms);
     result.digest = top.digest;
+    result.media_type = top.media_type;
 
     reporter.stage("output");
     if (settings.format == OutputFormat::layout) {
@@ -248,10 +268,10 @@ BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
     } else {
         std::optional<std::string> docker;
         if (settings.format == OutputFormat::docker_archive) {
-            docker = image::docker_manifest_json(last_config, last_layer,
-                                                 fmt::format("{}:{}", manifest.name, settings.tag));
+            docker = image::docker_manifest_json(last_config, last_layer, reference.str());
         }
         image::write_layout_archive(layout_dir, result.output, result.epoch, docker);
+        result.archive_size = fs::file_size(result.output);
     }
     write_lock(resolved);
     result.lock = resolved.lock;

@@ -94,8 +94,12 @@ struct BuildSettings {
     std::filesystem::path output; ///< empty: out/<name> (out/<name>.tar for archives)
     OutputFormat format = OutputFormat::layout;
     image::Compression compression = image::Compression::gzip;
-    std::string tag = "latest"; ///< the ref name in index.json
-    int jobs = 0;               ///< 0: one per processor
+    /// A bare tag (`1.2`) or a whole reference (`registry.example.org/team/app:1.2`), see
+    /// image::parse_tag_option. A layout's index.json names the image by a bare tag alone; the
+    /// archives name it NAME:TAG (NAME from the manifest), in index.json and in a
+    /// docker-archive's manifest.json. A whole reference is written as it is everywhere.
+    std::string tag = "latest";
+    int jobs = 0; ///< 0: one per processor
 };
 
 /// The image for one architecture.
@@ -112,8 +116,18 @@ struct ArchImage {
 /// What `distill build` made.
 struct BuildResult {
     std::string name;
-    std::string digest; ///< of the manifest, or of the image index for several archs
+    std::string digest;     ///< of the manifest, or of the image index for several archs
+    std::string media_type; ///< what `digest` names: an image manifest or an image index
+    /// The org.opencontainers.image.ref.name annotation in index.json: the bare tag, or the
+    /// whole reference.
+    std::string ref_name;
+    /// Archives: the fully qualified name `docker load` and `podman load` give the image
+    /// (`docker.io/library/static:latest`, `localhost/team/static:1`); empty for a layout.
+    std::string image_name;
     std::filesystem::path output;
+    std::uint64_t archive_size = 0; ///< bytes of the archive file; 0 for a layout
+    /// The layers' compression (none in a docker-archive, whatever was asked).
+    image::Compression compression = image::Compression::gzip;
     OutputFormat format = OutputFormat::layout;
     std::int64_t epoch = 0;
     std::vector<ArchImage> archs;

@@ -200,6 +200,137 @@ class Build(dt.TestCase):
         self.assertEqual(docker["archs"][0]["layer"]["media_type"],
                          "application/vnd.oci.image.layer.v1.tar")
 
+    def archive_json(self, path, member):
+        with tarfile.open(path) as archive:
+            return json.load(archive.extractfile(member))
+
+    def test_tag_names_the_image_in_archives(self):
+        """A whole reference names the image as it is; a bare tag names it NAME:TAG in the
+        archives and stays a bare ref name in the layout."""
+        dt.require_programs("skopeo")
+        self.publish(good_packages(self.local.pool))
+        docker_tar = self.scratch / "docker.tar"
+        oci_tar = self.scratch / "oci.tar"
+        with dt.Server(self.local.root) as server:
+            manifest = self.manifest(server.url, ["hello"])
+            docker = self.distill("build", "--format", "docker-archive", "-o", docker_tar,
+                                  "--tag", "localhost/team/hello:1.2", manifest, check=0)
+            docker_json = self.build(manifest, "--format", "docker-archive",
+                                     "--tag", "localhost/team/hello:1.2", output=docker_tar)
+            oci = self.build(manifest, "--format", "oci-archive", "--tag",
+                             "registry.example.org:5000/team/hello", output=oci_tar)
+            bare = self.build(manifest, "--format", "docker-archive", "--tag", "1.0",
+                              output=self.scratch / "bare.tar")
+            layout = self.build(manifest, "--tag", "1.0")
+            named_layout = self.build(manifest, "--tag", "localhost/hello:2",
+                                      output=self.scratch / "named")
+
+        # docker-archive: RepoTags, the ref name and containerd's name agree.
+        self.assertEqual(self.archive_json(docker_tar, "manifest.json")[0]["RepoTags"],
+                         ["localhost/team/hello:1.2"])
+        annotations = self.archive_json(docker_tar, "index.json")["manifests"][0]["annotations"]
+        self.assertEqual(annotations, {
+            "org.opencontainers.image.ref.name": "localhost/team/hello:1.2",
+            "io.containerd.image.name": "localhost/team/hello:1.2"})
+        self.assertEqual(docker_json["ref_name"], "localhost/team/hello:1.2")
+        self.assertEqual(docker_json["image_name"], "localhost/team/hello:1.2")
+        self.assertEqual(docker_json["archive_size"], docker_tar.stat().st_size)
+        self.assertEqual(docker_json["compression"], "none")
+        self.assertEqual(docker_json["media_type"], "application/vnd.oci.image.manifest.v1+json")
+        # skopeo picks the image out of each archive by that name.
+        for reference in (f"docker-archive:{docker_tar}:localhost/team/hello:1.2",
+                          f"oci-archive:{docker_tar}:localhost/team/hello:1.2"):
+            inspected = json.loads(subprocess.run(["skopeo", "inspect", reference],
+                                                  capture_output=True, text=True,
+                                                  check=True).stdout)
+            self.assertEqual(inspected["Architecture"], "amd64", reference)
+        # The summary says what the sizes and the digest are, and the name.
+        self.assertRegex(docker.stdout, r"hello \(amd64\): 2 packages, \d+ files, [\d.]+ [kM]?B "
+                                        r"uncompressed layer \(")
+        self.assertNotIn(" compressed", docker.stdout)
+        self.assertIn(f"docker-archive {docker_tar} (new, ", docker.stdout)
+        self.assertIn(f"): image manifest {docker_json['digest']}\n", docker.stdout)
+        self.assertIn(f"loads as localhost/team/hello:1.2 (docker load -i {docker_tar}, "
+                      f"podman load -i {docker_tar})", docker.stdout)
+
+        # oci-archive: no manifest.json; the tag defaults to latest.
+        with tarfile.open(oci_tar) as archive:
+            self.assertNotIn("manifest.json", archive.getnames())
+        annotations = self.archive_json(oci_tar, "index.json")["manifests"][0]["annotations"]
+        self.assertEqual(annotations, {
+            "org.opencontainers.image.ref.name": "registry.example.org:5000/team/hello:latest",
+            "io.containerd.image.name": "registry.example.org:5000/team/hello:latest"})
+        self.assertEqual(oci["compression"], "gzip")
+        inspected = json.loads(subprocess.run(
+            ["skopeo", "inspect",
+             f"oci-archive:{oci_tar}:registry.example.org:5000/team/hello:latest"],
+            capture_output=True, text=True, check=True).stdout)
+        self.assertEqual(inspected["Digest"], oci["digest"])
+
+        # A bare tag: NAME:TAG, which docker and containerd read as docker.io/library/NAME:TAG.
+        self.assertEqual(self.archive_json(self.scratch / "bare.tar", "manifest.json")[0]
+                         ["RepoTags"], ["hello:1.0"])
+        annotations = self.archive_json(self.scratch / "bare.tar",
+                                        "index.json")["manifests"][0]["annotations"]
+        self.assertEqual(annotations, {"org.opencontainers.image.ref.name": "hello:1.0",
+                                       "io.containerd.image.name": "docker.io/library/hello:1.0"})
+        self.assertEqual(bare["image_name"], "docker.io/library/hello:1.0")
+
+        # A layout keeps a bare tag as its ref name (oci:DIR:TAG), and a whole reference whole.
+        index = json.loads((self.output / "index.json").read_text())
+        self.assertEqual(index["manifests"][0]["annotations"],
+                         {"org.opencontainers.image.ref.name": "1.0"})
+        self.assertEqual(layout["ref_name"], "1.0")
+        self.assertIsNone(layout["image_name"])
+        self.assertIsNone(layout["archive_size"])
+        index = json.loads((self.scratch / "named" / "index.json").read_text())
+        self.assertEqual(index["manifests"][0]["annotations"],
+                         {"org.opencontainers.image.ref.name": "localhost/hello:2"})
+        inspected = json.loads(subprocess.run(
+            ["skopeo", "inspect", f"oci:{self.scratch / 'named'}:localhost/hello:2"],
+            capture_output=True, text=True, check=True).stdout)
+        self.assertEqual(inspected["Digest"], named_layout["digest"])
+        dt.OciSchemas().check_layout(self.scratch / "named")
+
+    def test_an_invalid_reference_is_a_usage_error(self):
+        self.publish(good_packages(self.local.pool))
+        output = self.scratch / "out" / "image.tar"
+        cases = {
+            "localhost/Team/hello:1": "the repository name must be lowercase (`Team`)",
+            "localhost/hello@sha256:" + "a" * 64: "a build cannot choose",
+            "-1": "`-1` is not a valid tag",
+            "localhost//hello": "empty path component",
+            "local_host.org/hello": "the registry `local_host.org`",
+            "hello:" + "t" * 129: "at most 128 characters",
+        }
+        with dt.Server(self.local.root) as server:
+            manifest = self.manifest(server.url, ["hello"])
+            for tag, says in cases.items():
+                with self.subTest(tag=tag):
+                    result = self.distill("build", "--format", "docker-archive", "-o", output,
+                                          "--tag", tag, manifest, check=2)
+                    self.assertIn(says, result.stderr)
+                    self.assertIn("registry.example.org/team/app:1.2", result.stderr)  # an example
+                    self.assertEqual(result.stdout, "")
+            # Refused before anything was fetched or written.
+            self.assertEqual(server.log, [])
+            self.assertFalse(output.parent.exists())
+            self.assertFalse(manifest.with_suffix(".lock").exists())
+
+            # A manifest name that cannot be a repository name needs a whole reference in an
+            # archive; a layout takes a bare tag as before.
+            odd = self.manifest(server.url, ["hello"], name="odd.yaml")
+            odd.write_text(odd.read_text().replace("name: hello", "name: hello-"))
+            result = self.distill("build", "--format", "docker-archive", "-o", output, odd,
+                                  check=2)
+            self.assertIn("the image name `hello-` cannot be a repository name", result.stderr)
+            self.assertFalse(output.parent.exists())
+            self.distill("build", "-o", self.scratch / "odd", odd, check=0)
+            self.distill("build", "--format", "docker-archive", "-o", output, "--tag",
+                         "localhost/odd:1", odd, check=0)
+        self.assertEqual(self.archive_json(output, "manifest.json")[0]["RepoTags"],
+                         ["localhost/odd:1"])
+
     def test_zstd_layers(self):
         self.publish(good_packages(self.local.pool))
         with dt.Server(self.local.root) as server:
@@ -235,6 +366,7 @@ class Build(dt.TestCase):
         top = index["manifests"][0]
         self.assertEqual(top["mediaType"], "application/vnd.oci.image.index.v1+json")
         self.assertEqual(top["digest"], result["digest"])
+        self.assertEqual(result["media_type"], top["mediaType"])
         image_index = json.loads((self.output / "blobs" / "sha256" /
                                   top["digest"].split(":")[1]).read_text())
         platforms = [(m["platform"]["architecture"], m["platform"].get("variant"))
