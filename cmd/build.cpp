@@ -43,7 +43,8 @@ nlohmann::json result_json(const pipeline::BuildResult& result) {
                          {"uncompressed_size", arch.unpacked_bytes},
                          {"packages", arch.packages},
                          {"files", arch.layer.files},
-                         {"entries", arch.layer.entries}});
+                         {"entries", arch.layer.entries},
+                         {"warnings", arch.warnings}});
     }
     return {{"name", result.name},
             {"digest", result.digest},
@@ -136,8 +137,10 @@ script, and writes one image per architecture with a single layer:
     the current versions (a nightly rebuild), `--frozen` refuses to build anything
     but the lock. JSON output says whether the digest `changed`.
 
-A package with a path that climbs out of the image, a device node, or a hard link
-out of itself stops the build (exit code 7). The output is replaced only when the
+A package whose content its maintainer scripts download or make at install time
+(ttf-mscorefonts-installer fetches fonts in its postinst) is named in a warning:
+the image will not contain that content. A package with a path that climbs out of
+the image, a device node, or a hard link out of itself stops the build (exit code 7). The output is replaced only when the
 build succeeds.
 
 Examples:
