@@ -177,23 +177,29 @@ std::span<const std::string_view> install_scripts() {
 
 std::vector<std::string> dependency_names(std::string_view field) {
     std::vector<std::string> names;
-    std::size_t start = 0;
-    while (start <= field.size()) {
-        const auto end = field.find_first_of(",|", start);
-        auto part = field.substr(start, end == std::string_view::npos ? field.npos : end - start);
-        while (!part.empty() && std::isspace(static_cast<unsigned char>(part.front())) != 0) {
-            part.remove_prefix(1);
-        }
-        const auto stop = part.find_first_of(" \t\n(:[<");
-        const auto name = part.substr(0, stop);
+    std::string name;
+    bool in_name = true; // between a separator and the end of the name that follows it
+    const auto end_name = [&] {
         if (!name.empty()) {
-            names.emplace_back(name);
+            names.push_back(std::move(name));
+            name.clear();
         }
-        if (end == std::string_view::npos) {
-            break;
+    };
+    for (const char c : field) {
+        if (c == ',' || c == '|') {
+            end_name();
+            in_name = true;
+        } else if (!in_name) {
+            continue; // a version, an architecture qualifier or restriction
+        } else if (std::isspace(static_cast<unsigned char>(c)) != 0 || c == '(' || c == ':' ||
+                   c == '[' || c == '<') {
+            in_name = name.empty();
+            end_name();
+        } else {
+            name += c;
         }
-        start = end + 1;
     }
+    end_name();
     return names;
 }
 

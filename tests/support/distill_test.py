@@ -417,6 +417,12 @@ class TestCase(unittest.TestCase):
     def distill(self, *args, check=None, env=None):
         return run(["--cache-dir", self.cache, *args], check=check, env=env)
 
+    def write(self, name, text):
+        """Writes `text` to a file in the scratch directory; returns its path."""
+        path = self.scratch / name
+        path.write_text(text)
+        return path
+
 
 def main():
     """Runs the calling script's tests: exit 0 when all passed, 125 (ctest's "skipped") when

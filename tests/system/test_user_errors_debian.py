@@ -36,11 +36,6 @@ def index_names(url):
 
 
 class UserErrorsDebian(dt.TestCase):
-    def write(self, name, text):
-        path = self.scratch / name
-        path.write_text(text)
-        return path
-
     def test_a_misspelt_release_names_the_release_the_mirror_has(self):
         manifest = self.write("app.yaml", "name: app\ndistro: debian\nrelease: bookwrom\n"
                                           "archs: [amd64]\npackages: [libc6]\n")
