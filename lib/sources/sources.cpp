@@ -53,10 +53,6 @@ std::vector<Repository> debian_repositories(const manifest::Manifest& manifest) 
     const auto found = manifest.values.find("release");
     const manifest::Location release_where =
         found != manifest.values.end() ? found->second : manifest::Location{manifest.path, 1, 1};
-    const auto sources_key = manifest.keys.find("sources");
-    const manifest::Location sources_where = sources_key != manifest.keys.end()
-                                                 ? sources_key->second
-                                                 : manifest::Location{manifest.path, 0, 0};
     for (const auto& source : wanted) {
         const bool from_release = source.suites.empty();
         const auto suites = from_release
@@ -75,7 +71,6 @@ std::vector<Repository> debian_repositories(const manifest::Manifest& manifest) 
                                      : source.keyring;
             repository.where = source.where;
             repository.release = manifest.release;
-            repository.sources_where = sources_where;
             if (from_release) {
                 repository.suite_origin = SuiteOrigin::release;
                 repository.suite_where = release_where;

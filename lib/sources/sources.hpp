@@ -33,9 +33,6 @@ struct Repository {
     manifest::Location suite_where;
     /// The manifest's release (the suite is this plus a suffix when made from it).
     std::string release;
-    /// Where the manifest's `sources` are (unknown when it has none): a hint that adds a
-    /// component points there.
-    manifest::Location sources_where;
 };
 
 /// Who vouched for a package index: the signed release file and its signers.

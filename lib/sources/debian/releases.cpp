@@ -1,4 +1,5 @@
 #include <array>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -19,6 +20,7 @@ constexpr std::array<std::string_view, 27> k_release_names{
     "oldoldstable", "oldstable", "stable",   "testing", "unstable", "experimental",
 };
 
+// The suffixes Debian's archives add to a release to name its other suites.
 constexpr std::array<std::string_view, 5> k_suite_suffixes{
     "-updates", "-security", "-backports", "-backports-sloppy", "-proposed-updates",
 };
@@ -48,10 +50,6 @@ std::optional<std::string> suffix_of(const Repository& repository) {
 
 std::span<const std::string_view> release_names() {
     return k_release_names;
-}
-
-std::span<const std::string_view> suite_suffixes() {
-    return k_suite_suffixes;
 }
 
 std::vector<std::string> similar_names(const Repository& repository, core::HttpClient& http,

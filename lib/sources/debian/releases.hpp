@@ -15,10 +15,6 @@ namespace distill::sources::debian {
 /// testing, ...): the names a manifest's `release` can take.
 [[nodiscard]] std::span<const std::string_view> release_names();
 
-/// The suffixes Debian's archives add to a release to name its other suites (-updates,
-/// -security, -backports, ...).
-[[nodiscard]] std::span<const std::string_view> suite_suffixes();
-
 /// Names close to the one the mirror does not have, that it does have, best first (at most
 /// `limit`). For a suite made from the manifest's release (bookwrom-updates) they are releases
 /// (bookworm), each confirmed by the mirror serving that release's suite of the same kind; for
