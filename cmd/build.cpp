@@ -45,7 +45,8 @@ nlohmann::json result_json(const pipeline::BuildResult& result) {
                          {"uncompressed_size", arch.unpacked_bytes},
                          {"packages", arch.packages},
                          {"files", arch.layer.files},
-                         {"entries", arch.layer.entries}});
+                         {"entries", arch.layer.entries},
+                         {"warnings", arch.warnings}});
     }
     const bool layout = result.format == pipeline::OutputFormat::layout;
     return {{"name", result.name},
@@ -189,9 +190,11 @@ whole reference [HOST[:PORT]/]PATH[:TAG] (lowercase path components, the tag
     architectures are built (layout and oci-archive only). A docker-archive's
     layer is an uncompressed tar.
 
-A package with a path that climbs out of the image, a device node, or a hard link
-out of itself stops the build (exit code 7). The output is replaced only when the
-build succeeds.
+A package whose content its maintainer scripts download or make at install time
+(ttf-mscorefonts-installer fetches fonts in its postinst) is named in a warning:
+the image will not contain that content. A package with a path that climbs out of
+the image, a device node, or a hard link out of itself stops the build (exit code
+7). The output is replaced only when the build succeeds.
 
 Examples:
   distill build manifests/java17.yaml

@@ -77,6 +77,9 @@ void print_problems(const pipeline::PlanResult& result) {
             for (const auto& detail : problem.details) {
                 fmt::print(stderr, "      {}\n", detail);
             }
+            if (!problem.hint.empty()) {
+                fmt::print(stderr, "    hint: {}\n", problem.hint);
+            }
         }
     }
 }
@@ -84,7 +87,10 @@ void print_problems(const pipeline::PlanResult& result) {
 nlohmann::json problems_json(const resolve::Resolution& resolution) {
     nlohmann::json problems = nlohmann::json::array();
     for (const auto& problem : resolution.problems) {
-        problems.push_back({{"summary", problem.summary}, {"details", problem.details}});
+        problems.push_back(
+            {{"summary", problem.summary},
+             {"details", problem.details},
+             {"hint", problem.hint.empty() ? nlohmann::json() : nlohmann::json(problem.hint)}});
     }
     return problems;
 }
@@ -119,6 +125,11 @@ void add_plan_command(CLI::App& app, const GlobalOptions& globals, int& exit_cod
 version, installed size and why it is there (the dependency chain from a package
 the manifest asks for), then the packages that the exclusion policy keeps out
 although something depends on them, with the reason and who wanted them.
+A package that looks like an installer (its content is downloaded or made by
+its maintainer scripts at install time, which distill never runs) is named in a
+warning, and in `warnings` of the JSON output. A requested package that only a
+component the manifest does not use has (contrib, non-free) gets a hint saying
+how to add that component.
 
 Examples:
   distill plan manifests/java17.yaml

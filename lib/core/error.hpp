@@ -36,6 +36,11 @@ public:
     /// The exit code the CLI ends with when this error reaches it.
     [[nodiscard]] ExitCode exit_code() const noexcept { return m_code; }
 
+    /// Whether the message already says where the user can fix the problem (a manifest's file
+    /// and line), so that with_context() passes the error on without wrapping it in the
+    /// pipeline's own steps.
+    [[nodiscard]] virtual bool located() const noexcept { return false; }
+
 private:
     ExitCode m_code;
 };
@@ -49,11 +54,17 @@ public:
 };
 
 /// Runs `body`; if it throws, rethrows with `context` ("fetching InRelease from URL") nested
-/// around the original error, so the CLI can print the whole chain.
+/// around the original error, so the CLI can print the whole chain. An error that is
+/// located() goes on as it is: the place in the manifest says more than the step did.
 template <typename Body>
 decltype(auto) with_context(std::string_view context, Body&& body) {
     try {
         return std::forward<Body>(body)();
+    } catch (const Error& error) {
+        if (error.located()) {
+            throw;
+        }
+        std::throw_with_nested(Error(std::string(context)));
     } catch (...) {
         std::throw_with_nested(Error(std::string(context)));
     }

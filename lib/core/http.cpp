@@ -34,7 +34,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
     // the sink, where it would be hashed and size-checked as if it were.
     long status = 0;
     curl_easy_getinfo(transfer->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (status >= 300) {
+    if (status >= 300 || transfer->sink == nullptr) {
         return bytes;
     }
     try {
@@ -152,13 +152,21 @@ HttpClient::~HttpClient() {
 }
 
 HttpResponse HttpClient::get(const HttpRequest& request, const BodySink& sink) {
+    return perform(request, &sink);
+}
+
+HttpResponse HttpClient::head(const HttpRequest& request) {
+    return perform(request, nullptr);
+}
+
+HttpResponse HttpClient::perform(const HttpRequest& request, const BodySink* sink) {
     CURL* curl = as_curl(m_curl);
     auto delay = m_retry.first_delay;
     for (int attempt = 1;; ++attempt) {
         curl_easy_reset(curl);
         Transfer transfer;
         transfer.curl = curl;
-        transfer.sink = &sink;
+        transfer.sink = sink;
         std::array<char, CURL_ERROR_SIZE> error_buffer{};
 
         std::unique_ptr<curl_slist, SlistDeleter> headers;
@@ -180,9 +188,12 @@ HttpResponse HttpClient::get(const HttpRequest& request, const BodySink& sink) {
         if (headers) {
             curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
         }
+        if (sink == nullptr) {
+            curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+        }
 
-        if (attempt > 1 && sink.restart) {
-            sink.restart();
+        if (attempt > 1 && sink != nullptr && sink->restart) {
+            sink->restart();
         }
         const CURLcode code = curl_easy_perform(curl);
         if (transfer.sink_failure) {

@@ -68,7 +68,13 @@ public:
     /// server answers with an error status.
     HttpResponse get(const HttpRequest& request, const BodySink& sink);
 
+    /// Asks for the headers only (HEAD; for file:// whether the file is there): whether the
+    /// URL exists, without downloading it. Retries and errors as get().
+    HttpResponse head(const HttpRequest& request);
+
 private:
+    HttpResponse perform(const HttpRequest& request, const BodySink* sink);
+
     void* m_curl;
     RetryPolicy m_retry;
 };

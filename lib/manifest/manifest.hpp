@@ -39,6 +39,8 @@ public:
     [[nodiscard]] const std::vector<Diagnostic>& diagnostics() const noexcept {
         return m_diagnostics;
     }
+    /// Each diagnostic names its file and line.
+    [[nodiscard]] bool located() const noexcept override { return true; }
 
 private:
     std::vector<Diagnostic> m_diagnostics;

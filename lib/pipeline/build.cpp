@@ -10,6 +10,7 @@
 #include <distill/core/cache.hpp>
 #include <distill/core/parallel.hpp>
 #include <distill/core/text.hpp>
+#include <distill/deb/installers.hpp>
 #include <distill/diff/diff.hpp>
 #include <distill/fetch/fetch.hpp>
 #include <distill/image/oci.hpp>
@@ -58,7 +59,32 @@ fs::path default_output(const std::string& name, OutputFormat format) {
 struct Unpacked {
     std::vector<unpack::UnpackedPackage> packages;
     std::int64_t newest = 0; ///< the newest package's build date
+    std::vector<std::string> warnings;
 };
+
+/// Packages whose content their maintainer scripts make at install time, judged by what each
+/// package holds: the image will lack that content.
+std::vector<std::string>
+install_time_warnings(const resolve::Plan& plan,
+                      const std::vector<unpack::UnpackedPackage>& unpacked) {
+    std::vector<std::string> warnings;
+    for (std::size_t i = 0; i < plan.packages.size(); ++i) {
+        const auto& package = unpacked[i];
+        std::vector<std::string> paths;
+        for (const auto& entry : package.entries) {
+            paths.push_back(entry.path);
+        }
+        const auto reason =
+            deb::installer_by_package(deb::PackageFacts{package.control, package.scripts, paths});
+        if (reason) {
+            warnings.push_back(fmt::format("{}: {}: what it would download or make at install "
+                                           "time will not be in the image (distill runs no "
+                                           "maintainer script)",
+                                           plan.packages[i].name, *reason));
+        }
+    }
+    return warnings;
+}
 
 Unpacked fetch_and_unpack(const resolve::Plan& plan, const core::Cache& cache, int jobs,
                           const LockUse& lock, core::Reporter& reporter) {
@@ -112,6 +138,10 @@ Unpacked fetch_and_unpack(const resolve::Plan& plan, const core::Cache& cache, i
     for (const auto& package : out.packages) {
         out.newest = std::max(out.newest, package.date);
     }
+    out.warnings = install_time_warnings(plan, out.packages);
+    for (const auto& warning : out.warnings) {
+        reporter.warning(fmt::format("{}: {}", plan.arch, warning));
+    }
     return out;
 }
 
@@ -133,7 +163,10 @@ BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
                   core::Reporter& reporter) {
     // A bad tag is a usage error: found before anything is downloaded.
     const image::Reference tag = image::parse_tag_option(settings.tag);
-    Resolved resolved = resolve_packages(manifest_path, settings.plan, settings.lock, reporter);
+    // The packages themselves tell better than the index which ones only a maintainer script
+    // would have completed; they are judged once unpacked.
+    Resolved resolved = resolve_packages(manifest_path, settings.plan, settings.lock, reporter,
+                                         IndexWarnings::leave);
     const manifest::Manifest manifest = manifest::with_defaults(resolved.manifest);
     // An archive is loaded by name (`docker load`, `podman load`), so it names the image fully:
     // NAME:TAG for a bare tag. A layout keeps a bare tag as its ref name, which `oci:DIR:TAG`
@@ -239,7 +272,8 @@ BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
                 bytes += entry.size;
             }
             result.archs.push_back(ArchImage{plan.arch, manifest_blob, config_blob, layer,
-                                             plan.packages.size(), bytes, tree.trimmed()});
+                                             plan.packages.size(), bytes, tree.trimmed(),
+                                             unpacked[a].warnings});
             reporter.info(fmt::format("layer {} ({}, {} uncompressed, {} files)", layer.blob.digest,
                                       core::human_size(layer.blob.size),
                                       core::human_size(layer.tar_size), layer.files));

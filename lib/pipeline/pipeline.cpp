@@ -1,4 +1,7 @@
+#include <map>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <distill/core/cache.hpp>
 #include <distill/core/http.hpp>
@@ -25,8 +28,45 @@ manifest::Manifest read_manifest(const std::filesystem::path& path) {
     return manifest;
 }
 
+/// Adds to each "no package named X" problem where X is after all, when a component of the
+/// same suites that the manifest does not use has it. The other components' indexes are
+/// downloaded (and verified) only here, when a package is missing.
+void explain_missing(resolve::Resolution& resolution, sources::IndexSet& indexes,
+                     sources::Context& context, const resolve::Options& options) {
+    std::vector<std::string> missing;
+    for (const auto& problem : resolution.problems) {
+        if (!problem.missing.empty()) {
+            missing.push_back(problem.missing);
+        }
+    }
+    if (missing.empty() || indexes.unused.empty()) {
+        return;
+    }
+    std::map<std::string, std::size_t> found;
+    try {
+        sources::fetch_unused(indexes.unused, context, indexes.stats);
+        std::vector<sources::PackageIndex> unused;
+        for (const auto& entry : indexes.unused) {
+            unused.push_back(entry.index);
+        }
+        found = resolve::find_names(missing, resolve::inputs_for(unused), indexes.arch, options);
+    } catch (const Error& error) {
+        // The problem stands as it is; only the hint is lost.
+        context.reporter.warning(fmt::format("cannot look for {} in the other components: {}",
+                                             fmt::join(missing, ", "), describe(error)));
+        return;
+    }
+    for (auto& problem : resolution.problems) {
+        const auto where = found.find(problem.missing);
+        if (where != found.end()) {
+            problem.hint = sources::component_hint(problem.missing, indexes.unused[where->second]);
+            problem.details.clear(); // a "did you mean" is beside the point now
+        }
+    }
+}
+
 PlanResult plan_manifest(manifest::Manifest parsed, const Settings& settings,
-                         core::Reporter& reporter) {
+                         core::Reporter& reporter, IndexWarnings warnings) {
     PlanResult result;
     result.manifest = std::move(parsed);
     const auto& manifest = result.manifest;
@@ -63,6 +103,12 @@ PlanResult plan_manifest(manifest::Manifest parsed, const Settings& settings,
                 return resolve::resolve(resolve::Request{arch, manifest.packages, policy},
                                         resolve::inputs_for(indexes.indexes), options, reporter);
             });
+        explain_missing(resolution, indexes, context, options);
+        if (warnings == IndexWarnings::report) {
+            for (const auto& warning : resolution.plan.warnings) {
+                reporter.warning(fmt::format("{}: {}", arch, warning));
+            }
+        }
         std::vector<sources::Provenance> provenance;
         for (const auto& index : indexes.indexes) {
             provenance.push_back(index.provenance);
@@ -77,6 +123,9 @@ std::string problems_text(const PlanResult& planned) {
     for (const auto& arch : planned.archs) {
         for (const auto& problem : arch.resolution.problems) {
             text += fmt::format("\n  - {} ({})", problem.summary, arch.arch);
+            if (!problem.hint.empty()) {
+                text += fmt::format("\n    hint: {}", problem.hint);
+            }
         }
     }
     return text;
@@ -86,11 +135,12 @@ std::string problems_text(const PlanResult& planned) {
 
 PlanResult plan(const std::filesystem::path& manifest_path, const Settings& settings,
                 core::Reporter& reporter) {
-    return plan_manifest(read_manifest(manifest_path), settings, reporter);
+    return plan_manifest(read_manifest(manifest_path), settings, reporter, IndexWarnings::report);
 }
 
 Resolved resolve_packages(const std::filesystem::path& manifest_path, const Settings& settings,
-                          const LockSettings& lock_settings, core::Reporter& reporter) {
+                          const LockSettings& lock_settings, core::Reporter& reporter,
+                          IndexWarnings warnings) {
     Resolved resolved;
     resolved.manifest = read_manifest(manifest_path);
     const auto& manifest = resolved.manifest;
@@ -136,7 +186,7 @@ Resolved resolve_packages(const std::filesystem::path& manifest_path, const Sett
         use.reason = exists ? "--update" : "there was no lock";
     }
 
-    auto planned = plan_manifest(manifest, settings, reporter);
+    auto planned = plan_manifest(manifest, settings, reporter, warnings);
     if (!planned.solved()) {
         throw Error(fmt::format("cannot resolve the packages of {}:{}", manifest.name,
                                 problems_text(planned)),

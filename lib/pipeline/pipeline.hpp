@@ -40,7 +40,9 @@ struct PlanResult {
 };
 
 /// Reads and validates the manifest, fetches and verifies its sources, and resolves the
-/// closure for each architecture. Unsolvable requests come back as problems in the result.
+/// closure for each architecture. Unsolvable requests come back as problems in the result;
+/// a requested package that only a component the manifest does not use has gets a hint
+/// saying how to add it. Packages that look like installers are reported as warnings.
 [[nodiscard]] PlanResult plan(const std::filesystem::path& manifest_path, const Settings& settings,
                               core::Reporter& reporter);
 
@@ -73,13 +75,21 @@ struct Resolved {
     std::vector<sources::Provenance> provenance;
 };
 
+/// Whether the warnings the indexes give about planned packages (packages that look like
+/// installers, see Plan::warnings) are reported.
+enum class IndexWarnings {
+    report,
+    leave, ///< the caller judges the packages themselves (build)
+};
+
 /// Reads the manifest and finds its packages: from the lock when it matches the manifest (no
 /// index is downloaded, no solver runs), otherwise by resolving (an unsolvable request is an
 /// Error with exit code 6). The lock is not written here: write_lock() does that once the
 /// caller succeeded.
 [[nodiscard]] Resolved resolve_packages(const std::filesystem::path& manifest_path,
                                         const Settings& settings, const LockSettings& lock,
-                                        core::Reporter& reporter);
+                                        core::Reporter& reporter,
+                                        IndexWarnings warnings = IndexWarnings::report);
 
 /// Writes the lock of a resolution that did not come from the lock; no-op otherwise.
 void write_lock(Resolved& resolved);
@@ -111,6 +121,9 @@ struct ArchImage {
     std::size_t packages = 0;
     std::uint64_t unpacked_bytes = 0; ///< bytes of regular files in the image
     unpack::Trimmed trimmed;
+    /// What the user should know about the image: packages whose content their maintainer
+    /// scripts would have made at install time.
+    std::vector<std::string> warnings;
 };
 
 /// What `distill build` made.

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <variant>
 
@@ -8,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include <distill/core/text.hpp>
+#include <distill/deb/installers.hpp>
 #include <distill/resolve/resolve.hpp>
 #include <distill/resolve/solv/pool.hpp>
 
@@ -26,6 +28,24 @@ std::string name_of(const solv::PreparedPool& pool, Id p) {
 std::string short_form(const solv::PreparedPool& pool, Id p) {
     const auto info = pool.info(p);
     return fmt::format("{} {}", info.name, info.evr);
+}
+
+/// Loads one input into repository `repo` of the pool, through the parsed-index cache.
+void load(solv::Pool& pool, int repo, const RepoInput& input, const Options& options) {
+    switch (input.format) {
+    case IndexFormat::deb_packages: {
+        std::filesystem::path cached;
+        if (options.cache != nullptr && !input.sha256.empty()) {
+            cached = options.cache->derived_path(
+                "solv", fmt::format("{}-{}.solv", input.sha256, k_parsed_index_format));
+        }
+        pool.load_deb_packages(repo, input.path, input.served_as, cached);
+        break;
+    }
+    case IndexFormat::testtags:
+        pool.load_testtags(repo, input.path);
+        break;
+    }
 }
 
 /// The installable, non-stub packages that can satisfy one request, or a problem saying why
@@ -55,6 +75,8 @@ std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& 
                 fmt::format("{}{} is a virtual package; ask for one of the packages that "
                             "provide it: {}",
                             where, request.name, fmt::join(providers, ", ")),
+                {},
+                {},
                 {}};
         }
         std::vector<std::string> labels;
@@ -64,6 +86,8 @@ std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& 
         Problem problem{fmt::format("{}no package named {} in {}", where, request.name,
                                     labels.empty() ? std::string("any source")
                                                    : fmt::format("{}", fmt::join(labels, ", "))),
+                        {},
+                        request.name,
                         {}};
         if (const auto close = core::closest_matches(request.name, all_names); !close.empty()) {
             problem.details.push_back(fmt::format("did you mean {}?", fmt::join(close, " or ")));
@@ -87,6 +111,8 @@ std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& 
         available.erase(std::unique(available.begin(), available.end()), available.end());
         return Problem{fmt::format("{}{} has no version {}; available: {}", where, request.name,
                                    request.version, fmt::join(available, ", ")),
+                       {},
+                       {},
                        {}};
     }
     return pinned;
@@ -252,6 +278,26 @@ solv::Solution solve_with_debian_alternatives(const solv::PreparedPool& pool,
     }
 }
 
+/// Why the index makes `p` look like a package whose content its maintainer scripts make at
+/// install time, if it does.
+std::optional<std::string> installer_reason(const solv::PreparedPool& pool, Id p) {
+    const auto info = pool.info(p);
+    std::vector<std::string> depends;
+    for (const Id dep : pool.requires_of(p)) {
+        for (const Id alternative : pool.alternatives(dep)) {
+            depends.push_back(pool.dep_name(alternative));
+        }
+    }
+    return deb::installer_by_index(deb::IndexFacts{info.name, info.summary, depends});
+}
+
+std::string install_time_warning(const std::string& name, const std::string& reason) {
+    return fmt::format("{} looks like an installer package ({}): what its maintainer scripts "
+                       "would download or make at install time will not be in the image "
+                       "(distill runs no maintainer script)",
+                       name, reason);
+}
+
 /// Fills in why each package is there (the shortest dependency chain from a request) and who
 /// wanted each excluded package.
 Plan build_plan(const solv::PreparedPool& pool, const Request& request,
@@ -336,6 +382,9 @@ Plan build_plan(const solv::PreparedPool& pool, const Request& request,
             }
         }
         package.why = chain(p);
+        if (const auto reason = installer_reason(pool, p)) {
+            plan.warnings.push_back(install_time_warning(info.name, *reason));
+        }
         plan.packages.push_back(std::move(package));
     }
     std::sort(plan.excluded.begin(), plan.excluded.end(),
@@ -375,21 +424,7 @@ Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
                    const Options& options, core::Reporter& reporter) {
     solv::Pool pool(request.arch);
     for (const auto& input : inputs) {
-        const int repo = pool.add_repo(input.label);
-        switch (input.format) {
-        case IndexFormat::deb_packages: {
-            std::filesystem::path cached;
-            if (options.cache != nullptr && !input.sha256.empty()) {
-                cached = options.cache->derived_path(
-                    "solv", fmt::format("{}-{}.solv", input.sha256, k_parsed_index_format));
-            }
-            pool.load_deb_packages(repo, input.path, input.served_as, cached);
-            break;
-        }
-        case IndexFormat::testtags:
-            pool.load_testtags(repo, input.path);
-            break;
-        }
+        load(pool, pool.add_repo(input.label), input, options);
     }
 
     const auto names = pool.all_names();
@@ -426,6 +461,26 @@ Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
     return resolution;
 }
 
+std::map<std::string, std::size_t> find_names(const std::vector<std::string>& names,
+                                              const std::vector<RepoInput>& inputs,
+                                              const std::string& arch, const Options& options) {
+    solv::Pool pool(arch);
+    for (const auto& input : inputs) {
+        load(pool, pool.add_repo(input.label), input, options);
+    }
+    const auto prepared = std::move(pool).prepare();
+    std::map<std::string, std::size_t> found;
+    for (const auto& name : names) {
+        for (const Id p : prepared.named(name)) {
+            const int repo = prepared.info(p).repo;
+            if (repo >= 0 && !found.contains(name)) {
+                found[name] = static_cast<std::size_t>(repo);
+            }
+        }
+    }
+    return found;
+}
+
 nlohmann::json to_json(const Plan& plan) {
     nlohmann::json packages = nlohmann::json::array();
     for (const auto& p : plan.packages) {
@@ -447,6 +502,7 @@ nlohmann::json to_json(const Plan& plan) {
     return {{"arch", plan.arch},
             {"packages", packages},
             {"excluded", excluded},
+            {"warnings", plan.warnings},
             {"installed_size", plan.installed_size()},
             {"download_size", plan.download_size()}};
 }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ struct Plan {
     std::string arch;
     std::vector<PlannedPackage> packages;
     std::vector<ExcludedPackage> excluded;
+    /// What the user should know although the plan stands: packages whose content their
+    /// maintainer scripts would make at install time, which distill does not run.
+    std::vector<std::string> warnings;
 
     [[nodiscard]] std::uint64_t installed_size() const;
     [[nodiscard]] std::uint64_t download_size() const;
@@ -51,6 +55,10 @@ struct Plan {
 struct Problem {
     std::string summary; ///< e.g. "mopidy needs python3-gst-1.0, which no source provides"
     std::vector<std::string> details; ///< the rules behind it
+    /// The requested name when no source has a package of that name at all (empty otherwise):
+    /// the caller may know where else it is.
+    std::string missing;
+    std::string hint; ///< how to fix it, when known (may be empty)
 };
 
 /// The solver's answer: a plan, or the problems that stand in the way.
@@ -103,8 +111,15 @@ struct Options {
 [[nodiscard]] Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
                                  const Options& options, core::Reporter& reporter);
 
+/// For each of `names` that an input has a package of, the index of the first such input;
+/// names no input has are left out. Used to say where a package the resolved inputs lack is.
+[[nodiscard]] std::map<std::string, std::size_t> find_names(const std::vector<std::string>& names,
+                                                            const std::vector<RepoInput>& inputs,
+                                                            const std::string& arch,
+                                                            const Options& options);
+
 /// The plan as JSON: {"arch", "packages": [{"name","version","arch","size",...,"why"}],
-/// "excluded": [{"name","reason","wanted_by"}]}.
+/// "excluded": [{"name","reason","wanted_by"}], "warnings": ["..."]}.
 [[nodiscard]] nlohmann::json to_json(const Plan& plan);
 
 } // namespace distill::resolve

@@ -7,11 +7,18 @@
 #include <vector>
 
 #include <distill/core/cache.hpp>
+#include <distill/core/download.hpp>
 #include <distill/core/http.hpp>
 #include <distill/core/reporter.hpp>
 #include <distill/manifest/manifest.hpp>
 
 namespace distill::sources {
+
+/// Where the name of a repository's suite comes from.
+enum class SuiteOrigin {
+    release, ///< a default suite made from the manifest's `release` (bookworm-updates)
+    suites,  ///< an entry of a source's `suites`
+};
 
 /// One suite of a package archive, with the host's defaults filled in.
 struct Repository {
@@ -21,6 +28,11 @@ struct Repository {
     std::vector<std::string> components;
     std::filesystem::path keyring;
     manifest::Location where; ///< the manifest entry it came from (unknown for defaults)
+    SuiteOrigin suite_origin = SuiteOrigin::release;
+    /// Where the user can fix the suite's name: the `release` value, or the `suites` entry.
+    manifest::Location suite_where;
+    /// The manifest's release (the suite is this plus a suffix when made from it).
+    std::string release;
 };
 
 /// Who vouched for a package index: the signed release file and its signers.
@@ -44,6 +56,14 @@ struct PackageIndex {
     Provenance provenance;
 };
 
+/// An index the signed release vouches for that the manifest does not use (another component
+/// of one of its suites): known by its hash, downloaded only when it is needed.
+struct UnusedIndex {
+    PackageIndex index;      ///< `path` is empty until fetch_unused() got it
+    core::ExpectedBlob blob; ///< where to get it and what it must hash to
+    Repository repository;   ///< the suite it belongs to, as the manifest uses it
+};
+
 /// What fetching indexes cost, so that callers (and tests) can see a warm run download nothing.
 struct FetchStats {
     int releases_checked = 0;      ///< release files requested (conditionally when cached)
@@ -58,6 +78,8 @@ struct IndexSet {
     std::string arch;
     std::vector<PackageIndex> indexes;
     FetchStats stats;
+    /// The same suites' other components, not downloaded (see fetch_unused()).
+    std::vector<UnusedIndex> unused;
 };
 
 /// What the sources stage works with.
@@ -79,6 +101,14 @@ struct Context {
 /// for `arch`: release signature and validity first, then each index's hash.
 [[nodiscard]] IndexSet fetch_indexes(const std::vector<Repository>& repositories,
                                      const std::string& arch, Context& context);
+
+/// Downloads (or takes from the cache) the unused indexes, each verified against the hash its
+/// signed release gives, exactly like the used ones. Fills in their `path`.
+void fetch_unused(std::vector<UnusedIndex>& unused, Context& context, FetchStats& stats);
+
+/// The hint for a requested package that only an unused index has: which component of which
+/// suite has it, and how to add that component to the manifest.
+[[nodiscard]] std::string component_hint(const std::string& package, const UnusedIndex& where);
 
 /// The host's architecture in the distro's naming (amd64 / x86_64, arm64 / aarch64, ...).
 [[nodiscard]] std::string host_arch(manifest::Distro distro);

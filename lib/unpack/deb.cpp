@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/core/parallel.hpp>
+#include <distill/deb/installers.hpp>
 #include <distill/unpack/deb.hpp>
 
 namespace distill::unpack {
@@ -23,7 +25,7 @@ namespace fs = std::filesystem;
 using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
 
 /// Bumped whenever the cached form changes meaning, so that old entries are not misread.
-constexpr int k_format = 1;
+constexpr int k_format = 2;
 /// Control members are small text files; anything bigger is not a sane package.
 constexpr std::uint64_t k_max_control_member = 8U << 20U;
 /// The ratio bound starts counting past this many bytes.
@@ -189,11 +191,17 @@ private:
                     fmt::format("{}: control.tar: {}", m_input.label, error_of(inner.get())));
             }
             const auto name = member_name(archive_entry_pathname(entry));
+            if (archive_entry_filetype(entry) != AE_IFREG) {
+                continue;
+            }
+            const auto scripts = deb::install_scripts();
+            const bool script = std::find(scripts.begin(), scripts.end(), name) != scripts.end();
             std::string* target = name == "control"     ? &m_package.control
                                   : name == "md5sums"   ? &m_package.md5sums
                                   : name == "conffiles" ? &m_package.conffiles
+                                  : script              ? &m_package.scripts[std::string(name)]
                                                         : nullptr;
-            if (target == nullptr || archive_entry_filetype(entry) != AE_IFREG) {
+            if (target == nullptr) {
                 continue;
             }
             if (static_cast<std::uint64_t>(archive_entry_size(entry)) > k_max_control_member) {
@@ -298,9 +306,13 @@ private:
             entries.push_back({e.path, static_cast<int>(e.type), e.mode, e.uid, e.gid, e.link,
                                e.size, e.offset, e.sha256, e.md5});
         }
-        return {{"format", k_format},           {"control", m_package.control},
-                {"md5sums", m_package.md5sums}, {"conffiles", m_package.conffiles},
-                {"date", m_package.date},       {"unpacked_bytes", m_package.unpacked_bytes},
+        return {{"format", k_format},
+                {"control", m_package.control},
+                {"md5sums", m_package.md5sums},
+                {"conffiles", m_package.conffiles},
+                {"scripts", m_package.scripts},
+                {"date", m_package.date},
+                {"unpacked_bytes", m_package.unpacked_bytes},
                 {"entries", std::move(entries)}};
     }
 
@@ -326,6 +338,7 @@ std::optional<UnpackedPackage> load_cached(const DebInput& input, const core::Ca
         package.control = json.at("control").get<std::string>();
         package.md5sums = json.at("md5sums").get<std::string>();
         package.conffiles = json.at("conffiles").get<std::string>();
+        package.scripts = json.at("scripts").get<std::map<std::string, std::string>>();
         package.date = json.at("date").get<std::int64_t>();
         package.unpacked_bytes = json.at("unpacked_bytes").get<std::uint64_t>();
         if (fs::file_size(pack, error) != package.unpacked_bytes || error) {

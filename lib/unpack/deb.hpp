@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ struct UnpackedPackage {
     std::string control;   ///< the control file (the package's stanza for dpkg's status)
     std::string md5sums;   ///< the md5sums control member, when the package has one
     std::string conffiles; ///< the conffiles control member, when the package has one
+    /// The maintainer scripts that run at install time (deb::install_scripts(): preinst,
+    /// config, postinst), by name; distill never runs them, but tells what they would do.
+    std::map<std::string, std::string> scripts;
     std::int64_t date = 0; ///< the data member's timestamp in the .deb: when it was built
     std::vector<RawEntry> entries;
     std::filesystem::path pack;       ///< the content pack in the cache

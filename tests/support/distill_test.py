@@ -263,14 +263,18 @@ def control_text(name, version="1.0-1", arch="amd64", **fields):
     return text + f"Description: {name}, made by distill's tests\n"
 
 
-def build_deb(work, name, files, version="1.0-1", arch="amd64", **fields):
+def build_deb(work, name, files, version="1.0-1", arch="amd64", scripts=None, **fields):
     """Builds a .deb with dpkg-deb from a directory tree made of `files` (path -> bytes, or a
-    (bytes, mode) pair, or ("symlink", target), or ("dir", mode)). Owners are root, times fixed."""
+    (bytes, mode) pair, or ("symlink", target), or ("dir", mode)). Owners are root, times fixed.
+    `scripts` maps maintainer scripts (postinst, config, ...) to their text."""
     require_programs("dpkg-deb")
     root = Path(work) / f"{name}_{version}_{arch}.tree"
     shutil.rmtree(root, ignore_errors=True)
     (root / "DEBIAN").mkdir(parents=True)
     (root / "DEBIAN" / "control").write_text(control_text(name, version, arch, **fields))
+    for script, text in (scripts or {}).items():
+        (root / "DEBIAN" / script).write_text(text)
+        os.chmod(root / "DEBIAN" / script, 0o755)
     for path, spec in sorted(files.items()):
         target = root / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -360,12 +364,16 @@ class LocalRepo:
         self.pool = self.root / "pool" / "main"
         self.pool.mkdir(parents=True)
 
-    def publish(self, debs, when=None, **options):
-        """Writes the index of `debs`, dated `when` (default now); the InRelease file's time is
-        the same, so that the server's Last-Modified tells two snapshots apart."""
+    def publish(self, debs, when=None, suite="bookworm", others=None, **options):
+        """Writes the index of `debs` (component main of `suite`), dated `when` (default now);
+        the InRelease file's time is the same, so that the server's Last-Modified tells two
+        snapshots apart. `others` maps more components (contrib, ...) to their .debs, which
+        must lie under `root` too."""
         when = when or datetime.now(timezone.utc)
-        release = write_repo(self.root, "bookworm",
-                             {"main": [package_fields(deb, self.root) for deb in debs]}, self.key,
+        packages = {"main": [package_fields(deb, self.root) for deb in debs]}
+        for component, more in (others or {}).items():
+            packages[component] = [package_fields(deb, self.root) for deb in more]
+        release = write_repo(self.root, suite, packages, self.key, components=tuple(packages),
                              date=when, **options)
         os.utime(release, (when.timestamp(), when.timestamp()))
         return release
@@ -375,12 +383,17 @@ class LocalRepo:
         return {"url": url, "keyring": self.key.keyring}
 
 
-def write_manifest(path, name, sources, packages, extra=""):
-    """Writes a Debian manifest; `sources` is a list of dicts (url, suites, components, keyring)."""
-    lines = [f"name: {name}", "distro: debian", "release: bookworm", "archs: [amd64]", "sources:"]
+def write_manifest(path, name, sources, packages, extra="", release="bookworm"):
+    """Writes a Debian manifest; `sources` is a list of dicts (url, suites, components, keyring).
+    A source's suites default to [bookworm]; `"suites": None` leaves the key out (the release's
+    default suites)."""
+    lines = [f"name: {name}", "distro: debian", f"release: {release}", "archs: [amd64]",
+             "sources:"]
     for source in sources:
         lines.append(f"  - url: {source['url']}")
-        lines.append(f"    suites: [{', '.join(source.get('suites', ['bookworm']))}]")
+        suites = source.get("suites", ["bookworm"])
+        if suites is not None:
+            lines.append(f"    suites: [{', '.join(suites)}]")
         lines.append(f"    components: [{', '.join(source.get('components', ['main']))}]")
         if "keyring" in source:
             lines.append(f"    keyring: {source['keyring']}")
@@ -403,6 +416,12 @@ class TestCase(unittest.TestCase):
 
     def distill(self, *args, check=None, env=None):
         return run(["--cache-dir", self.cache, *args], check=check, env=env)
+
+    def write(self, name, text):
+        """Writes `text` to a file in the scratch directory; returns its path."""
+        path = self.scratch / name
+        path.write_text(text)
+        return path
 
 
 def main():

@@ -15,11 +15,6 @@ MANIFESTS = dt.source_dir() / "manifests"
 
 
 class LockDebian(dt.TestCase):
-    def write(self, name, text):
-        path = self.scratch / name
-        path.write_text(text)
-        return path
-
     def test_lock_build_and_the_security_diff(self):
         current = self.write("java17.yaml", f"include: {MANIFESTS / 'java17.yaml'}\n"
                                             "name: java17\n")

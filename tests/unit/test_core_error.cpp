@@ -32,5 +32,23 @@ TEST(CoreError, PlainExceptionsKeepTheGenericExitCode) {
     }
 }
 
+class LocatedError : public Error {
+public:
+    LocatedError()
+        : Error("app.yaml:3:10: no such release", ExitCode::manifest) {}
+    [[nodiscard]] bool located() const noexcept override { return true; }
+};
+
+TEST(CoreError, ALocatedErrorPassesThroughContextUnwrapped) {
+    try {
+        with_context("fetching package indexes",
+                     [] { with_context("reading suite bookwrom", [] { throw LocatedError(); }); });
+        FAIL() << "no exception";
+    } catch (const std::exception& e) {
+        EXPECT_EQ(describe(e), "app.yaml:3:10: no such release");
+        EXPECT_EQ(exit_code_of(e), ExitCode::manifest);
+    }
+}
+
 } // namespace
 } // namespace distill

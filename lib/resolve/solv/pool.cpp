@@ -407,6 +407,8 @@ SolvableInfo PreparedPool::info(Id p) const {
     info.download_size = solvable_lookup_num(s, SOLVABLE_DOWNLOADSIZE, 0);
     const char* source = solvable_lookup_str(s, SOLVABLE_SOURCENAME);
     info.source_name = source != nullptr ? source : info.name;
+    const char* summary = solvable_lookup_str(s, SOLVABLE_SUMMARY);
+    info.summary = summary != nullptr ? summary : "";
     return info;
 }
 

@@ -26,6 +26,7 @@ struct SolvableInfo {
     std::uint64_t installed_size = 0; ///< bytes
     std::uint64_t download_size = 0;  ///< bytes
     std::string source_name;          ///< the source package
+    std::string summary;              ///< the first line of the Description
 };
 
 /// The pool while it is being filled: repositories are added and loaded, excluded packages

@@ -7,6 +7,7 @@
 #include <distill/core/download.hpp>
 #include <distill/deb/control.hpp>
 #include <distill/sources/debian/archive.hpp>
+#include <distill/sources/debian/releases.hpp>
 #include <distill/sources/openpgp.hpp>
 
 namespace distill::sources::debian {
@@ -41,6 +42,65 @@ void check_release(const deb::Release& release, const Repository& repository,
     }
 }
 
+/// The component as the archive keeps its files: Debian's security archive lists
+/// "updates/main" yet keeps the files under "main/".
+std::string component_name(const std::string& listed) {
+    const auto slash = listed.rfind('/');
+    return slash == std::string::npos ? listed : listed.substr(slash + 1);
+}
+
+/// The Packages indexes of one component for `arch` (plus binary-all where the archive keeps
+/// one) as the verified release lists them: what each must hash to and where to get it.
+std::vector<std::pair<PackageIndex, core::ExpectedBlob>>
+locate_indexes(const Repository& repository, const VerifiedRelease& verified,
+               const std::string& component, const std::string& arch) {
+    const auto& release = verified.release;
+    std::vector<std::string> archs{arch};
+    const auto& listed = release.architectures;
+    if (!release.all_in_arch_indexes &&
+        std::find(listed.begin(), listed.end(), "all") != listed.end()) {
+        archs.emplace_back("all");
+    }
+    std::vector<std::pair<PackageIndex, core::ExpectedBlob>> located;
+    for (const auto& index_arch : archs) {
+        const std::string dir = fmt::format("{}/binary-{}", component, index_arch);
+        const deb::ReleaseEntry* entry = nullptr;
+        for (const char* name : {"Packages.xz", "Packages.gz", "Packages"}) {
+            entry = release.find(dir + "/" + name);
+            if (entry != nullptr) {
+                break;
+            }
+        }
+        if (entry == nullptr) {
+            if (index_arch == "all") {
+                continue; // an archive may list "all" yet keep no separate index
+            }
+            throw VerificationError(
+                fmt::format("{}: lists no Packages index for {}", verified.url, dir));
+        }
+        const std::string canonical = dists_url(repository) + "/" + entry->path;
+        core::ExpectedBlob blob{{}, entry->sha256, entry->size};
+        if (release.acquire_by_hash) {
+            // by-hash names cannot change under us while the mirror updates.
+            blob.urls.push_back(
+                fmt::format("{}/{}/by-hash/SHA256/{}", dists_url(repository), dir, entry->sha256));
+        }
+        blob.urls.push_back(canonical);
+        located.emplace_back(PackageIndex{repository.distro,
+                                          repository.url,
+                                          repository.suite,
+                                          component,
+                                          index_arch,
+                                          canonical,
+                                          {},
+                                          entry->sha256,
+                                          Provenance{verified.url, verified.sha256,
+                                                     verified.signers, repository.keyring}},
+                             std::move(blob));
+    }
+    return located;
+}
+
 } // namespace
 
 VerifiedRelease fetch_release(const Repository& repository, Context& context, FetchStats& stats) {
@@ -58,10 +118,9 @@ VerifiedRelease fetch_release(const Repository& repository, Context& context, Fe
         response = context.http.get(request, writer.sink());
     } catch (const core::NetworkError& error) {
         if (error.http_status() == 404) {
-            throw core::NetworkError(
-                fmt::format("{}: not found (HTTP 404): is \"{}\" a suite of {}?", url,
-                            repository.suite, repository.url),
-                404);
+            // The mirror answered, and has no such suite: the manifest names one that does
+            // not exist (a typo, most likely), which the user fixes there.
+            throw missing_suite_error(repository, url, context.http);
         }
         throw;
     }
@@ -112,12 +171,7 @@ std::vector<PackageIndex> fetch_package_indexes(const Repository& repository,
                                                 const std::string& arch, Context& context,
                                                 FetchStats& stats) {
     const auto& release = verified.release;
-    std::vector<std::string> archs{arch};
     const auto& listed = release.architectures;
-    if (!release.all_in_arch_indexes &&
-        std::find(listed.begin(), listed.end(), "all") != listed.end()) {
-        archs.emplace_back("all");
-    }
     if (!listed.empty() && std::find(listed.begin(), listed.end(), arch) == listed.end()) {
         throw Error(fmt::format("{}: suite {} has no architecture {} (it has: {})", verified.url,
                                 repository.suite, arch, fmt::join(listed, " ")));
@@ -126,39 +180,14 @@ std::vector<PackageIndex> fetch_package_indexes(const Repository& repository,
     std::vector<PackageIndex> indexes;
     for (const auto& component : repository.components) {
         const auto& components = release.components;
-        // Debian's security archive lists "updates/main" yet keeps the files under "main/".
         const bool has_component =
-            std::any_of(components.begin(), components.end(), [&](const std::string& c) {
-                return c == component || c.ends_with("/" + component);
-            });
+            std::any_of(components.begin(), components.end(),
+                        [&](const std::string& c) { return component_name(c) == component; });
         if (!components.empty() && !has_component) {
             throw Error(fmt::format("{}: suite {} has no component {} (it has: {})", verified.url,
                                     repository.suite, component, fmt::join(components, " ")));
         }
-        for (const auto& index_arch : archs) {
-            const std::string dir = fmt::format("{}/binary-{}", component, index_arch);
-            const deb::ReleaseEntry* entry = nullptr;
-            for (const char* name : {"Packages.xz", "Packages.gz", "Packages"}) {
-                entry = release.find(dir + "/" + name);
-                if (entry != nullptr) {
-                    break;
-                }
-            }
-            if (entry == nullptr) {
-                if (index_arch == "all") {
-                    continue; // an archive may list "all" yet keep no separate index
-                }
-                throw VerificationError(
-                    fmt::format("{}: lists no Packages index for {}", verified.url, dir));
-            }
-            const std::string canonical = dists_url(repository) + "/" + entry->path;
-            core::ExpectedBlob blob{{}, entry->sha256, entry->size};
-            if (release.acquire_by_hash) {
-                // by-hash names cannot change under us while the mirror updates.
-                blob.urls.push_back(fmt::format("{}/{}/by-hash/SHA256/{}", dists_url(repository),
-                                                dir, entry->sha256));
-            }
-            blob.urls.push_back(canonical);
+        for (auto& [index, blob] : locate_indexes(repository, verified, component, arch)) {
             const auto fetched = core::fetch_blob(context.http, context.cache, blob);
             if (fetched.downloaded) {
                 ++stats.indexes_downloaded;
@@ -166,13 +195,32 @@ std::vector<PackageIndex> fetch_package_indexes(const Repository& repository,
             } else {
                 ++stats.indexes_cached;
             }
-            indexes.push_back(PackageIndex{
-                repository.distro, repository.url, repository.suite, component, index_arch,
-                canonical, fetched.path, entry->sha256,
-                Provenance{verified.url, verified.sha256, verified.signers, repository.keyring}});
+            index.path = fetched.path;
+            indexes.push_back(std::move(index));
         }
     }
     return indexes;
+}
+
+std::vector<UnusedIndex> unused_indexes(const Repository& repository,
+                                        const VerifiedRelease& verified, const std::string& arch) {
+    std::vector<UnusedIndex> unused;
+    for (const auto& listed : verified.release.components) {
+        const auto component = component_name(listed);
+        const auto& used = repository.components;
+        if (std::find(used.begin(), used.end(), component) != used.end()) {
+            continue;
+        }
+        try {
+            for (auto& [index, blob] : locate_indexes(repository, verified, component, arch)) {
+                unused.push_back(UnusedIndex{std::move(index), std::move(blob), repository});
+            }
+        } catch (const VerificationError&) {
+            // A component the manifest does not use may lack an index for this architecture;
+            // it only matters to explain a missing package, so it is simply not looked into.
+        }
+    }
+    return unused;
 }
 
 } // namespace distill::sources::debian

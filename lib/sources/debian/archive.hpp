@@ -30,4 +30,11 @@ struct VerifiedRelease {
                                                               const std::string& arch,
                                                               Context& context, FetchStats& stats);
 
+/// The Packages indexes for `arch` of the components the release lists and `repository` does
+/// not use (contrib, non-free, ...), known by the hashes the verified release gives but not
+/// downloaded: they are looked into only to explain a package the used ones lack.
+[[nodiscard]] std::vector<UnusedIndex> unused_indexes(const Repository& repository,
+                                                      const VerifiedRelease& release,
+                                                      const std::string& arch);
+
 } // namespace distill::sources::debian
