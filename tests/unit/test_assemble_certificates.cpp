@@ -432,14 +432,7 @@ TEST(AssembleCertificateDirectory, AnInvalidCertificateNamesIt) {
 /// Runs the openssl program; skipped where it is missing, except in CI.
 class AssembleRehash : public test::ScratchTest {
 protected:
-    void SetUp() override {
-        if (!core::program_exists("openssl")) {
-            if (test::in_ci()) {
-                FAIL() << "openssl (the command line tool) missing in CI";
-            }
-            GTEST_SKIP() << "openssl not found in PATH (install openssl)";
-        }
-    }
+    void SetUp() override { DISTILL_REQUIRE_PROGRAM("openssl", "openssl"); }
 
     /// Files of one certificate each in the scratch directory, named `names`.
     std::vector<CertificateFile> scratch_files(const std::vector<X509*>& certificates,
@@ -678,14 +671,7 @@ TEST_F(AssembleCertificateTree, AManifestFileWithoutACertificateIsAnError) {
 /// Runs the JDK's keytool; skipped where it is missing, except in CI.
 class AssembleKeytool : public test::ScratchTest {
 protected:
-    void SetUp() override {
-        if (!core::program_exists("keytool")) {
-            if (test::in_ci()) {
-                FAIL() << "keytool (the JDK) missing in CI";
-            }
-            GTEST_SKIP() << "keytool not found in PATH (install a JDK)";
-        }
-    }
+    void SetUp() override { DISTILL_REQUIRE_PROGRAM("keytool", "a JDK"); }
 
     /// `keytool -list` of a keystore written to the scratch directory.
     core::ProcessResult list(const std::string& keystore, const std::string& password) const {

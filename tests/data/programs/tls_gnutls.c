@@ -3,15 +3,13 @@
  * from /etc/ssl/certs/ca-certificates.crt), checks the server's certificate chain and its IP
  * address, and prints the server's first line.
  * Exit status: 0 verified, 1 refused, 2 usage, 3 any other failure. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
+
+#include "loopback.h"
 
 static int fail(const char* what, int code) {
     fprintf(stderr, "%s failed: %s\n", what, gnutls_strerror(code));
@@ -34,14 +32,8 @@ int main(int argc, char** argv) {
     }
     printf("system trust: %d certificates\n", trusted);
 
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address;
-    memset(&address, 0, sizeof address);
-    address.sin_family = AF_INET;
-    address.sin_port = htons((unsigned short)atoi(argv[1]));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (const struct sockaddr*)&address, sizeof address) != 0) {
-        perror("connect");
+    const int fd = connect_loopback(argv[1]);
+    if (fd < 0) {
         return 3;
     }
 

@@ -3,18 +3,16 @@
  * file and the hashed directory under OPENSSLDIR, or SSL_CERT_FILE / SSL_CERT_DIR), checks the
  * server's certificate chain and its IP address, and prints the server's first line.
  * Exit status: 0 verified, 1 refused, 2 usage, 3 any other failure. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+
+#include "loopback.h"
 
 static int fail(const char* what) {
     fprintf(stderr, "%s failed\n", what);
@@ -38,14 +36,8 @@ int main(int argc, char** argv) {
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address;
-    memset(&address, 0, sizeof address);
-    address.sin_family = AF_INET;
-    address.sin_port = htons((unsigned short)atoi(argv[1]));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (const struct sockaddr*)&address, sizeof address) != 0) {
-        perror("connect");
+    const int fd = connect_loopback(argv[1]);
+    if (fd < 0) {
         return 3;
     }
 
