@@ -148,6 +148,12 @@ class Tls(dt.TestCase):
     def tearDownClass(cls):
         for server in cls.servers:
             server.close()
+        # `podman run oci:DIR` keeps a copy of the image, named after DIR.
+        if cls.images:
+            subprocess.run(["podman", "rmi", "--force", "--ignore",
+                            *(f"localhost{layout}:latest" for layout in cls.images.values())],
+                           capture_output=True, timeout=300,
+                           env={**os.environ, "CONTAINERS_CONF": str(cls.conf)})
         shutil.rmtree(cls.shared, ignore_errors=True)
 
     @classmethod
