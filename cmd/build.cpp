@@ -164,8 +164,10 @@ script, and writes one image per architecture with a single layer:
     changes that. Setuid and setgid bits are dropped unless `paths.setuid` keeps them.
   - Generated: /etc/passwd and /etc/group (root, nonroot 65532, nobody and the
     manifest's accounts), /tmp, /etc/nsswitch.conf, /etc/localtime (UTC), the CA
-    bundle, the Java truststore when a JVM is in, /usr/bin links for JVM tools, and
-    dpkg's database listing exactly the files that are in the image.
+    bundle with the links update-ca-certificates and `openssl rehash` make in
+    /etc/ssl/certs (and /usr/lib/ssl/cert.pem and certs, where OpenSSL looks), the
+    Java truststore when a JVM is in, /usr/bin links for JVM tools, and dpkg's
+    database listing exactly the files that are in the image.
   - Reproducible: paths sorted, owners numeric, every time stamp the epoch
     (SOURCE_DATE_EPOCH, else the newest package's build date): the same manifest
     and package versions give the same digest on any machine.

@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -75,27 +77,104 @@ void add_system_files(Tree& tree, const manifest::Manifest& manifest) {
     }
 }
 
-void add_certificates(Tree& tree, const manifest::Manifest& manifest, std::int64_t epoch,
-                      Summary& summary) {
-    std::vector<Certificate> certificates;
-    // update-ca-certificates takes every certificate below /usr/share/ca-certificates (all are
-    // enabled on a fresh install), in C-locale order, which is the tree's order.
-    for (const auto& [path, entry] : tree.entries()) {
-        if (path.starts_with("usr/share/ca-certificates/") && path.ends_with(".crt") &&
-            entry.type == EntryType::file) {
-            auto found = read_pem_certificates(
-                tree.read(path),
-                path.substr(std::string_view("usr/share/ca-certificates/").size()));
-            certificates.insert(certificates.end(), found.begin(), found.end());
+constexpr std::string_view k_debian_certificates = "usr/share/ca-certificates/";
+constexpr std::string_view k_local_certificates = "usr/local/share/ca-certificates/";
+constexpr std::string_view k_certificate_directory = "etc/ssl/certs/";
+constexpr std::string_view k_bundle = "etc/ssl/certs/ca-certificates.crt";
+
+/// The links of Debian's openssl package (which ca-certificates depends on, and which distill
+/// leaves out: it is the command line tool) that make OpenSSL's built-in defaults find the CA
+/// certificates: libssl3 is built with OPENSSLDIR /usr/lib/ssl, so SSL_CTX_set_default_verify_paths
+/// reads /usr/lib/ssl/cert.pem and looks up /usr/lib/ssl/certs/<hash>.N. Its openssl.cnf is left
+/// out: the library runs the same without the file, whose only library section
+/// ([openssl_init]) is empty in Debian's copy; the rest configures the command line tool.
+void add_openssl_directory(Tree& tree, const manifest::Manifest& manifest) {
+    // Alpine's OpenSSL looks in /etc/ssl itself, where its ca-certificates-bundle puts cert.pem.
+    if (manifest.distro != manifest::Distro::debian) {
+        return;
+    }
+    // A /usr/lib/ssl that is not a directory (a link to /etc/ssl, as the openssl package's
+    // postinst makes on old systems) already leads there.
+    if (const auto* ssl = tree.find("usr/lib/ssl");
+        ssl != nullptr && ssl->type != EntryType::directory) {
+        return;
+    }
+    tree.put_symlink("usr/lib/ssl/certs", "/etc/ssl/certs");
+    tree.put_symlink("usr/lib/ssl/cert.pem", fmt::format("/{}", k_bundle));
+}
+
+/// `name` with every character outside [A-Za-z0-9._+=-] made '_', so that a file name from the
+/// host is a plain file name in the image (and update-ca-certificates would keep its link name).
+std::string plain_file_name(std::string_view name) {
+    std::string out(name);
+    for (char& c : out) {
+        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') ||
+                           std::string_view("._+=-").find(c) != std::string_view::npos;
+        if (!plain) {
+            c = '_';
         }
     }
+    return out;
+}
+
+/// The manifest's extra certificates as Debian's local certificates: one file per certificate
+/// under /usr/local/share/ca-certificates (update-ca-certificates takes only *.crt there, and
+/// rehash links only files of one certificate), named after the manifest's file: "ca.crt",
+/// then "ca-2.crt"... for a file of several. A name whose link in /etc/ssl/certs would take the
+/// link of a certificate already there gets the next free number instead, so that no
+/// certificate loses its link.
+std::vector<CertificateFile> local_certificates(const manifest::Manifest& manifest,
+                                                std::set<std::string>& link_names) {
+    std::vector<CertificateFile> files;
     for (const auto& file : manifest.certificates) {
-        auto found = read_pem_certificates(core::read_file(file.value), file.value);
+        const auto found = read_pem_certificates(core::read_file(file.value), file.value);
         if (found.empty()) {
             throw Error(fmt::format("{}: no PEM certificate in the file (named at {})", file.value,
                                     file.where.str()));
         }
-        certificates.insert(certificates.end(), found.begin(), found.end());
+        const std::filesystem::path source(file.value);
+        auto stem = plain_file_name(source.stem().string());
+        if (stem.empty()) {
+            stem = "certificate";
+        }
+        unsigned number = 1;
+        for (const auto& certificate : found) {
+            std::string path;
+            do {
+                path = number <= 1
+                           ? fmt::format("/{}{}.crt", k_local_certificates, stem)
+                           : fmt::format("/{}{}-{}.crt", k_local_certificates, stem, number);
+                ++number;
+            } while (!link_names.insert(certificate_link_name(path)).second);
+            files.push_back({std::move(path), {certificate}});
+        }
+    }
+    return files;
+}
+
+void add_certificates(Tree& tree, const manifest::Manifest& manifest, std::int64_t epoch,
+                      Summary& summary) {
+    // update-ca-certificates takes every certificate below /usr/share/ca-certificates (all are
+    // enabled on a fresh install), in C-locale order, which is the tree's order.
+    std::vector<CertificateFile> files;
+    std::set<std::string> link_names;
+    for (const auto& [path, entry] : tree.entries()) {
+        if (path.starts_with(k_debian_certificates) && path.ends_with(".crt") &&
+            entry.type == EntryType::file) {
+            files.push_back(
+                {"/" + path, read_pem_certificates(tree.read(path),
+                                                   path.substr(k_debian_certificates.size()))});
+            link_names.insert(certificate_link_name(path));
+        }
+    }
+    const auto debian_files = files.size();
+    auto local = local_certificates(manifest, link_names);
+    files.insert(files.end(), local.begin(), local.end());
+
+    std::vector<Certificate> certificates;
+    for (const auto& file : files) {
+        certificates.insert(certificates.end(), file.certificates.begin(), file.certificates.end());
     }
     bool has_jvm = false;
     for (const auto& [path, entry] : tree.entries()) {
@@ -105,8 +184,24 @@ void add_certificates(Tree& tree, const manifest::Manifest& manifest, std::int64
         }
     }
     if (!certificates.empty()) {
-        tree.put_file("etc/ssl/certs/ca-certificates.crt", pem_bundle(certificates));
+        tree.put_file(std::string(k_bundle), pem_bundle(certificates));
         summary.ca_certificates = certificates.size();
+        for (std::size_t i = debian_files; i < files.size(); ++i) {
+            tree.put_file(files[i].path.substr(1), pem_bundle(files[i].certificates), 0644, 0, 0,
+                          unpack::k_manifest_files);
+        }
+        // What update-ca-certificates and `openssl rehash` would have left: OpenSSL looks a
+        // certificate up in a directory by its subject hash, and finds nothing without these.
+        for (const auto& link : certificate_directory(files)) {
+            tree.put_symlink(fmt::format("{}{}", k_certificate_directory, link.name), link.target);
+            // Name links point at a file's absolute path, hash links at a name beside them.
+            if (link.target.starts_with('/')) {
+                ++summary.certificate_links;
+            } else {
+                ++summary.hash_links;
+            }
+        }
+        add_openssl_directory(tree, manifest);
     }
     // The JVM's lib/security/cacerts links here; ca-certificates-java would have built it.
     if (has_jvm) {

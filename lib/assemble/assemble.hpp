@@ -16,6 +16,8 @@ namespace distill::assemble {
 struct Summary {
     std::vector<std::string> accounts;     ///< account names in /etc/passwd
     std::size_t ca_certificates = 0;       ///< certificates in the CA bundle
+    std::size_t certificate_links = 0;     ///< /etc/ssl/certs/<name>.pem links to certificates
+    std::size_t hash_links = 0;            ///< /etc/ssl/certs/<hash>.<n> links, as rehash makes
     bool java_truststore = false;          ///< /etc/ssl/certs/java/cacerts written
     std::vector<std::string> alternatives; ///< "/usr/bin/java -> /usr/lib/jvm/.../bin/java"
     std::size_t database_packages = 0;     ///< packages in /var/lib/dpkg/status
@@ -30,7 +32,9 @@ struct Summary {
 
 /// Runs every step on the tree, in order: accounts (/etc/passwd, /etc/group, homes), system
 /// files (/etc/os-release when base-files has none, /tmp, /etc/nsswitch.conf, /etc/localtime
-/// when tzdata is in), the CA bundle and the Java truststore, alternatives links, the
+/// when tzdata is in), the CA bundle with the links update-ca-certificates, `openssl rehash` and
+/// the openssl package would make (and the manifest's `certificates` as files under
+/// /usr/local/share/ca-certificates), the Java truststore, alternatives links, the
 /// manifest's `files`, and last the package database (/var/lib/dpkg/status and info/), which
 /// lists exactly what the image holds. `manifest` is after manifest::with_defaults; `epoch`
 /// dates what needs a date.

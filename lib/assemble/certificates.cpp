@@ -394,6 +394,61 @@ std::string pem_bundle(const std::vector<Certificate>& certificates) {
     return bundle;
 }
 
+std::uint32_t subject_hash(const Certificate& certificate) {
+    const auto parsed = parse_der(certificate);
+    // X509_subject_name_hash is this call without the success flag; a failure (no SHA-1 in the
+    // loaded providers) would otherwise pass for the hash 0.
+    int ok = 0;
+    const unsigned long hash =
+        X509_NAME_hash_ex(X509_get_subject_name(parsed.get()), nullptr, nullptr, &ok);
+    if (ok == 0) {
+        throw Error(fmt::format("{}: cannot hash the subject name: {}", certificate.name,
+                                openssl_reason()));
+    }
+    return static_cast<std::uint32_t>(hash);
+}
+
+std::string certificate_link_name(std::string_view path) {
+    constexpr std::string_view k_crt = ".crt";
+    std::string_view base = path.substr(path.rfind('/') + 1);
+    // basename(1) keeps a name that is nothing but the suffix.
+    if (base.size() > k_crt.size() && base.ends_with(k_crt)) {
+        base.remove_suffix(k_crt.size());
+    }
+    std::string name(base);
+    for (char& c : name) {
+        if (c == ' ' || c == ',') {
+            c = '_';
+        } else if (c == '(' || c == ')') {
+            c = '=';
+        }
+    }
+    return name + ".pem";
+}
+
+std::vector<Link> certificate_directory(const std::vector<CertificateFile>& files) {
+    // update-ca-certificates: one link per file, the last file wins a name.
+    std::map<std::string, const CertificateFile*> by_link;
+    for (const auto& file : files) {
+        by_link[certificate_link_name(file.path)] = &file;
+    }
+    std::vector<Link> links;
+    // openssl rehash: the directory's files in name order (the map's), each certificate once.
+    std::set<std::string_view> linked;
+    std::map<std::uint32_t, unsigned> taken;
+    for (const auto& [name, file] : by_link) {
+        links.push_back({name, file->path});
+        if (file->certificates.size() != 1 || !linked.insert(file->certificates[0].der).second) {
+            continue;
+        }
+        const auto hash = subject_hash(file->certificates[0]);
+        links.push_back({fmt::format("{:08x}.{}", hash, taken[hash]++), name});
+    }
+    std::sort(links.begin(), links.end(),
+              [](const Link& a, const Link& b) { return a.name < b.name; });
+    return links;
+}
+
 std::string java_keystore(const std::vector<Certificate>& certificates, std::int64_t epoch_seconds,
                           std::string_view password) {
     constexpr std::int64_t k_millis = 1000;

@@ -7,9 +7,10 @@
 
 #include <distill/core/error.hpp>
 
-// distill never runs maintainer scripts, so the two files ca-certificates' and
-// ca-certificates-java's scripts would write (/etc/ssl/certs/ca-certificates.crt and
-// /etc/ssl/certs/java/cacerts) are generated here, deterministically.
+// distill never runs maintainer scripts, so what ca-certificates' and ca-certificates-java's
+// scripts would write (/etc/ssl/certs/ca-certificates.crt, the links update-ca-certificates and
+// `openssl rehash` make in /etc/ssl/certs, and /etc/ssl/certs/java/cacerts) is generated here,
+// deterministically.
 namespace distill::assemble {
 
 /// One CA certificate to trust.
@@ -28,6 +29,39 @@ struct Certificate {
 /// The CA bundle as update-ca-certificates writes it: every certificate PEM-encoded (64-column
 /// base64 lines), concatenated in the given order, each block ending with a newline.
 [[nodiscard]] std::string pem_bundle(const std::vector<Certificate>& certificates);
+
+/// OpenSSL's hash of a certificate's subject name (what X509_subject_name_hash computes): the
+/// number `openssl x509 -subject_hash` prints and `openssl rehash` names its links after.
+[[nodiscard]] std::uint32_t subject_hash(const Certificate& certificate);
+
+/// A file of certificates in the image that update-ca-certificates would take.
+struct CertificateFile {
+    std::string path;                      ///< absolute, "/usr/share/ca-certificates/mozilla/X.crt"
+    std::vector<Certificate> certificates; ///< what it holds
+};
+
+/// A symbolic link to make in a directory.
+struct Link {
+    std::string name;   ///< the link's name in the directory, "ISRG_Root_X1.pem"
+    std::string target; ///< what it points to, as written into the link
+
+    friend bool operator==(const Link&, const Link&) = default;
+};
+
+/// The name update-ca-certificates gives a certificate file's link in /etc/ssl/certs: the
+/// file's basename without ".crt", with ' ' and ',' made '_' and '(' and ')' made '=', and
+/// ".pem" appended ("/usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt" gives
+/// "ISRG_Root_X1.pem").
+[[nodiscard]] std::string certificate_link_name(std::string_view path);
+
+/// What update-ca-certificates and then `openssl rehash` leave in /etc/ssl/certs for these
+/// files, sorted by name: "<name>.pem" -> the file's path (certificate_link_name; a later file
+/// with the same link name takes the link, as `ln -sf` does), and for each link to a file
+/// holding exactly one certificate (rehash skips the others) "<hash>.<n>" -> "<name>.pem", with
+/// the subject hash as eight lowercase hex digits. As rehash does, the links are taken in
+/// bytewise order of their names, a certificate already linked is not linked again, and the
+/// certificates that share a hash are numbered 0, 1, 2... in that order.
+[[nodiscard]] std::vector<Link> certificate_directory(const std::vector<CertificateFile>& files);
 
 /// A Java KeyStore (JKS, version 2) holding one trusted-certificate entry per certificate, as the
 /// JVM reads for its default truststore. Deterministic: the same certificates and epoch give the

@@ -147,8 +147,10 @@ struct Manifest {
     std::vector<Account> accounts; ///< Optional. Added to root, nobody and nonroot.
     ImageConfig config;            ///< Optional.
     std::vector<FileEntry> files;  ///< Optional.
-    /// Optional. PEM files of extra CA certificates, trusted in the CA bundle and the Java
-    /// truststore; paths as written are relative to the manifest (absolute after parse()).
+    /// Optional. PEM files of extra CA certificates, trusted in the CA bundle, the hashed
+    /// directory /etc/ssl/certs and the Java truststore (and written under
+    /// /usr/local/share/ca-certificates); paths as written are relative to the manifest
+    /// (absolute after parse()).
     std::vector<Located> certificates;
     /// Where each top-level key was written (for messages about fields, not single values).
     std::map<std::string, Location> keys;

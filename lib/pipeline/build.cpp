@@ -238,9 +238,9 @@ BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
             const auto summary = assemble::assemble(tree, manifest, result.epoch, reporter);
             reporter.info(fmt::format(
                 "{} paths; dropped {} files ({}) by the path policy, {} setuid/setgid bits; {} CA "
-                "certificates{}; accounts {}",
+                "certificates ({} hash links){}; accounts {}",
                 tree.entries().size(), tree.trimmed().files, core::human_size(tree.trimmed().bytes),
-                tree.trimmed().setuid_cleared, summary.ca_certificates,
+                tree.trimmed().setuid_cleared, summary.ca_certificates, summary.hash_links,
                 summary.java_truststore ? " (and the Java truststore)" : "",
                 fmt::join(summary.accounts, ", ")));
 

@@ -375,7 +375,7 @@ class Build(dt.TestCase):
         # One epoch for both; the layers differ only where the architecture shows.
         self.assertEqual(len({a["digest"] for a in result["archs"]}), 2)
 
-    def test_extra_certificates_go_into_the_bundle_and_the_java_truststore(self):
+    def test_extra_certificates_go_into_the_bundle_the_hashed_directory_and_the_truststore(self):
         dt.require_programs("openssl", "keytool")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                         "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.scratch / "ca.key",
@@ -392,7 +392,22 @@ class Build(dt.TestCase):
                                      f"certificates: [{self.scratch / 'internal-ca.pem'}]\n"))
         members, _ = dt.layer_members(dt.image_files(self.output)[2])
         files = {m.name: data for m, data in members}
+        links = {m.name: m.linkname for m, _ in members if m.issym()}
         self.assertEqual(files["etc/ssl/certs/ca-certificates.crt"].decode().strip(), pem.strip())
+        # As update-ca-certificates and `openssl rehash` would leave a local certificate, and
+        # where Debian's OpenSSL looks.
+        self.assertEqual(files["usr/local/share/ca-certificates/internal-ca.crt"].decode().strip(),
+                         pem.strip())
+        self.assertEqual(links["etc/ssl/certs/internal-ca.pem"],
+                         "/usr/local/share/ca-certificates/internal-ca.crt")
+        subject_hash = subprocess.run(["openssl", "x509", "-noout", "-subject_hash", "-in",
+                                       self.scratch / "internal-ca.pem"], capture_output=True,
+                                      text=True, check=True).stdout.strip()
+        self.assertEqual(links[f"etc/ssl/certs/{subject_hash}.0"], "internal-ca.pem")
+        self.assertEqual(sorted(n for n in links if n.startswith("etc/ssl/certs/")),
+                         [f"etc/ssl/certs/{subject_hash}.0", "etc/ssl/certs/internal-ca.pem"])
+        self.assertEqual(links["usr/lib/ssl/certs"], "/etc/ssl/certs")
+        self.assertEqual(links["usr/lib/ssl/cert.pem"], "/etc/ssl/certs/ca-certificates.crt")
         self.assertEqual(files["usr/bin/java"], None)  # a link, as update-alternatives makes
         truststore = self.scratch / "cacerts"
         truststore.write_bytes(files["etc/ssl/certs/java/cacerts"])

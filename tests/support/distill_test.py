@@ -437,6 +437,16 @@ def main():
     sys.exit(0)
 
 
+# --- podman --------------------------------------------------------------------------------
+
+# podman's default runtime and limits do not work on these machines (see RUNTIME.md in shared/).
+CONTAINERS_CONF = """[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+"""
+
+
 # --- OCI layouts --------------------------------------------------------------------------
 
 SCHEMA_ALIASES = {

@@ -28,12 +28,6 @@ PROGRAMS = dt.source_dir() / "tests" / "data" / "programs"
 # Debian's docker.io, named by path: another docker client may come first on PATH.
 DOCKER = "/usr/bin/docker"
 DOCKERD = "/usr/sbin/dockerd"
-# podman's default runtime and limits do not work on these machines (see RUNTIME.md in shared/).
-CONTAINERS_CONF = """[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-"""
 NAME = "localhost/team/static:1"
 OCI_NAME = "localhost/team/static-oci:1"
 HELLO = "hello from uid 65532 (nonroot)\n"
@@ -113,7 +107,7 @@ class Archives(dt.TestCase):
         # Short: dockerd's containerd socket lives below it, and socket paths have a limit.
         cls.shared = Path(tempfile.mkdtemp(prefix="distill-arch-", dir="/tmp"))
         cls.conf = cls.shared / "containers.conf"
-        cls.conf.write_text(CONTAINERS_CONF)
+        cls.conf.write_text(dt.CONTAINERS_CONF)
         subprocess.run(["gcc", "-O2", "-static", "-o", cls.shared / "hello-static",
                         PROGRAMS / "hello.c"], check=True, capture_output=True)
         # static has no shell and no libc: a static program to run in it.

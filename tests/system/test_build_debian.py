@@ -21,12 +21,6 @@ PROGRAMS = dt.source_dir() / "tests" / "data" / "programs"
 # Nothing an attacker could use: no shell, no busybox, no perl, no package manager.
 FORBIDDEN = re.compile(r"^usr/(s?bin)/(sh|bash|dash|busybox|perl[0-9.]*|apt|apt-get|dpkg)$")
 
-# podman's default runtime and limits do not work on these machines (see RUNTIME.md in shared/).
-CONTAINERS_CONF = """[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-"""
 
 
 class BuildDebian(dt.TestCase):
@@ -38,7 +32,7 @@ class BuildDebian(dt.TestCase):
                             "dpkg-query")
         cls.shared = Path(tempfile.mkdtemp(prefix="distill-system-"))
         cls.conf = cls.shared / "containers.conf"
-        cls.conf.write_text(CONTAINERS_CONF)
+        cls.conf.write_text(dt.CONTAINERS_CONF)
         cls.images = {}
         cls.results = {}
         cls.timings = {}

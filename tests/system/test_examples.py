@@ -14,12 +14,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 import distill_test as dt  # noqa: E402
 
 EXAMPLES = dt.source_dir() / "examples"
-# podman's default runtime and limits do not work on these machines (see RUNTIME.md in shared/).
-CONTAINERS_CONF = """[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-"""
 COMMANDS = ["sh -c id", "ls /", "cat /etc/passwd", "wget --version", "curl --version",
             "apt-get --version", "perl -e print(42)", "python3 -c print(42)"]
 # What Debian's minbase with the JRE has, at least.
@@ -48,7 +42,7 @@ class Examples(dt.TestCase):
         super().setUp()
         self.env = {**os.environ, "DISTILL": dt.binary(), "XDG_CACHE_HOME": str(self.cache)}
         self.conf = self.scratch / "containers.conf"
-        self.conf.write_text(CONTAINERS_CONF)
+        self.conf.write_text(dt.CONTAINERS_CONF)
 
     def script(self, path, timeout):
         return subprocess.run(["bash", path], env=self.env, capture_output=True, text=True,

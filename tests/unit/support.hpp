@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <distill/core/fs.hpp>
+#include <distill/core/process.hpp>
 
 namespace distill::test {
 
@@ -42,6 +43,18 @@ inline bool in_ci() {
             }                                                                                      \
             GTEST_SKIP() << "test data not found: " << distill_fixture_path                        \
                          << " (set DISTILL_TESTDATA)";                                             \
+        }                                                                                          \
+    } while (0)
+
+/// Use as `DISTILL_REQUIRE_PROGRAM("keytool", "a JDK");` at the top of a test or SetUp(): a test
+/// whose program is not in PATH is skipped, saying what to install, except in CI.
+#define DISTILL_REQUIRE_PROGRAM(program, install)                                                  \
+    do {                                                                                           \
+        if (!::distill::core::program_exists(program)) {                                           \
+            if (::distill::test::in_ci()) {                                                        \
+                FAIL() << (program) << " missing in CI (install " << (install) << ")";             \
+            }                                                                                      \
+            GTEST_SKIP() << (program) << " not found in PATH (install " << (install) << ")";       \
         }                                                                                          \
     } while (0)
 

@@ -1,10 +1,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <iostream>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -15,10 +18,14 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <distill/assemble/assemble.hpp>
 #include <distill/assemble/certificates.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/core/process.hpp>
+#include <distill/core/reporter.hpp>
+#include <distill/manifest/manifest.hpp>
+#include <distill/unpack/tree.hpp>
 
 #include "support.hpp"
 
@@ -28,6 +35,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
 
 constexpr std::int64_t k_epoch = 1700000000;
 constexpr std::string_view k_host_bundle = "/etc/ssl/certs/ca-certificates.crt";
@@ -95,6 +103,23 @@ const std::vector<X509Ptr>& sample_x509() {
         return made;
     }();
     return samples;
+}
+
+/// Three certificates with one subject (so one subject hash) and different keys.
+const std::vector<X509Ptr>& same_subject_x509() {
+    static const auto samples = [] {
+        std::vector<X509Ptr> made;
+        for (long serial = 1; serial <= 3; ++serial) {
+            made.push_back(make_certificate("distill test colliding root", serial));
+        }
+        return made;
+    }();
+    return samples;
+}
+
+/// The subject hash as OpenSSL names its links: eight lowercase hex digits.
+std::string hash_name(X509* certificate) {
+    return fmt::format("{:08x}", subject_hash({"sample", der_of(certificate)}));
 }
 
 /// The sample certificates under names like those of Debian's ca-certificates.
@@ -344,19 +369,309 @@ TEST(AssembleKeystore, AnInvalidCertificateIsAnErrorNamingIt) {
     }
 }
 
+// --- /etc/ssl/certs -------------------------------------------------------------------------
+
+TEST(AssembleCertificateDirectory, LinkNamesAreThoseOfUpdateCaCertificates) {
+    EXPECT_EQ(certificate_link_name("/usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt"),
+              "ISRG_Root_X1.pem");
+    EXPECT_EQ(certificate_link_name("usr/local/share/ca-certificates/Corp Root (2024), EU.crt"),
+              "Corp_Root_=2024=__EU.pem");
+    // Only a .crt suffix goes, and only when something is left.
+    EXPECT_EQ(certificate_link_name("/x/ca.pem"), "ca.pem.pem");
+    EXPECT_EQ(certificate_link_name("/x/.crt"), ".crt.pem");
+}
+
+TEST(AssembleCertificateDirectory, CollisionsAreNumberedInNameOrderAndEachCertificateLinkedOnce) {
+    const auto& same = same_subject_x509();
+    const auto& other = sample_x509();
+    const auto hash = hash_name(same[0].get());
+    ASSERT_EQ(hash_name(same[1].get()), hash);
+    ASSERT_EQ(hash_name(same[2].get()), hash);
+    const std::vector<CertificateFile> files = {
+        {"/usr/share/ca-certificates/x/c.crt", {{"c", der_of(same[0].get())}}},
+        {"/usr/share/ca-certificates/x/a.crt", {{"a", der_of(same[1].get())}}},
+        {"/usr/local/share/ca-certificates/b.crt", {{"b", der_of(same[2].get())}}},
+        // The same certificate as a.crt: linked by name, but rehash skips the duplicate.
+        {"/usr/local/share/ca-certificates/d.crt", {{"d", der_of(same[1].get())}}},
+        // Two certificates in one file: rehash skips it.
+        {"/usr/share/ca-certificates/x/pair.crt",
+         {{"p1", der_of(other[1].get())}, {"p2", der_of(other[2].get())}}},
+        // A later file with the name of an earlier one takes its link, as `ln -sf` does.
+        {"/usr/local/share/ca-certificates/c.crt", {{"c2", der_of(other[0].get())}}},
+    };
+    const auto links = certificate_directory(files);
+    EXPECT_THAT(links,
+                UnorderedElementsAre(Link{"a.pem", "/usr/share/ca-certificates/x/a.crt"},
+                                     Link{"b.pem", "/usr/local/share/ca-certificates/b.crt"},
+                                     Link{"c.pem", "/usr/local/share/ca-certificates/c.crt"},
+                                     Link{"d.pem", "/usr/local/share/ca-certificates/d.crt"},
+                                     Link{"pair.pem", "/usr/share/ca-certificates/x/pair.crt"},
+                                     Link{hash + ".0", "a.pem"}, Link{hash + ".1", "b.pem"},
+                                     Link{hash_name(other[0].get()) + ".0", "c.pem"}));
+    EXPECT_TRUE(std::is_sorted(links.begin(), links.end(),
+                               [](const Link& a, const Link& b) { return a.name < b.name; }));
+    auto reversed = files;
+    std::reverse(reversed.begin(), reversed.end());
+    // Only the overwritten link depends on the order of the files.
+    auto again = certificate_directory(reversed);
+    EXPECT_THAT(again, ::testing::Contains(Link{"c.pem", "/usr/share/ca-certificates/x/c.crt"}));
+    EXPECT_THAT(again, ::testing::Contains(Link{hash + ".2", "c.pem"}));
+}
+
+TEST(AssembleCertificateDirectory, AnInvalidCertificateNamesIt) {
+    try {
+        (void)certificate_directory({{"/x/broken.crt", {{"x/broken.crt", "not DER"}}}});
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_THAT(e.what(), HasSubstr("x/broken.crt"));
+    }
+}
+
+// --- the openssl command line tool as an independent reference --------------------------------
+
+/// Runs the openssl program; skipped where it is missing, except in CI.
+class AssembleRehash : public test::ScratchTest {
+protected:
+    void SetUp() override { DISTILL_REQUIRE_PROGRAM("openssl", "openssl"); }
+
+    /// Files of one certificate each in the scratch directory, named `names`.
+    std::vector<CertificateFile> scratch_files(const std::vector<X509*>& certificates,
+                                               const std::vector<std::string>& names) const {
+        std::vector<CertificateFile> files;
+        for (std::size_t i = 0; i < certificates.size(); ++i) {
+            const auto path = write("src/" + names[i], pem_of(certificates[i]));
+            files.push_back({path.string(), {{names[i], der_of(certificates[i])}}});
+        }
+        return files;
+    }
+
+    /// Makes the name links of certificate_directory() in a fresh directory, runs
+    /// `openssl rehash` on it and returns the hash links it made, sorted.
+    std::vector<Link> rehashed(const std::vector<Link>& links, const std::string& directory) const {
+        const auto dir = scratch() / directory;
+        std::filesystem::create_directories(dir);
+        for (const auto& link : links) {
+            if (link.name.ends_with(".pem")) {
+                std::filesystem::create_symlink(link.target, dir / link.name);
+            }
+        }
+        const auto result = core::run_process({"openssl", "rehash", dir.string()});
+        EXPECT_EQ(result.exit_code, 0) << result.err;
+        std::vector<Link> made;
+        for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+            const auto name = entry.path().filename().string();
+            if (!name.ends_with(".pem")) {
+                made.push_back({name, std::filesystem::read_symlink(entry.path()).string()});
+            }
+        }
+        std::sort(made.begin(), made.end(),
+                  [](const Link& a, const Link& b) { return a.name < b.name; });
+        return made;
+    }
+
+    static std::vector<Link> hash_links(const std::vector<Link>& links) {
+        std::vector<Link> out;
+        std::copy_if(links.begin(), links.end(), std::back_inserter(out),
+                     [](const Link& link) { return !link.name.ends_with(".pem"); });
+        return out;
+    }
+};
+
+TEST_F(AssembleRehash, TheSubjectHashIsTheOneOpensslPrints) {
+    std::vector<X509*> all;
+    for (const auto& x509 : sample_x509()) {
+        all.push_back(x509.get());
+    }
+    all.push_back(same_subject_x509()[0].get());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const auto path = write(fmt::format("cert{}.pem", i), pem_of(all[i]));
+        const auto result =
+            core::run_process({"openssl", "x509", "-noout", "-subject_hash", "-in", path.string()});
+        ASSERT_EQ(result.exit_code, 0) << result.err;
+        EXPECT_EQ(result.out, hash_name(all[i]) + "\n");
+    }
+}
+
+TEST_F(AssembleRehash, CollisionsAndDuplicatesAreLinkedAsOpensslRehashLinksThem) {
+    const auto& same = same_subject_x509();
+    const auto& other = sample_x509();
+    // Names out of order, a duplicate of the first, and a certificate of another subject.
+    const auto files =
+        scratch_files({same[0].get(), same[1].get(), same[2].get(), same[0].get(), other[0].get()},
+                      {"zeta.crt", "alpha.crt", "Mid.crt", "beta.crt", "other.crt"});
+    const auto links = certificate_directory(files);
+    const auto expected = hash_links(links);
+    const auto hash = hash_name(same[0].get());
+    EXPECT_THAT(expected, ::testing::IsSupersetOf({Link{hash + ".0", "Mid.pem"},
+                                                   Link{hash + ".1", "alpha.pem"},
+                                                   Link{hash + ".2", "beta.pem"}}));
+    EXPECT_EQ(expected.size(), 4U); // zeta.pem is beta.pem's certificate again
+    EXPECT_EQ(rehashed(links, "certs"), expected);
+}
+
+TEST_F(AssembleRehash, DebiansCertificatesGetTheLinksOpensslRehashMakes) {
+    const std::filesystem::path debian("/usr/share/ca-certificates");
+    std::vector<std::filesystem::path> paths;
+    if (std::filesystem::is_directory(debian)) {
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(debian)) {
+            if (entry.is_regular_file() && entry.path().extension() == ".crt") {
+                paths.push_back(entry.path());
+            }
+        }
+    }
+    if (paths.empty()) {
+        if (test::in_ci()) {
+            FAIL() << "missing in CI: " << debian << " (install ca-certificates)";
+        }
+        GTEST_SKIP() << debian << " holds no certificates (install ca-certificates)";
+    }
+    std::sort(paths.begin(), paths.end());
+    std::vector<CertificateFile> files;
+    for (const auto& path : paths) {
+        files.push_back(
+            {path.string(), read_pem_certificates(core::read_file(path),
+                                                  path.lexically_relative(debian).string())});
+    }
+    const auto links = certificate_directory(files);
+    const auto expected = hash_links(links);
+    EXPECT_EQ(links.size() - expected.size(), files.size());
+    EXPECT_GT(expected.size(), 100U);
+    EXPECT_EQ(rehashed(links, "certs"), expected);
+    const auto collisions = std::count_if(expected.begin(), expected.end(), [](const Link& link) {
+        return !link.name.ends_with(".0");
+    });
+    std::cout << files.size() << " certificate files, " << expected.size() << " hash links, "
+              << collisions << " of them numbered beyond .0\n";
+}
+
+// --- in the image ----------------------------------------------------------------------------
+
+class AssembleCertificateTree : public test::ScratchTest {
+protected:
+    static unpack::Tree tree() {
+        manifest::Manifest manifest;
+        return unpack::Tree(
+            unpack::Tree::Options{true, unpack::PathPolicy::for_manifest(manifest)});
+    }
+
+    static manifest::Manifest manifest_with(std::vector<std::filesystem::path> certificates) {
+        manifest::Manifest manifest;
+        manifest.name = "test";
+        manifest.release = "bookworm";
+        for (const auto& path : certificates) {
+            manifest.certificates.push_back({path.string(), {}});
+        }
+        return manifest::with_defaults(manifest);
+    }
+
+    static std::string link_of(const unpack::Tree& tree, const std::string& path) {
+        const auto* entry = tree.find(path);
+        if (entry == nullptr || entry->type != unpack::EntryType::symlink) {
+            return "(no link)";
+        }
+        return entry->link;
+    }
+};
+
+TEST_F(AssembleCertificateTree, DebianAndManifestCertificatesAreFilesLinksAndHashLinks) {
+    const auto& same = same_subject_x509();
+    const auto& other = sample_x509();
+    auto t = tree();
+    // As Debian's ca-certificates ships them: one certificate a file.
+    t.put_file("usr/share/ca-certificates/mozilla/Same_A.crt", pem_of(same[0].get()), 0644, 0, 0,
+               "ca-certificates");
+    t.put_file("usr/share/ca-certificates/mozilla/Same_B.crt", pem_of(same[1].get()), 0644, 0, 0,
+               "ca-certificates");
+    t.put_file("usr/share/ca-certificates/mozilla/Corp.crt", pem_of(other[0].get()), 0644, 0, 0,
+               "ca-certificates");
+    // The manifest's file is named like a Debian certificate and holds two certificates, one of
+    // them a Debian certificate again.
+    const auto extra = write("certs/Corp.pem", pem_of(other[1].get()) + pem_of(same[1].get()));
+    const auto manifest = manifest_with({extra});
+    core::NullReporter reporter;
+    const auto summary = assemble(t, manifest, k_epoch, reporter);
+
+    EXPECT_EQ(summary.ca_certificates, 5U);
+    EXPECT_EQ(read_pem_certificates(t.read("etc/ssl/certs/ca-certificates.crt"), "bundle").size(),
+              5U);
+    // The extras are Debian's local certificates, one a file, named so no link is lost.
+    EXPECT_EQ(t.find("usr/local/share/ca-certificates/Corp.crt"), nullptr);
+    EXPECT_EQ(t.read("usr/local/share/ca-certificates/Corp-2.crt"), pem_of(other[1].get()));
+    EXPECT_EQ(t.read("usr/local/share/ca-certificates/Corp-3.crt"), pem_of(same[1].get()));
+    EXPECT_EQ(t.find("usr/local/share/ca-certificates/Corp-2.crt")->origin,
+              unpack::k_manifest_files);
+    EXPECT_EQ(t.find("usr/local/share/ca-certificates/Corp-2.crt")->mode, 0644U);
+
+    EXPECT_EQ(link_of(t, "etc/ssl/certs/Same_A.pem"),
+              "/usr/share/ca-certificates/mozilla/Same_A.crt");
+    EXPECT_EQ(link_of(t, "etc/ssl/certs/Corp.pem"), "/usr/share/ca-certificates/mozilla/Corp.crt");
+    EXPECT_EQ(link_of(t, "etc/ssl/certs/Corp-2.pem"),
+              "/usr/local/share/ca-certificates/Corp-2.crt");
+    EXPECT_EQ(link_of(t, "etc/ssl/certs/Corp-3.pem"),
+              "/usr/local/share/ca-certificates/Corp-3.crt");
+    // By name: Corp-3.pem comes first and links Same_B's certificate, which Same_B.pem then
+    // holds again.
+    const auto hash = hash_name(same[0].get());
+    EXPECT_EQ(link_of(t, "etc/ssl/certs/" + hash + ".0"), "Corp-3.pem");
+    EXPECT_EQ(link_of(t, "etc/ssl/certs/" + hash + ".1"), "Same_A.pem");
+    EXPECT_EQ(t.find("etc/ssl/certs/" + hash + ".2"), nullptr);
+    EXPECT_EQ(link_of(t, "etc/ssl/certs/" + hash_name(other[0].get()) + ".0"), "Corp.pem");
+    EXPECT_EQ(link_of(t, "etc/ssl/certs/" + hash_name(other[1].get()) + ".0"), "Corp-2.pem");
+    EXPECT_EQ(summary.certificate_links, 5U);
+    EXPECT_EQ(summary.hash_links, 4U);
+
+    // OpenSSL's built-in defaults (OPENSSLDIR /usr/lib/ssl) lead to them.
+    EXPECT_EQ(link_of(t, "usr/lib/ssl/certs"), "/etc/ssl/certs");
+    EXPECT_EQ(link_of(t, "usr/lib/ssl/cert.pem"), "/etc/ssl/certs/ca-certificates.crt");
+    EXPECT_EQ(t.find("usr/lib/ssl/openssl.cnf"), nullptr);
+
+    // The same input gives the same entries.
+    auto again = tree();
+    for (const auto* name : {"Same_A", "Same_B", "Corp"}) {
+        const auto path = fmt::format("usr/share/ca-certificates/mozilla/{}.crt", name);
+        again.put_file(path, t.read(path), 0644, 0, 0, "ca-certificates");
+    }
+    (void)assemble(again, manifest, k_epoch, reporter);
+    ASSERT_EQ(again.entries().size(), t.entries().size());
+    for (const auto& [path, entry] : t.entries()) {
+        const auto* twin = again.find(path);
+        ASSERT_NE(twin, nullptr) << path;
+        EXPECT_EQ(std::tie(twin->type, twin->link, twin->sha256, twin->mode),
+                  std::tie(entry.type, entry.link, entry.sha256, entry.mode))
+            << path;
+    }
+}
+
+TEST_F(AssembleCertificateTree, WithoutCertificatesNothingIsLinked) {
+    auto t = tree();
+    core::NullReporter reporter;
+    const auto summary = assemble(t, manifest_with({}), k_epoch, reporter);
+    EXPECT_EQ(summary.ca_certificates, 0U);
+    EXPECT_EQ(summary.hash_links, 0U);
+    EXPECT_EQ(t.find("etc/ssl/certs"), nullptr);
+    EXPECT_EQ(t.find("usr/lib/ssl"), nullptr);
+    EXPECT_EQ(t.find("usr/local/share/ca-certificates"), nullptr);
+}
+
+TEST_F(AssembleCertificateTree, AManifestFileWithoutACertificateIsAnError) {
+    const auto empty = write("certs/empty.pem", "# nothing\n");
+    auto t = tree();
+    core::NullReporter reporter;
+    try {
+        (void)assemble(t, manifest_with({empty}), k_epoch, reporter);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_THAT(e.what(), HasSubstr(empty.string()));
+        EXPECT_THAT(e.what(), HasSubstr("no PEM certificate"));
+    }
+}
+
 // --- the JDK as an independent reader --------------------------------------------------------
 
 /// Runs the JDK's keytool; skipped where it is missing, except in CI.
 class AssembleKeytool : public test::ScratchTest {
 protected:
-    void SetUp() override {
-        if (!core::program_exists("keytool")) {
-            if (test::in_ci()) {
-                FAIL() << "keytool (the JDK) missing in CI";
-            }
-            GTEST_SKIP() << "keytool not found in PATH (install a JDK)";
-        }
-    }
+    void SetUp() override { DISTILL_REQUIRE_PROGRAM("keytool", "a JDK"); }
 
     /// `keytool -list` of a keystore written to the scratch directory.
     core::ProcessResult list(const std::string& keystore, const std::string& password) const {

@@ -1,7 +1,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <distill/core/process.hpp>
 #include <distill/sources/openpgp.hpp>
 
 #include "support.hpp"
@@ -15,14 +14,7 @@ using ::testing::StartsWith;
 
 class OpenPgp : public test::ScratchTest {
 protected:
-    void SetUp() override {
-        if (!core::program_exists("gpgv")) {
-            if (test::in_ci()) {
-                FAIL() << "gpgv missing in CI";
-            }
-            GTEST_SKIP() << "gpgv not installed";
-        }
-    }
+    void SetUp() override { DISTILL_REQUIRE_PROGRAM("gpgv", "gpgv"); }
     static std::filesystem::path debian125(const std::string& name) {
         return test::testdata_dir() / "deb/debian-bookworm-12.5" / name;
     }
