@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A loopback HTTP server for the unit tests of the parallel downloader (lib/fetch).
+"""A loopback HTTP server for the unit tests of the parallel downloader (lib/distill/fetch).
 
 Usage: fetch_test_server.py ROOT
 
