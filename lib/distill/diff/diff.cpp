@@ -14,6 +14,7 @@
 #include <distill/deb/control.hpp>
 #include <distill/deb/version.hpp>
 #include <distill/diff/diff.hpp>
+#include <distill/distro/arch.hpp>
 #include <distill/fetch/fetch.hpp>
 #include <distill/image/oci.hpp>
 #include <distill/lock/lock.hpp>
@@ -51,21 +52,9 @@ Side load_lock(const fs::path& path) {
 
 /// The Debian name of an OCI platform.
 std::string debian_arch(const json& config) {
-    const std::string arch = config.at("architecture").get<std::string>();
-    const std::string variant = config.value("variant", "");
-    if (arch == "arm") {
-        return variant == "v5" ? "armel" : "armhf";
-    }
-    if (arch == "386") {
-        return "i386";
-    }
-    if (arch == "ppc64le") {
-        return "ppc64el";
-    }
-    if (arch == "mips64le") {
-        return "mips64el";
-    }
-    return arch;
+    return distro::arch_for_platform(manifest::Distro::debian,
+                                     config.at("architecture").get<std::string>(),
+                                     config.value("variant", ""));
 }
 
 /// Reads a layer: every entry with the hash of its bytes, and dpkg's status file.

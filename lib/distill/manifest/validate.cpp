@@ -16,30 +16,13 @@
 
 #include <distill/core/text.hpp>
 #include <distill/deb/version.hpp>
+#include <distill/distro/arch.hpp>
 #include <distill/manifest/manifest.hpp>
 
 namespace distill::manifest {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr std::array<std::string_view, 9> k_debian_archs{
-    "amd64", "arm64", "armhf", "armel", "i386", "ppc64el", "s390x", "riscv64", "mips64el"};
-constexpr std::array<std::string_view, 8> k_alpine_archs{"x86_64", "aarch64", "armv7", "armhf",
-                                                         "x86",    "ppc64le", "s390x", "riscv64"};
-
-/// The same machine under its Debian and its Alpine name, where the two differ.
-struct ArchAlias {
-    std::string_view debian;
-    std::string_view alpine;
-};
-constexpr std::array<ArchAlias, 5> k_arch_aliases{{
-    {"amd64", "x86_64"},
-    {"arm64", "aarch64"},
-    {"armhf", "armv7"},
-    {"i386", "x86"},
-    {"ppc64el", "ppc64le"},
-}};
 
 // Linux signal names without the SIG prefix; the real-time ones are left to numbers.
 constexpr std::array<std::string_view, 32> k_signals{
@@ -253,15 +236,9 @@ void Validator::check_required() {
 }
 
 void Validator::check_archs() {
-    const bool alpine = m_manifest.distro == Distro::alpine;
-    const std::span<const std::string_view> known =
-        alpine ? std::span<const std::string_view>(k_alpine_archs)
-               : std::span<const std::string_view>(k_debian_archs);
-    const std::span<const std::string_view> other =
-        alpine ? std::span<const std::string_view>(k_debian_archs)
-               : std::span<const std::string_view>(k_alpine_archs);
-    const std::string_view distro_name = alpine ? "Alpine" : "Debian";
-    const std::string_view other_name = alpine ? "Debian" : "Alpine";
+    const Distro mine = m_manifest.distro;
+    const auto known = distro::arch_names(mine);
+    const std::string distro_name = distro::display_name(mine);
     std::map<std::string, Location> seen;
     for (const auto& arch : m_manifest.archs) {
         if (const auto first = seen.find(arch.value); first != seen.end()) {
@@ -270,23 +247,27 @@ void Validator::check_archs() {
             continue;
         }
         seen.emplace(arch.value, arch.where);
-        if (std::find(known.begin(), known.end(), arch.value) != known.end()) {
+        if (distro::find_arch(mine, arch.value) != nullptr) {
             continue;
         }
         const std::string message =
-            fmt::format("unknown {} arch `{}`", to_string(m_manifest.distro), arch.value);
-        const auto alias =
-            std::find_if(k_arch_aliases.begin(), k_arch_aliases.end(), [&](const ArchAlias& a) {
-                return (alpine ? a.debian : a.alpine) == arch.value;
-            });
-        if (alias != k_arch_aliases.end()) {
-            report(arch.where, message,
-                   fmt::format("{} is {}'s name; {} calls it {}", arch.value, other_name,
-                               distro_name, alpine ? alias->alpine : alias->debian));
-        } else if (std::find(other.begin(), other.end(), arch.value) != other.end()) {
-            report(arch.where, message,
-                   fmt::format("{} is a {} arch; {} has: {}", arch.value, other_name, distro_name,
-                               core::join(known)));
+            fmt::format("unknown {} arch `{}`", to_string(mine), arch.value);
+        // Another distro's name for a machine: this distro's name for it, when it has one.
+        const auto table = distro::arch_table();
+        const auto other = std::find_if(table.begin(), table.end(), [&](const distro::Arch& a) {
+            return a.distro != mine && a.name == arch.value;
+        });
+        if (other != table.end()) {
+            const auto other_name = distro::display_name(other->distro);
+            if (const auto* alias = distro::same_machine(*other, mine)) {
+                report(arch.where, message,
+                       fmt::format("{} is {}'s name; {} calls it {}", arch.value, other_name,
+                                   distro_name, alias->name));
+            } else {
+                report(arch.where, message,
+                       fmt::format("{} is a {} arch; {} has: {}", arch.value, other_name,
+                                   distro_name, core::join(known)));
+            }
         } else if (const auto suggestion = core::closest(arch.value, known)) {
             report(arch.where, message, fmt::format("did you mean `{}`?", *suggestion));
         } else {

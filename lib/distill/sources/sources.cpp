@@ -1,31 +1,13 @@
-#include <array>
-#include <sys/utsname.h>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <distill/distro/arch.hpp>
 #include <distill/sources/debian/archive.hpp>
 #include <distill/sources/debian/host.hpp>
 #include <distill/sources/sources.hpp>
 
 namespace distill::sources {
 namespace {
-
-struct ArchName {
-    std::string_view kernel;
-    std::string_view debian;
-    std::string_view alpine;
-};
-
-constexpr std::array<ArchName, 7> k_arch_names{{
-    {"x86_64", "amd64", "x86_64"},
-    {"aarch64", "arm64", "aarch64"},
-    {"armv7l", "armhf", "armv7"},
-    {"i686", "i386", "x86"},
-    {"ppc64le", "ppc64el", "ppc64le"},
-    {"s390x", "s390x", "s390x"},
-    {"riscv64", "riscv64", "riscv64"},
-}};
 
 std::string strip_slash(std::string url) {
     while (url.ends_with('/')) {
@@ -148,28 +130,13 @@ std::string component_hint(const std::string& package, const UnusedIndex& where)
                        repository.where.str());
 }
 
-std::string host_arch(manifest::Distro distro) {
-    utsname name{};
-    if (::uname(&name) != 0) {
-        throw Error("cannot tell the host's architecture (uname failed)");
-    }
-    const std::string_view machine = name.machine;
-    for (const auto& arch : k_arch_names) {
-        if (arch.kernel == machine) {
-            return std::string(distro == manifest::Distro::debian ? arch.debian : arch.alpine);
-        }
-    }
-    throw Error(
-        fmt::format("unknown host architecture {}; name one in the manifest's archs", machine));
-}
-
 std::vector<std::string> archs_for(const manifest::Manifest& manifest) {
     std::vector<std::string> archs;
     for (const auto& arch : manifest.archs) {
         archs.push_back(arch.value);
     }
     if (archs.empty()) {
-        archs.push_back(host_arch(manifest.distro));
+        archs.push_back(distro::host_arch(manifest.distro));
     }
     return archs;
 }

@@ -110,9 +110,6 @@ void fetch_unused(std::vector<UnusedIndex>& unused, Context& context, FetchStats
 /// suite has it, and how to add that component to the manifest.
 [[nodiscard]] std::string component_hint(const std::string& package, const UnusedIndex& where);
 
-/// The host's architecture in the distro's naming (amd64 / x86_64, arm64 / aarch64, ...).
-[[nodiscard]] std::string host_arch(manifest::Distro distro);
-
 /// The manifest's architectures, or the host's when it names none.
 [[nodiscard]] std::vector<std::string> archs_for(const manifest::Manifest& manifest);
 
