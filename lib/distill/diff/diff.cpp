@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <distill/core/archive.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/core/gzip.hpp>
@@ -59,12 +60,11 @@ std::string debian_arch(const json& config) {
 
 /// Reads a layer: every entry with the hash of its bytes, and dpkg's status file.
 void read_layer(const fs::path& blob, Arch& arch) {
-    std::unique_ptr<archive, decltype(&archive_read_free)> reader(archive_read_new(),
-                                                                  &archive_read_free);
+    const auto reader = core::Archive::reader();
     archive_read_support_filter_all(reader.get());
     archive_read_support_format_tar(reader.get());
     if (archive_read_open_filename(reader.get(), blob.c_str(), 1U << 16U) != ARCHIVE_OK) {
-        throw Error(fmt::format("{}: {}", blob.string(), archive_error_string(reader.get())));
+        throw Error(fmt::format("{}: {}", blob.string(), reader.error()));
     }
     std::map<std::string, File> files;
     std::string status;
@@ -104,7 +104,7 @@ void read_layer(const fs::path& blob, Arch& arch) {
         files[path] = std::move(file);
     }
     if (result != ARCHIVE_EOF) {
-        throw Error(fmt::format("{}: {}", blob.string(), archive_error_string(reader.get())));
+        throw Error(fmt::format("{}: {}", blob.string(), reader.error()));
     }
     for (const auto& paragraph : deb::parse_paragraphs(status, "var/lib/dpkg/status")) {
         Package package;

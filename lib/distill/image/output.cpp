@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <distill/core/archive.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/image/output.hpp>
 
@@ -34,8 +35,7 @@ std::optional<std::string> digest_in_index(const std::string& index_text) {
 
 /// Reads index.json out of a layout archive, if it is one.
 std::optional<std::string> index_in_archive(const fs::path& archive_path) {
-    std::unique_ptr<archive, decltype(&archive_read_free)> reader(archive_read_new(),
-                                                                  &archive_read_free);
+    const auto reader = core::Archive::reader();
     archive_read_support_format_tar(reader.get());
     if (archive_read_open_filename(reader.get(), archive_path.c_str(), 1U << 16U) != ARCHIVE_OK) {
         return std::nullopt;
@@ -90,18 +90,14 @@ void publish_layout(const fs::path& staged, const fs::path& destination) {
 void write_layout_archive(const fs::path& layout_dir, const fs::path& destination,
                           std::int64_t epoch, const std::optional<std::string>& docker_manifest) {
     core::AtomicFile file(destination);
-    std::unique_ptr<archive, decltype(&archive_write_free)> writer(archive_write_new(),
-                                                                   &archive_write_free);
-    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> header(archive_entry_new(),
-                                                                         &archive_entry_free);
+    const auto writer = core::Archive::writer();
+    const core::ArchiveEntry header;
     archive_write_set_format_pax_restricted(writer.get());
     if (archive_write_open_fd(writer.get(), file.fd()) != ARCHIVE_OK) {
-        throw Error(
-            fmt::format("{}: {}", destination.string(), archive_error_string(writer.get())));
+        throw Error(fmt::format("{}: {}", destination.string(), writer.error()));
     }
     const auto fail = [&] {
-        throw Error(
-            fmt::format("{}: {}", destination.string(), archive_error_string(writer.get())));
+        throw Error(fmt::format("{}: {}", destination.string(), writer.error()));
     };
     const auto add = [&](const std::string& name, const std::string* content,
                          const fs::path* source) {

@@ -134,7 +134,7 @@ Unpacked fetch_and_unpack(const resolve::Plan& plan, const core::Cache& cache, i
             unpack::DebInput{fetched.paths[i], package.sha256, downloads[i].label, limits});
     }
     Unpacked out;
-    out.packages = unpack::unpack_all(inputs, cache, jobs, reporter);
+    out.packages = unpack::unpack_all(inputs, unpack::DebReader(), cache, jobs, reporter);
     for (const auto& package : out.packages) {
         out.newest = std::max(out.newest, package.date);
     }

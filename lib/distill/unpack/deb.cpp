@@ -1,49 +1,23 @@
 #include <algorithm>
 #include <array>
-#include <memory>
-#include <mutex>
-#include <optional>
 #include <span>
 #include <string_view>
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
+#include <distill/core/archive.hpp>
 #include <distill/core/cancel.hpp>
-#include <distill/core/digest.hpp>
-#include <distill/core/fs.hpp>
-#include <distill/core/parallel.hpp>
 #include <distill/deb/installers.hpp>
 #include <distill/unpack/deb.hpp>
 
 namespace distill::unpack {
 namespace {
 
-namespace fs = std::filesystem;
-using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
-
-/// Bumped whenever the cached form changes meaning, so that old entries are not misread.
-constexpr int k_format = 2;
 /// Control members are small text files; anything bigger is not a sane package.
 constexpr std::uint64_t k_max_control_member = 8U << 20U;
-/// The ratio bound starts counting past this many bytes.
-constexpr std::uint64_t k_ratio_grace = 64U << 20U;
 constexpr std::size_t k_chunk = 256U << 10U;
-
-ArchivePtr new_reader() {
-    ArchivePtr reader(archive_read_new(), &archive_read_free);
-    if (!reader) {
-        throw Error("libarchive: cannot allocate a reader");
-    }
-    return reader;
-}
-
-std::string error_of(archive* reader) {
-    const char* text = archive_error_string(reader);
-    return text != nullptr ? text : "unknown libarchive error";
-}
 
 EntryType type_of(archive_entry* entry) {
     if (archive_entry_hardlink(entry) != nullptr) {
@@ -80,19 +54,19 @@ la_ssize_t read_member(archive* inner, void* client, const void** data) {
         archive_read_data(stream->outer, stream->buffer.data(), stream->buffer.size());
     if (got < 0) {
         archive_set_error(inner, archive_errno(stream->outer), "%s",
-                          error_of(stream->outer).c_str());
+                          core::archive_error(stream->outer).c_str());
         return ARCHIVE_FATAL;
     }
     *data = stream->buffer.data();
     return got;
 }
 
-ArchivePtr open_member(MemberStream& stream, std::string_view label, std::string_view member) {
-    auto inner = new_reader();
+core::Archive open_member(MemberStream& stream, std::string_view label, std::string_view member) {
+    auto inner = core::Archive::reader();
     archive_read_support_filter_all(inner.get());
     archive_read_support_format_tar(inner.get());
     if (archive_read_open(inner.get(), &stream, nullptr, &read_member, nullptr) != ARCHIVE_OK) {
-        throw Error(fmt::format("{}: {}: {}", label, member, error_of(inner.get())));
+        throw Error(fmt::format("{}: {}: {}", label, member, inner.error()));
     }
     return inner;
 }
@@ -105,21 +79,21 @@ std::string_view member_name(std::string_view path) {
     return path;
 }
 
-class Unpacker {
+/// One .deb being read into a package's content.
+class DebUnpacker {
 public:
-    Unpacker(const DebInput& input, const core::Cache& cache)
+    DebUnpacker(const Input& input, PackWriter& pack, UnpackedPackage& package)
         : m_input(input)
-        , m_cache(cache) {}
+        , m_pack(pack)
+        , m_package(package) {}
 
-    UnpackedPackage run() {
+    void run() {
         const std::string& label = m_input.label;
-        auto outer = new_reader();
+        auto outer = core::Archive::reader();
         archive_read_support_format_ar(outer.get());
         if (archive_read_open_filename(outer.get(), m_input.path.c_str(), k_chunk) != ARCHIVE_OK) {
-            throw Error(
-                fmt::format("{}: {}: {}", label, m_input.path.string(), error_of(outer.get())));
+            throw Error(fmt::format("{}: {}: {}", label, m_input.path.string(), outer.error()));
         }
-        core::AtomicFile pack(m_cache.derived_path("unpacked", m_input.sha256 + ".pack"));
         bool seen_version = false;
         bool seen_control = false;
         bool seen_data = false;
@@ -130,7 +104,7 @@ public:
                 break;
             }
             if (status < ARCHIVE_WARN) {
-                throw Error(fmt::format("{}: not a valid .deb: {}", label, error_of(outer.get())));
+                throw Error(fmt::format("{}: not a valid .deb: {}", label, outer.error()));
             }
             std::string name = archive_entry_pathname(member);
             // GNU ar ends member names with '/'.
@@ -150,7 +124,7 @@ public:
             } else if (name.starts_with("data.tar")) {
                 m_package.date = archive_entry_mtime(member);
                 const auto compressed = static_cast<std::uint64_t>(archive_entry_size(member));
-                read_data(outer.get(), compressed, pack);
+                read_data(outer.get(), compressed);
                 seen_data = true;
             } else if (!name.starts_with("_")) {
                 // dpkg-deb refuses unknown members too, except those starting with '_'.
@@ -166,14 +140,6 @@ public:
         if (m_package.control.empty()) {
             throw Error(fmt::format("{}: the package has no control file", label));
         }
-        // The pack first, then the index that names it: a reader that finds the index finds a
-        // complete pack.
-        const fs::path pack_path = pack.destination();
-        pack.commit();
-        m_package.pack = pack_path;
-        core::write_file_atomic(m_cache.derived_path("unpacked", m_input.sha256 + ".json"),
-                                to_json().dump());
-        return std::move(m_package);
     }
 
 private:
@@ -187,8 +153,7 @@ private:
                 return;
             }
             if (status < ARCHIVE_WARN) {
-                throw Error(
-                    fmt::format("{}: control.tar: {}", m_input.label, error_of(inner.get())));
+                throw Error(fmt::format("{}: control.tar: {}", m_input.label, inner.error()));
             }
             const auto name = member_name(archive_entry_pathname(entry));
             if (archive_entry_filetype(entry) != AE_IFREG) {
@@ -212,8 +177,7 @@ private:
             for (;;) {
                 const auto got = archive_read_data(inner.get(), buffer.data(), buffer.size());
                 if (got < 0) {
-                    throw Error(
-                        fmt::format("{}: control.tar: {}", m_input.label, error_of(inner.get())));
+                    throw Error(fmt::format("{}: control.tar: {}", m_input.label, inner.error()));
                 }
                 if (got == 0) {
                     break;
@@ -223,10 +187,9 @@ private:
         }
     }
 
-    void read_data(archive* outer, std::uint64_t compressed, core::AtomicFile& pack) {
+    void read_data(archive* outer, std::uint64_t compressed) {
         MemberStream stream{outer};
         auto inner = open_member(stream, m_input.label, "data.tar");
-        std::vector<char> buffer(k_chunk);
         archive_entry* entry = nullptr;
         for (;;) {
             core::throw_if_cancelled();
@@ -235,7 +198,7 @@ private:
                 return;
             }
             if (status < ARCHIVE_WARN) {
-                throw Error(fmt::format("{}: data.tar: {}", m_input.label, error_of(inner.get())));
+                throw Error(fmt::format("{}: data.tar: {}", m_input.label, inner.error()));
             }
             RawEntry raw;
             raw.path = archive_entry_pathname(entry);
@@ -250,164 +213,38 @@ private:
                 raw.link = target != nullptr ? target : "";
             }
             if (raw.type == EntryType::file) {
-                read_file(inner.get(), raw, compressed, pack, buffer);
+                m_pack.add_file(raw, compressed, [&](std::span<char> buffer) {
+                    const auto got = archive_read_data(inner.get(), buffer.data(), buffer.size());
+                    if (got < 0) {
+                        throw Error(fmt::format("{}: data.tar: {}: {}", m_input.label, raw.path,
+                                                inner.error()));
+                    }
+                    return static_cast<std::size_t>(got);
+                });
             }
             m_package.entries.push_back(std::move(raw));
         }
     }
 
-    void read_file(archive* inner, RawEntry& raw, std::uint64_t compressed, core::AtomicFile& pack,
-                   std::vector<char>& buffer) {
-        core::Hasher sha256;
-        core::Hasher md5(core::HashAlgorithm::md5);
-        raw.offset = m_package.unpacked_bytes;
-        for (;;) {
-            const auto got = archive_read_data(inner, buffer.data(), buffer.size());
-            if (got < 0) {
-                throw Error(
-                    fmt::format("{}: data.tar: {}: {}", m_input.label, raw.path, error_of(inner)));
-            }
-            if (got == 0) {
-                break;
-            }
-            const auto bytes =
-                std::as_bytes(std::span(buffer.data(), static_cast<std::size_t>(got)));
-            raw.size += bytes.size();
-            m_package.unpacked_bytes += bytes.size();
-            check_limits(compressed);
-            sha256.update(bytes);
-            md5.update(bytes);
-            pack.write(bytes);
-        }
-        raw.sha256 = sha256.hex_digest();
-        raw.md5 = md5.hex_digest();
-    }
-
-    void check_limits(std::uint64_t compressed) const {
-        const auto total = m_package.unpacked_bytes;
-        const auto& limits = m_input.limits;
-        if (limits.max_bytes != 0 && total > limits.max_bytes) {
-            throw UnsafeContentError(fmt::format(
-                "{}: the data archive expands beyond {} bytes, far more than the index's "
-                "Installed-Size; refusing it",
-                m_input.label, limits.max_bytes));
-        }
-        if (total > k_ratio_grace && compressed != 0 && total / compressed > limits.max_ratio) {
-            throw UnsafeContentError(fmt::format(
-                "{}: the data archive expands more than {} times its compressed size ({} bytes); "
-                "refusing it as a decompression bomb",
-                m_input.label, limits.max_ratio, compressed));
-        }
-    }
-
-    [[nodiscard]] nlohmann::json to_json() const {
-        nlohmann::json entries = nlohmann::json::array();
-        for (const auto& e : m_package.entries) {
-            entries.push_back({e.path, static_cast<int>(e.type), e.mode, e.uid, e.gid, e.link,
-                               e.size, e.offset, e.sha256, e.md5});
-        }
-        return {{"format", k_format},
-                {"control", m_package.control},
-                {"md5sums", m_package.md5sums},
-                {"conffiles", m_package.conffiles},
-                {"scripts", m_package.scripts},
-                {"date", m_package.date},
-                {"unpacked_bytes", m_package.unpacked_bytes},
-                {"entries", std::move(entries)}};
-    }
-
-    const DebInput& m_input;
-    const core::Cache& m_cache;
-    UnpackedPackage m_package;
+    const Input& m_input;
+    PackWriter& m_pack;
+    UnpackedPackage& m_package;
 };
-
-/// The cached form, when it is present and complete; nullopt otherwise (it is then rebuilt).
-std::optional<UnpackedPackage> load_cached(const DebInput& input, const core::Cache& cache) {
-    const auto index = cache.derived_path("unpacked", input.sha256 + ".json");
-    const auto pack = cache.derived_path("unpacked", input.sha256 + ".pack");
-    std::error_code error;
-    if (!fs::exists(index, error)) {
-        return std::nullopt;
-    }
-    try {
-        const auto json = nlohmann::json::parse(core::read_file(index));
-        if (json.at("format").get<int>() != k_format) {
-            return std::nullopt;
-        }
-        UnpackedPackage package;
-        package.control = json.at("control").get<std::string>();
-        package.md5sums = json.at("md5sums").get<std::string>();
-        package.conffiles = json.at("conffiles").get<std::string>();
-        package.scripts = json.at("scripts").get<std::map<std::string, std::string>>();
-        package.date = json.at("date").get<std::int64_t>();
-        package.unpacked_bytes = json.at("unpacked_bytes").get<std::uint64_t>();
-        if (fs::file_size(pack, error) != package.unpacked_bytes || error) {
-            return std::nullopt;
-        }
-        for (const auto& e : json.at("entries")) {
-            RawEntry raw;
-            raw.path = e.at(0).get<std::string>();
-            raw.type = static_cast<EntryType>(e.at(1).get<int>());
-            raw.mode = e.at(2).get<std::uint32_t>();
-            raw.uid = e.at(3).get<std::uint32_t>();
-            raw.gid = e.at(4).get<std::uint32_t>();
-            raw.link = e.at(5).get<std::string>();
-            raw.size = e.at(6).get<std::uint64_t>();
-            raw.offset = e.at(7).get<std::uint64_t>();
-            raw.sha256 = e.at(8).get<std::string>();
-            raw.md5 = e.at(9).get<std::string>();
-            package.entries.push_back(std::move(raw));
-        }
-        package.pack = pack;
-        return package;
-    } catch (const std::exception&) {
-        return std::nullopt; // unreadable: unpack again
-    }
-}
 
 } // namespace
 
-const char* to_string(EntryType type) {
-    switch (type) {
-    case EntryType::file:
-        return "file";
-    case EntryType::directory:
-        return "directory";
-    case EntryType::symlink:
-        return "symlink";
-    case EntryType::hardlink:
-        return "hard link";
-    case EntryType::char_device:
-        return "character device";
-    case EntryType::block_device:
-        return "block device";
-    case EntryType::fifo:
-        return "FIFO";
-    case EntryType::socket:
-        return "socket";
-    }
-    return "entry";
+void DebReader::read(const Input& input, PackWriter& pack, UnpackedPackage& package) const {
+    DebUnpacker(input, pack, package).run();
 }
 
 UnpackedPackage unpack_deb(const DebInput& input, const core::Cache& cache) {
-    if (auto cached = load_cached(input, cache)) {
-        return std::move(*cached);
-    }
-    return Unpacker(input, cache).run();
+    return unpack(input, DebReader(), cache);
 }
 
 std::vector<UnpackedPackage> unpack_all(const std::vector<DebInput>& inputs,
                                         const core::Cache& cache, int jobs,
                                         core::Reporter& reporter) {
-    std::vector<UnpackedPackage> out(inputs.size());
-    std::mutex report_mutex; // reporters draw on one terminal and are not thread-safe
-    std::uint64_t done = 0;
-    core::parallel_for(inputs.size(), jobs, [&](std::size_t i) {
-        out[i] = unpack_deb(inputs[i], cache);
-        const std::lock_guard lock(report_mutex);
-        reporter.progress("unpacking", ++done, inputs.size());
-    });
-    return out;
+    return unpack_all(inputs, DebReader(), cache, jobs, reporter);
 }
 
 } // namespace distill::unpack

@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include <distill/unpack/deb.hpp>
+#include <distill/unpack/package.hpp>
 #include <distill/unpack/path_policy.hpp>
 
 namespace distill::unpack {
