@@ -11,12 +11,12 @@
 
 #include <distill/core/cache.hpp>
 #include <distill/core/digest.hpp>
-#include <distill/deb/installers.hpp>
-#include <distill/unpack/deb.hpp>
+#include <distill/distro/debian/deb.hpp>
+#include <distill/distro/debian/installers.hpp>
 
 #include "support.hpp"
 
-namespace distill::deb {
+namespace distill::distro::debian {
 namespace {
 
 using ::testing::ElementsAre;
@@ -131,8 +131,8 @@ TEST_F(DebInstallersReal, RealPackagesWithScriptsThatDownloadNothingAreNotFlagge
     const core::Cache cache(scratch() / "cache");
     const auto path =
         test::testdata_dir() / "deb/mopidy-repo/pool/main/m/mopidy/mopidy_3.4.2-2_all.deb";
-    const auto package = unpack::unpack_deb(
-        unpack::DebInput{path, core::file_hex_digest(path), "mopidy 3.4.2-2", {}}, cache);
+    const auto package =
+        unpack_deb(DebInput{path, core::file_hex_digest(path), "mopidy 3.4.2-2", {}}, cache);
     // The scripts that run at install time are kept, and only those.
     std::vector<std::string> names;
     for (const auto& [name, text] : package.scripts) {
@@ -148,10 +148,10 @@ TEST_F(DebInstallersReal, RealPackagesWithScriptsThatDownloadNothingAreNotFlagge
               std::nullopt);
 
     // The cached form keeps them too.
-    const auto again = unpack::unpack_deb(
-        unpack::DebInput{path, core::file_hex_digest(path), "mopidy 3.4.2-2", {}}, cache);
+    const auto again =
+        unpack_deb(DebInput{path, core::file_hex_digest(path), "mopidy 3.4.2-2", {}}, cache);
     EXPECT_EQ(again.scripts, package.scripts);
 }
 
 } // namespace
-} // namespace distill::deb
+} // namespace distill::distro::debian

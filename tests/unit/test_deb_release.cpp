@@ -1,12 +1,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <distill/deb/control.hpp>
-#include <distill/deb/release.hpp>
+#include <distill/distro/debian/control.hpp>
+#include <distill/distro/debian/release.hpp>
 
 #include "support.hpp"
 
-namespace distill::deb {
+namespace distill::distro::debian {
 namespace {
 
 using ::testing::ElementsAre;
@@ -90,4 +90,4 @@ TEST(DebRelease, MalformedHashLineIsRefused) {
 }
 
 } // namespace
-} // namespace distill::deb
+} // namespace distill::distro::debian

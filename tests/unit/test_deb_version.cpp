@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include <distill/deb/version.hpp>
+#include <distill/distro/debian/version.hpp>
 
 #include "support.hpp"
 
-namespace distill::deb {
+namespace distill::distro::debian {
 namespace {
 
 std::vector<std::string> data_lines(const std::string& relative) {
@@ -140,4 +140,4 @@ TEST(DebVersion, StrLeavesOutAZeroEpochAndKeepsTheRest) {
 }
 
 } // namespace
-} // namespace distill::deb
+} // namespace distill::distro::debian

@@ -7,7 +7,7 @@
 
 #include <distill/core/fs.hpp>
 #include <distill/core/gzip.hpp>
-#include <distill/deb/changelog.hpp>
+#include <distill/distro/debian/changelog.hpp>
 #include <distill/image/compress.hpp>
 #include <distill/lock/lock.hpp>
 
@@ -15,6 +15,8 @@
 
 namespace distill {
 namespace {
+
+namespace deb = distro::debian;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

@@ -5,12 +5,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <distill/distro/distro.hpp>
 #include <distill/manifest/manifest.hpp>
 
 #include "support.hpp"
 
 namespace distill::manifest {
 namespace {
+
+using distro::validate;
 
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -532,6 +535,8 @@ TEST(ManifestError, LocationWithoutColumnShowsTheLine) {
 
 namespace distill::manifest {
 namespace {
+
+using distro::validate;
 
 class ManifestIncludeOverride : public test::ScratchTest {};
 

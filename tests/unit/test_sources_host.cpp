@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <distill/core/error.hpp>
-#include <distill/sources/debian/host.hpp>
+#include <distill/distro/debian/host.hpp>
 
 #include "support.hpp"
 
-namespace distill::sources::debian {
+namespace distill::distro::debian {
 namespace {
 
 using ::testing::ElementsAre;
@@ -82,4 +82,4 @@ TEST_F(AptSources, NoMirrorAtAllSaysHowToConfigureOne) {
 }
 
 } // namespace
-} // namespace distill::sources::debian
+} // namespace distill::distro::debian

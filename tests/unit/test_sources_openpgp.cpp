@@ -1,11 +1,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <distill/sources/openpgp.hpp>
+#include <distill/distro/debian/openpgp.hpp>
 
 #include "support.hpp"
 
-namespace distill::sources {
+namespace distill::distro::debian {
 namespace {
 
 using ::testing::ElementsAre;
@@ -92,4 +92,4 @@ TEST_F(OpenPgp, DearmorGivesTheBinaryKey) {
 }
 
 } // namespace
-} // namespace distill::sources
+} // namespace distill::distro::debian

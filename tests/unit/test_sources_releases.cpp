@@ -10,13 +10,15 @@
 #include <gtest/gtest.h>
 
 #include <distill/core/http.hpp>
-#include <distill/sources/debian/releases.hpp>
+#include <distill/distro/debian/releases.hpp>
 
 #include "support.hpp"
 
-namespace distill::sources::debian {
+namespace distill::distro::debian {
 namespace {
 
+using sources::Repository;
+using sources::SuiteOrigin;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -116,4 +118,4 @@ TEST_F(SourcesReleases, AMissingDefaultSuiteOfAGoodReleaseSaysHowToNameTheSuites
 }
 
 } // namespace
-} // namespace distill::sources::debian
+} // namespace distill::distro::debian

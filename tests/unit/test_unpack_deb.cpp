@@ -12,11 +12,11 @@
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/core/process.hpp>
-#include <distill/unpack/deb.hpp>
+#include <distill/distro/debian/deb.hpp>
 
 #include "support.hpp"
 
-namespace distill::unpack {
+namespace distill::distro::debian {
 namespace {
 
 namespace fs = std::filesystem;
@@ -215,4 +215,4 @@ TEST_F(UnpackDeb, ManyPackagesInParallelKeepTheirOrder) {
 }
 
 } // namespace
-} // namespace distill::unpack
+} // namespace distill::distro::debian

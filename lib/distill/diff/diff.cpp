@@ -10,17 +10,13 @@
 #include <distill/core/archive.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
-#include <distill/core/gzip.hpp>
-#include <distill/deb/changelog.hpp>
-#include <distill/deb/control.hpp>
-#include <distill/deb/version.hpp>
 #include <distill/diff/diff.hpp>
 #include <distill/distro/arch.hpp>
+#include <distill/distro/distro.hpp>
 #include <distill/fetch/fetch.hpp>
 #include <distill/image/oci.hpp>
 #include <distill/lock/lock.hpp>
-#include <distill/unpack/deb.hpp>
-#include <distill/unpack/tree.hpp>
+#include <distill/unpack/unpack.hpp>
 
 namespace distill::diff {
 namespace {
@@ -28,15 +24,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string strip_source_version(std::string source) {
-    // "openssl (3.0.15-1)": a binNMU names the source version too.
-    return source.substr(0, source.find(' '));
-}
-
 Side load_lock(const fs::path& path) {
     const auto lock = lock::read(path);
     Side side;
     side.label = path.string();
+    side.distro = lock.distro;
     for (const auto& locked : lock.archs) {
         Arch arch;
         arch.arch = locked.arch;
@@ -51,15 +43,15 @@ Side load_lock(const fs::path& path) {
     return side;
 }
 
-/// The Debian name of an OCI platform.
-std::string debian_arch(const json& config) {
-    return distro::arch_for_platform(manifest::Distro::debian,
-                                     config.at("architecture").get<std::string>(),
+/// The name the distro gives the platform of an image config.
+std::string arch_name(manifest::Distro distro, const json& config) {
+    return distro::arch_for_platform(distro, config.at("architecture").get<std::string>(),
                                      config.value("variant", ""));
 }
 
-/// Reads a layer: every entry with the hash of its bytes, and dpkg's status file.
-void read_layer(const fs::path& blob, Arch& arch) {
+/// Reads a layer: every entry with the hash of its bytes, and the package database it holds.
+/// Returns the distro whose package database that is, if any.
+std::optional<manifest::Distro> read_layer(const fs::path& blob, Arch& arch) {
     const auto reader = core::Archive::reader();
     archive_read_support_filter_all(reader.get());
     archive_read_support_format_tar(reader.get());
@@ -67,7 +59,10 @@ void read_layer(const fs::path& blob, Arch& arch) {
         throw Error(fmt::format("{}: {}", blob.string(), reader.error()));
     }
     std::map<std::string, File> files;
-    std::string status;
+    std::map<std::string, std::string> databases; // each distro's package database, if present
+    for (const auto* distro : distro::all()) {
+        databases.emplace(distro->package_database(), std::string());
+    }
     std::vector<char> buffer(1U << 16U);
     archive_entry* entry = nullptr;
     int result = ARCHIVE_OK;
@@ -90,13 +85,13 @@ void read_layer(const fs::path& blob, Arch& arch) {
             file.content = archive_entry_symlink(entry);
         } else {
             core::Hasher hasher;
-            const bool is_status = path == "var/lib/dpkg/status";
+            const auto database = databases.find(path);
             for (la_ssize_t got;
                  (got = archive_read_data(reader.get(), buffer.data(), buffer.size())) > 0;) {
                 hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
                 file.size += static_cast<std::uint64_t>(got);
-                if (is_status) {
-                    status.append(buffer.data(), static_cast<std::size_t>(got));
+                if (database != databases.end()) {
+                    database->second.append(buffer.data(), static_cast<std::size_t>(got));
                 }
             }
             file.content = hasher.hex_digest();
@@ -106,16 +101,27 @@ void read_layer(const fs::path& blob, Arch& arch) {
     if (result != ARCHIVE_EOF) {
         throw Error(fmt::format("{}: {}", blob.string(), reader.error()));
     }
-    for (const auto& paragraph : deb::parse_paragraphs(status, "var/lib/dpkg/status")) {
-        Package package;
-        package.name = paragraph.value_or("Package", "");
-        package.version = paragraph.value_or("Version", "");
-        package.arch = paragraph.value_or("Architecture", "");
-        package.source = strip_source_version(paragraph.value_or("Source", package.name));
-        package.installed_size = std::stoull(paragraph.value_or("Installed-Size", "0")) * 1024U;
-        arch.packages[package.name] = std::move(package);
+    std::optional<manifest::Distro> found;
+    for (const auto* distro : distro::all()) {
+        const auto database = std::string(distro->package_database());
+        if (!files.contains(database)) {
+            continue;
+        }
+        found = distro->id();
+        for (auto& installed : distro->read_package_database(databases.at(database))) {
+            arch.packages[installed.name] = Package{installed.name,
+                                                    installed.version,
+                                                    installed.arch,
+                                                    installed.source,
+                                                    installed.installed_size,
+                                                    {},
+                                                    {},
+                                                    0};
+        }
+        break;
     }
     arch.files = std::move(files);
+    return found;
 }
 
 Side load_layout(const fs::path& path) {
@@ -141,10 +147,11 @@ Side load_layout(const fs::path& path) {
         const auto config = json::parse(
             core::read_file(blob(manifest.at("config").at("digest").get<std::string>())));
         Arch arch;
-        arch.arch = debian_arch(config);
         const auto& layer = manifest.at("layers").at(0);
         arch.size = layer.at("size").get<std::uint64_t>();
-        read_layer(blob(layer.at("digest").get<std::string>()), arch);
+        side.distro =
+            read_layer(blob(layer.at("digest").get<std::string>()), arch).value_or(side.distro);
+        arch.arch = arch_name(side.distro, config);
         side.archs.push_back(std::move(arch));
     }
     return side;
@@ -154,34 +161,42 @@ std::string index_key(const Package& package) {
     return fmt::format("{}_{}_{}", package.name, package.version, package.arch);
 }
 
-/// Finds the changelogs of upgraded packages in their .debs.
+/// Finds the changelogs of upgraded packages in their package files.
 class Changelogs {
 public:
-    Changelogs(const Arch& after, const core::Cache& cache, core::Reporter& reporter)
-        : m_after(after)
+    Changelogs(const distro::Distro& distro, const Arch& after, const core::Cache& cache,
+               core::Reporter& reporter)
+        : m_distro(distro)
+        , m_after(after)
         , m_cache(cache)
         , m_reporter(reporter) {}
 
     void explain(const Package& package, PackageChange& change) {
         try {
-            const auto text = changelog_of(package);
-            if (!text) {
-                change.changelog_note = "no changelog.Debian.gz in the package or its source's "
-                                        "other packages";
+            // The package first, then its source's other packages, which may hold its changelog.
+            std::vector<std::string> candidates{package.name};
+            for (const auto& [name, other] : m_after.packages) {
+                if (other.source == package.source && name != package.name) {
+                    candidates.push_back(name);
+                }
+            }
+            const auto fixes = m_distro.changelog_fixes(
+                package.name, candidates,
+                [&](const std::string& name) { return unpacked(m_after.packages.at(name)); },
+                change.old_version, change.new_version, change.changelog_note);
+            if (!fixes) {
                 return;
             }
-            const auto fixes = deb::fixes_between(deb::parse_changelog(*text), change.old_version,
-                                                  change.new_version);
-            change.cves = fixes.cves;
-            change.bugs = fixes.bugs;
-            change.changelog_versions = fixes.versions;
+            change.cves = fixes->cves;
+            change.bugs = fixes->bugs;
+            change.changelog_versions = fixes->versions;
         } catch (const std::exception& e) {
             change.changelog_note = describe(e);
         }
     }
 
 private:
-    /// The unpacked .deb of a package of the new side, from the cache or fetched.
+    /// The unpacked package file of a package of the new side, from the cache or fetched.
     std::optional<unpack::UnpackedPackage> unpacked(const Package& package) {
         std::string sha256 = package.sha256;
         const auto remembered = m_cache.derived_path("debs", index_key(package));
@@ -202,51 +217,11 @@ private:
         }
         unpack::Limits limits;
         limits.max_bytes = 2 * package.installed_size + (64U << 20U);
-        return unpack::unpack_deb(
-            unpack::DebInput{m_cache.blob_path(sha256), sha256, label, limits}, m_cache);
+        return unpack::unpack(unpack::Input{m_cache.blob_path(sha256), sha256, label, limits},
+                              m_distro.reader(), m_cache);
     }
 
-    /// The changelog.Debian.gz of the package, expanded: in its own doc directory, or where
-    /// that directory links to (another package of the same source, as Debian often does).
-    std::optional<std::string> changelog_of(const Package& package) {
-        std::vector<const Package*> candidates{&package};
-        for (const auto& [name, other] : m_after.packages) {
-            if (other.source == package.source && name != package.name) {
-                candidates.push_back(&other);
-            }
-        }
-        std::set<std::string> doc_dirs{package.name};
-        for (const auto* candidate : candidates) {
-            const auto content = unpacked(*candidate);
-            if (!content) {
-                continue;
-            }
-            for (const auto& entry : content->entries) {
-                const auto path = unpack::Tree::normalise(entry.path, candidate->name);
-                if (entry.type == unpack::EntryType::symlink &&
-                    path == "usr/share/doc/" + package.name) {
-                    doc_dirs.insert(fs::path(entry.link).filename().string());
-                }
-            }
-            // Non-native packages keep Debian's changelog in changelog.Debian.gz (changelog.gz
-            // is upstream's); native ones (ca-certificates, tzdata's kind) in changelog.gz.
-            for (const char* name : {"changelog.Debian.gz", "changelog.gz"}) {
-                for (const auto& entry : content->entries) {
-                    const auto path = unpack::Tree::normalise(entry.path, candidate->name);
-                    for (const auto& dir : doc_dirs) {
-                        if (entry.type == unpack::EntryType::file &&
-                            path == "usr/share/doc/" + dir + "/" + name) {
-                            return core::gunzip(
-                                core::read_file_range(content->pack, entry.offset, entry.size),
-                                path);
-                        }
-                    }
-                }
-            }
-        }
-        return std::nullopt;
-    }
-
+    const distro::Distro& m_distro;
     const Arch& m_after;
     const core::Cache& m_cache;
     core::Reporter& m_reporter;
@@ -278,6 +253,7 @@ bool Diff::empty() const {
 Diff compare(const Side& before, const Side& after, const core::Cache& cache,
              core::Reporter& reporter) {
     Diff diff{before.label, after.label, before.digest, after.digest, {}};
+    const auto& distro = distro::get(after.distro);
     std::vector<std::string> arch_names;
     for (const auto* side : {&before, &after}) {
         for (const auto& arch : side->archs) {
@@ -299,7 +275,7 @@ Diff compare(const Side& before, const Side& after, const core::Cache& cache,
         out.arch = name;
         out.size_before = old_arch.size;
         out.size_after = new_arch.size;
-        Changelogs changelogs(new_arch, cache, reporter);
+        Changelogs changelogs(distro, new_arch, cache, reporter);
         for (const auto& [package_name, package] : new_arch.packages) {
             const auto old = old_arch.packages.find(package_name);
             if (old == old_arch.packages.end()) {
@@ -313,7 +289,7 @@ Diff compare(const Side& before, const Side& after, const core::Cache& cache,
                                         {}});
                 continue;
             }
-            const int order = deb::compare_versions(old->second.version, package.version);
+            const int order = distro.compare_versions(old->second.version, package.version);
             if (order == 0) {
                 continue;
             }

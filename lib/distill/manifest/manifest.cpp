@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <distill/core/fs.hpp>
+#include <distill/distro/facts.hpp>
 #include <distill/manifest/manifest.hpp>
 #include <distill/manifest/reader.hpp>
 
@@ -245,6 +246,15 @@ std::string to_string(Distro distro) {
     return "unknown";
 }
 
+std::optional<Distro> distro_named(std::string_view name) {
+    for (const auto distro : {Distro::debian, Distro::alpine}) {
+        if (to_string(distro) == name) {
+            return distro;
+        }
+    }
+    return std::nullopt;
+}
+
 Manifest parse(const std::filesystem::path& path) {
     std::vector<Diagnostic> diagnostics;
     Loader loader(diagnostics);
@@ -275,10 +285,11 @@ const std::vector<Account>& builtin_accounts() {
 }
 
 std::vector<std::string> default_suites(Distro distro, const std::string& release) {
-    if (distro == Distro::alpine) {
-        return {release};
+    std::vector<std::string> suites;
+    for (const auto suffix : distro::facts(distro).suite_suffixes) {
+        suites.push_back(release + std::string(suffix));
     }
-    return {release, release + "-updates", release + "-security"};
+    return suites;
 }
 
 Manifest with_defaults(Manifest manifest) {
@@ -287,7 +298,7 @@ Manifest with_defaults(Manifest manifest) {
             source.suites = default_suites(manifest.distro, manifest.release);
         }
         if (source.components.empty()) {
-            source.components = {"main"};
+            source.components = {std::string(distro::facts(manifest.distro).default_component)};
         }
     }
     for (auto& account : manifest.accounts) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <distill/core/error.hpp>
@@ -164,13 +165,30 @@ struct Manifest {
 /// optional settings left out stay empty (see with_defaults()).
 [[nodiscard]] Manifest parse(const std::filesystem::path& path);
 
+/// What only the implementation of the manifest's distro can check or say (distro::Distro
+/// implements it; distro::validate() hands it to validate()).
+class DistroRules {
+public:
+    virtual ~DistroRules() = default;
+    /// A release of the distro, for examples in hints.
+    [[nodiscard]] virtual std::string_view example_release() const = 0;
+    /// The diagnostic for a pin (`name=version`) whose version does not follow the distro's
+    /// version syntax, or nothing.
+    [[nodiscard]] virtual std::optional<Diagnostic>
+    check_pin(const PackageRequest& request) const = 0;
+};
+
 /// Checks what parse() cannot: required fields, values in range, names that are valid
-/// package names, no package both requested and excluded, and the like. Throws ManifestError
-/// with every problem found.
-void validate(const Manifest& manifest);
+/// package names of the distro, no package both requested and excluded, and the like, and
+/// with `rules` (may be null: a distro this distill does not implement yet) what only the
+/// distro can check. Throws ManifestError with every problem found.
+void validate(const Manifest& manifest, const DistroRules* rules);
 
 /// "debian" or "alpine".
 [[nodiscard]] std::string to_string(Distro distro);
+
+/// The distro named `name` ("debian", "alpine"), or nothing.
+[[nodiscard]] std::optional<Distro> distro_named(std::string_view name);
 
 /// The PATH an image gets when the manifest's `config.env` does not set one.
 inline constexpr const char* k_default_path =

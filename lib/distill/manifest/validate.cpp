@@ -15,8 +15,8 @@
 #include <fmt/format.h>
 
 #include <distill/core/text.hpp>
-#include <distill/deb/version.hpp>
 #include <distill/distro/arch.hpp>
+#include <distill/distro/facts.hpp>
 #include <distill/manifest/manifest.hpp>
 
 namespace distill::manifest {
@@ -69,29 +69,6 @@ bool valid_image_name(std::string_view name) {
            std::all_of(name.begin(), name.end(), [](char c) {
                return is_lower_alnum(c) || c == '.' || c == '_' || c == '-';
            });
-}
-
-/// Debian policy 5.6.1: at least two characters of [a-z0-9+.-], starting with a letter or
-/// digit. apk also takes uppercase letters and `_`.
-bool valid_package_name(std::string_view name, Distro distro) {
-    const auto allowed = [distro](char c) {
-        if (is_lower_alnum(c) || c == '+' || c == '-' || c == '.') {
-            return true;
-        }
-        return distro == Distro::alpine && (is_alnum(c) || c == '_');
-    };
-    const bool first_ok =
-        !name.empty() &&
-        (distro == Distro::alpine ? is_alnum(name.front()) : is_lower_alnum(name.front()));
-    return name.size() >= 2 && first_ok && std::all_of(name.begin(), name.end(), allowed);
-}
-
-std::string package_name_rule(Distro distro) {
-    return distro == Distro::alpine
-               ? "Alpine package names use letters, digits, `+`, `-`, `.` and `_`, start with "
-                 "a letter or digit and are at least two characters long"
-               : "Debian package names use lowercase letters, digits, `+`, `-` and `.`, start "
-                 "with a letter or digit and are at least two characters long";
 }
 
 /// `[a-z_][a-z0-9_-]*`, at most 32 characters (the useradd limit).
@@ -155,8 +132,10 @@ Location at(const std::map<std::string, Location>& values, const std::string& ke
 
 class Validator {
 public:
-    explicit Validator(const Manifest& manifest)
+    Validator(const Manifest& manifest, const DistroRules* rules)
         : m_manifest(manifest)
+        , m_rules(rules)
+        , m_facts(distro::facts(manifest.distro))
         , m_top(Location{manifest.path, 1, 1}) {}
 
     std::vector<Diagnostic> run() {
@@ -190,6 +169,7 @@ private:
         return at(m_manifest.values, key, m_top);
     }
 
+    [[nodiscard]] std::string suites_example() const;
     void check_required();
     void check_archs();
     void check_sources();
@@ -205,6 +185,8 @@ private:
     void check_files();
 
     const Manifest& m_manifest;
+    const DistroRules* m_rules;
+    const distro::Facts& m_facts;
     Location m_top;
     std::vector<Diagnostic> m_diagnostics;
 };
@@ -230,8 +212,9 @@ void Validator::check_required() {
         report(value_at("release"),
                manifest.keys.contains("release") ? "`release` is empty"
                                                  : "missing required key `release`",
-               manifest.distro == Distro::alpine ? "add e.g. `release: v3.19`"
-                                                 : "add e.g. `release: bookworm`");
+               m_rules != nullptr
+                   ? fmt::format("add e.g. `release: {}`", m_rules->example_release())
+                   : std::string("add the name of the release to build from"));
     }
 }
 
@@ -277,6 +260,19 @@ void Validator::check_archs() {
     }
 }
 
+std::string Validator::suites_example() const {
+    if (m_rules == nullptr) {
+        return "write the names of the suites the archive has";
+    }
+    const auto suites = default_suites(m_manifest.distro, std::string(m_rules->example_release()));
+    const std::size_t shown = std::min<std::size_t>(suites.size(), 2);
+    std::string list;
+    for (std::size_t i = 0; i < shown; ++i) {
+        list += (i == 0 ? "" : ", ") + suites[i];
+    }
+    return fmt::format("write e.g. `suites: [{}]`", list);
+}
+
 void Validator::check_sources() {
     for (const auto& source : m_manifest.sources) {
         if (source.values.contains("url")) {
@@ -299,8 +295,7 @@ void Validator::check_sources() {
             const std::string& suite = source.suites[i];
             if (suite.empty() || has_space(suite)) {
                 report(at(source.values, fmt::format("suites.{}", i), source.where),
-                       fmt::format("suite `{}` is not a suite name", suite),
-                       "write e.g. `suites: [bookworm, bookworm-updates]`");
+                       fmt::format("suite `{}` is not a suite name", suite), suites_example());
             }
         }
         for (std::size_t i = 0; i < source.components.size(); ++i) {
@@ -325,14 +320,15 @@ void Validator::check_sources() {
 
 void Validator::check_package_name(const std::string& name, const Location& where,
                                    std::string_view what) {
-    if (valid_package_name(name, m_manifest.distro)) {
+    if (distro::valid_package_name(m_facts, name)) {
         return;
     }
     const std::string lower = lowercase(name);
     report(where, fmt::format("{} `{}` is not a valid package name", what, name),
-           m_manifest.distro == Distro::debian && valid_package_name(lower, Distro::debian)
-               ? fmt::format("Debian package names are lowercase; did you mean `{}`?", lower)
-               : package_name_rule(m_manifest.distro));
+           !m_facts.uppercase_names && distro::valid_package_name(m_facts, lower)
+               ? fmt::format("{} package names are lowercase; did you mean `{}`?",
+                             distro::display_name(m_manifest.distro), lower)
+               : std::string(m_facts.name_rule));
 }
 
 void Validator::check_package_pattern(const std::string& pattern, const Location& where,
@@ -350,12 +346,11 @@ void Validator::check_package_pattern(const std::string& pattern, const Location
         return;
     }
     const bool ok = !pattern.empty() && std::all_of(literal.begin(), literal.end(), [&](char c) {
-        return is_lower_alnum(c) || c == '+' || c == '-' || c == '.' ||
-               (m_manifest.distro == Distro::alpine && (is_alnum(c) || c == '_'));
+        return distro::package_name_char(m_facts, c);
     });
     if (!ok) {
         report(where, fmt::format("{} `{}` is not a valid package name or glob", what, pattern),
-               package_name_rule(m_manifest.distro) + "; globs may add `*`, `?` and `[...]`");
+               fmt::format("{}; globs may add `*`, `?` and `[...]`", m_facts.name_rule));
     }
 }
 
@@ -380,14 +375,10 @@ void Validator::check_packages() {
                    fmt::format("version `{}` of `{}` contains whitespace", package.version,
                                package.name),
                    "write the pin without spaces, e.g. `curl=7.88.1-10`");
-        } else if (std::string why; m_manifest.distro == Distro::debian &&
-                                    !package.version.empty() &&
-                                    !deb::Version::parse(package.version, &why)) {
-            report(package.where,
-                   fmt::format("version `{}` of `{}` is not a Debian version: {}", package.version,
-                               package.name, why),
-                   "Debian versions look like [epoch:]upstream[-revision], e.g. `2:4.35-1`; "
-                   "`distill plan` lists the versions the sources offer");
+        } else if (m_rules != nullptr && !package.version.empty()) {
+            if (auto problem = m_rules->check_pin(package)) {
+                m_diagnostics.push_back(std::move(*problem));
+            }
         }
         if (const auto first = requested.find(package.name); first != requested.end()) {
             report(package.where, fmt::format("package `{}` is requested twice", package.name),
@@ -605,8 +596,8 @@ void Validator::check_files() {
 
 } // namespace
 
-void validate(const Manifest& manifest) {
-    auto diagnostics = Validator(manifest).run();
+void validate(const Manifest& manifest, const DistroRules* rules) {
+    auto diagnostics = Validator(manifest, rules).run();
     if (!diagnostics.empty()) {
         throw ManifestError(std::move(diagnostics));
     }

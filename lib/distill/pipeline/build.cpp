@@ -10,29 +10,19 @@
 #include <distill/core/cache.hpp>
 #include <distill/core/parallel.hpp>
 #include <distill/core/text.hpp>
-#include <distill/deb/installers.hpp>
 #include <distill/diff/diff.hpp>
+#include <distill/distro/distro.hpp>
 #include <distill/fetch/fetch.hpp>
 #include <distill/image/oci.hpp>
 #include <distill/image/output.hpp>
 #include <distill/image/reference.hpp>
 #include <distill/pipeline/pipeline.hpp>
-#include <distill/unpack/deb.hpp>
+#include <distill/unpack/unpack.hpp>
 
 namespace distill::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
-
-/// Debian moved /bin, /sbin and /lib* under /usr with bookworm (new installs of bullseye
-/// already had it); the releases before keep them apart.
-bool merged_usr(const manifest::Manifest& manifest) {
-    if (manifest.distro != manifest::Distro::debian) {
-        return false;
-    }
-    static const std::vector<std::string> split{"jessie", "stretch", "buster"};
-    return std::find(split.begin(), split.end(), manifest.release) == split.end();
-}
 
 /// SOURCE_DATE_EPOCH when set (it must be a number), else `fallback`.
 std::int64_t epoch_from_environment(std::int64_t fallback) {
@@ -65,18 +55,11 @@ struct Unpacked {
 /// Packages whose content their maintainer scripts make at install time, judged by what each
 /// package holds: the image will lack that content.
 std::vector<std::string>
-install_time_warnings(const resolve::Plan& plan,
+install_time_warnings(const distro::Distro& distro, const resolve::Plan& plan,
                       const std::vector<unpack::UnpackedPackage>& unpacked) {
     std::vector<std::string> warnings;
     for (std::size_t i = 0; i < plan.packages.size(); ++i) {
-        const auto& package = unpacked[i];
-        std::vector<std::string> paths;
-        for (const auto& entry : package.entries) {
-            paths.push_back(entry.path);
-        }
-        const auto reason =
-            deb::installer_by_package(deb::PackageFacts{package.control, package.scripts, paths});
-        if (reason) {
+        if (const auto reason = distro.installer_by_package(unpacked[i])) {
             warnings.push_back(fmt::format("{}: {}: what it would download or make at install "
                                            "time will not be in the image (distill runs no "
                                            "maintainer script)",
@@ -86,8 +69,9 @@ install_time_warnings(const resolve::Plan& plan,
     return warnings;
 }
 
-Unpacked fetch_and_unpack(const resolve::Plan& plan, const core::Cache& cache, int jobs,
-                          const LockUse& lock, core::Reporter& reporter) {
+Unpacked fetch_and_unpack(const distro::Distro& distro, const resolve::Plan& plan,
+                          const core::Cache& cache, int jobs, const LockUse& lock,
+                          core::Reporter& reporter) {
     reporter.stage(fmt::format("fetch ({})", plan.arch));
     std::vector<fetch::Download> downloads;
     for (const auto& package : plan.packages) {
@@ -123,7 +107,7 @@ Unpacked fetch_and_unpack(const resolve::Plan& plan, const core::Cache& cache, i
                               fetched.downloaded, core::human_size(fetched.bytes), fetched.cached));
 
     reporter.stage(fmt::format("unpack ({})", plan.arch));
-    std::vector<unpack::DebInput> inputs;
+    std::vector<unpack::Input> inputs;
     for (std::size_t i = 0; i < plan.packages.size(); ++i) {
         const auto& package = plan.packages[i];
         unpack::Limits limits;
@@ -131,14 +115,14 @@ Unpacked fetch_and_unpack(const resolve::Plan& plan, const core::Cache& cache, i
         // twice that and some slack bounds what its archive may expand to.
         limits.max_bytes = 2 * package.installed_size + (64U << 20U);
         inputs.push_back(
-            unpack::DebInput{fetched.paths[i], package.sha256, downloads[i].label, limits});
+            unpack::Input{fetched.paths[i], package.sha256, downloads[i].label, limits});
     }
     Unpacked out;
-    out.packages = unpack::unpack_all(inputs, unpack::DebReader(), cache, jobs, reporter);
+    out.packages = unpack::unpack_all(inputs, distro.reader(), cache, jobs, reporter);
     for (const auto& package : out.packages) {
         out.newest = std::max(out.newest, package.date);
     }
-    out.warnings = install_time_warnings(plan, out.packages);
+    out.warnings = install_time_warnings(distro, plan, out.packages);
     for (const auto& warning : out.warnings) {
         reporter.warning(fmt::format("{}: {}", plan.arch, warning));
     }
@@ -168,6 +152,7 @@ BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
     Resolved resolved = resolve_packages(manifest_path, settings.plan, settings.lock, reporter,
                                          IndexWarnings::leave);
     const manifest::Manifest manifest = manifest::with_defaults(resolved.manifest);
+    const auto& distro = distro::get(manifest.distro);
     // An archive is loaded by name (`docker load`, `podman load`), so it names the image fully:
     // NAME:TAG for a bare tag. A layout keeps a bare tag as its ref name, which `oci:DIR:TAG`
     // looks up.
@@ -214,7 +199,7 @@ BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
     for (const auto& plan : resolved.plans) {
         unpacked.push_back(
             with_context(fmt::format("building {} for {}", manifest.name, plan.arch), [&] {
-                return fetch_and_unpack(plan, cache, jobs, resolved.lock, reporter);
+                return fetch_and_unpack(distro, plan, cache, jobs, resolved.lock, reporter);
             }));
         newest = std::max(newest, unpacked.back().newest);
     }
@@ -228,7 +213,7 @@ BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
         const auto& plan = resolved.plans[a];
         with_context(fmt::format("building {} for {}", manifest.name, plan.arch), [&] {
             reporter.stage(fmt::format("assemble ({})", plan.arch));
-            unpack::Tree tree(unpack::Tree::Options{merged_usr(manifest),
+            unpack::Tree tree(unpack::Tree::Options{distro.merged_usr(manifest.release),
                                                     unpack::PathPolicy::for_manifest(manifest)});
             for (std::size_t i = 0; i < plan.packages.size(); ++i) {
                 tree.add_package(plan.packages[i].name, plan.packages[i].arch,

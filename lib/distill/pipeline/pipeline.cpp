@@ -6,6 +6,7 @@
 #include <distill/core/cache.hpp>
 #include <distill/core/http.hpp>
 #include <distill/core/text.hpp>
+#include <distill/distro/distro.hpp>
 #include <distill/lock/lock.hpp>
 #include <distill/pipeline/pipeline.hpp>
 
@@ -24,15 +25,16 @@ namespace {
 
 manifest::Manifest read_manifest(const std::filesystem::path& path) {
     auto manifest = manifest::parse(path);
-    manifest::validate(manifest);
+    distro::validate(manifest);
     return manifest;
 }
 
 /// Adds to each "no package named X" problem where X is after all, when a component of the
 /// same suites that the manifest does not use has it. The other components' indexes are
 /// downloaded (and verified) only here, when a package is missing.
-void explain_missing(resolve::Resolution& resolution, sources::IndexSet& indexes,
-                     sources::Context& context, const resolve::Options& options) {
+void explain_missing(const distro::Distro& distro, resolve::Resolution& resolution,
+                     sources::IndexSet& indexes, sources::Context& context,
+                     const resolve::Options& options) {
     std::vector<std::string> missing;
     for (const auto& problem : resolution.problems) {
         if (!problem.missing.empty()) {
@@ -49,7 +51,8 @@ void explain_missing(resolve::Resolution& resolution, sources::IndexSet& indexes
         for (const auto& entry : indexes.unused) {
             unused.push_back(entry.index);
         }
-        found = resolve::find_names(missing, resolve::inputs_for(unused), indexes.arch, options);
+        found = resolve::find_names(missing, resolve::inputs_for(unused), distro.id(), indexes.arch,
+                                    options);
     } catch (const Error& error) {
         // The problem stands as it is; only the hint is lost.
         context.reporter.warning(fmt::format("cannot look for {} in the other components: {}",
@@ -59,7 +62,7 @@ void explain_missing(resolve::Resolution& resolution, sources::IndexSet& indexes
     for (auto& problem : resolution.problems) {
         const auto where = found.find(problem.missing);
         if (where != found.end()) {
-            problem.hint = sources::component_hint(problem.missing, indexes.unused[where->second]);
+            problem.hint = distro.component_hint(problem.missing, indexes.unused[where->second]);
             problem.details.clear(); // a "did you mean" is beside the point now
         }
     }
@@ -75,14 +78,15 @@ PlanResult plan_manifest(manifest::Manifest parsed, const Settings& settings,
                                                        : settings.cache_dir);
     core::HttpClient http;
     sources::Context context{cache, http, reporter};
-    const auto repositories = sources::repositories_for(manifest);
+    const auto& distro = distro::get(manifest.distro);
+    const auto repositories = distro.repositories(manifest);
     const auto policy = resolve::ExclusionPolicy::for_manifest(manifest);
     const auto archs = settings.archs.empty() ? sources::archs_for(manifest) : settings.archs;
 
     for (const auto& arch : archs) {
         reporter.stage(fmt::format("sources ({})", arch));
         auto indexes = with_context(fmt::format("fetching package indexes for {}", arch), [&] {
-            return sources::fetch_indexes(repositories, arch, context);
+            return distro.fetch_indexes(repositories, arch, context);
         });
         const auto& stats = indexes.stats;
         reporter.info(fmt::format("{} release files checked ({} not modified), {} indexes "
@@ -100,10 +104,11 @@ PlanResult plan_manifest(manifest::Manifest parsed, const Settings& settings,
         }
         auto resolution =
             with_context(fmt::format("resolving {} for {}", manifest.name, arch), [&] {
-                return resolve::resolve(resolve::Request{arch, manifest.packages, policy},
-                                        resolve::inputs_for(indexes.indexes), options, reporter);
+                return resolve::resolve(
+                    resolve::Request{manifest.distro, arch, manifest.packages, policy},
+                    resolve::inputs_for(indexes.indexes), options, reporter);
             });
-        explain_missing(resolution, indexes, context, options);
+        explain_missing(distro, resolution, indexes, context, options);
         if (warnings == IndexWarnings::report) {
             for (const auto& warning : resolution.plan.warnings) {
                 reporter.warning(fmt::format("{}: {}", arch, warning));

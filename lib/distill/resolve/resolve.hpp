@@ -70,14 +70,18 @@ struct Resolution {
 };
 
 /// The format of a repository input.
-enum class IndexFormat { deb_packages, testtags };
+enum class IndexFormat {
+    native,   ///< the distro's own index format, read by its loader (Distro::index_loader())
+    testtags, ///< libsolv's testtags (tests, and replays of --solver-debug testcases)
+    deb_packages = native, ///< the native format of distro::debian, by the name tests give it
+};
 
 /// A repository to resolve from.
 struct RepoInput {
-    std::string label; ///< shown in messages, e.g. "bookworm-security/main"
+    std::string label; ///< shown in messages: the suite and component, "SUITE/COMPONENT"
     IndexFormat format = IndexFormat::deb_packages;
     std::filesystem::path path;
-    /// The index's name as served ("…/Packages.xz"): its suffix says how `path` (a cache blob
+    /// The index's name as served ("…/INDEX.xz"): its suffix says how `path` (a cache blob
     /// without one) is compressed. Empty: `path` itself tells.
     std::string served_as;
     std::string sha256;   ///< of the file at `path`; keys the parsed-index cache (empty: none)
@@ -90,6 +94,8 @@ struct RepoInput {
 
 /// What to install and what to keep out.
 struct Request {
+    /// Whose semantics and index format the inputs have (distro::get()).
+    manifest::Distro distro = manifest::Distro::debian;
     std::string arch;
     std::vector<manifest::PackageRequest> packages;
     ExclusionPolicy policy;
@@ -103,20 +109,20 @@ struct Options {
     std::filesystem::path solver_debug_dir;
 };
 
-/// Resolves the closure of the requested packages with Debian semantics: Depends and
-/// Pre-Depends (not Recommends or Suggests), version relations, alternatives, virtual
-/// packages, multi-arch qualifiers, pins. Excluded packages are replaced by stubs, so that
-/// dependencies on them are satisfied without installing them. An unsolvable request is
-/// returned as problems, not thrown.
+/// Resolves the closure of the requested packages with the semantics of the request's distro
+/// (for Debian: Depends and Pre-Depends, not Recommends or Suggests, version relations,
+/// multi-arch qualifiers): alternatives in the order written, virtual packages (the package of
+/// that name, else the provider of highest rank), pins. Excluded packages are replaced by
+/// stubs, so that dependencies on them are satisfied without installing them. An unsolvable
+/// request is returned as problems, not thrown.
 [[nodiscard]] Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
                                  const Options& options, core::Reporter& reporter);
 
 /// For each of `names` that an input has a package of, the index of the first such input;
 /// names no input has are left out. Used to say where a package the resolved inputs lack is.
-[[nodiscard]] std::map<std::string, std::size_t> find_names(const std::vector<std::string>& names,
-                                                            const std::vector<RepoInput>& inputs,
-                                                            const std::string& arch,
-                                                            const Options& options);
+[[nodiscard]] std::map<std::string, std::size_t>
+find_names(const std::vector<std::string>& names, const std::vector<RepoInput>& inputs,
+           manifest::Distro distro, const std::string& arch, const Options& options);
 
 /// The plan as JSON: {"arch", "packages": [{"name","version","arch","size",...,"why"}],
 /// "excluded": [{"name","reason","wanted_by"}], "warnings": ["..."]}.
