@@ -70,6 +70,23 @@ decltype(auto) with_context(std::string_view context, Body&& body) {
     }
 }
 
+/// The outermost error of type T in a nested chain, or nullptr. The pointer lives as long as
+/// `error` does.
+template <typename T>
+const T* find_nested(const std::exception& error) {
+    if (const auto* found = dynamic_cast<const T*>(&error)) {
+        return found;
+    }
+    try {
+        std::rethrow_if_nested(error);
+    } catch (const std::exception& nested) {
+        return find_nested<T>(nested);
+    } catch (...) {
+        // A non-std exception ends the chain.
+    }
+    return nullptr;
+}
+
 /// Joins a nested error chain into one line: "outer: inner: innermost".
 [[nodiscard]] std::string describe(const std::exception& error);
 

@@ -16,6 +16,7 @@
 #include <distill/fetch/fetch.hpp>
 #include <distill/image/oci.hpp>
 #include <distill/lock/lock.hpp>
+#include <distill/package/record.hpp>
 #include <distill/unpack/unpack.hpp>
 
 namespace distill::diff {
@@ -157,10 +158,6 @@ Side load_layout(const fs::path& path) {
     return side;
 }
 
-std::string index_key(const Package& package) {
-    return fmt::format("{}_{}_{}", package.name, package.version, package.arch);
-}
-
 /// Finds the changelogs of upgraded packages in their package files.
 class Changelogs {
 public:
@@ -198,11 +195,12 @@ public:
 private:
     /// The unpacked package file of a package of the new side, from the cache or fetched.
     std::optional<unpack::UnpackedPackage> unpacked(const Package& package) {
+        // A lock names the file; an image only the version, which the build that fetched
+        // the file noted in the cache.
         std::string sha256 = package.sha256;
-        const auto remembered = m_cache.derived_path("debs", index_key(package));
-        std::error_code error;
-        if (sha256.empty() && fs::exists(remembered, error)) {
-            sha256 = core::read_file(remembered);
+        if (sha256.empty()) {
+            sha256 = package::remembered_file(m_cache, package.name, package.version, package.arch)
+                         .value_or("");
         }
         if (sha256.empty()) {
             return std::nullopt;
@@ -340,14 +338,6 @@ Diff compare(const Side& before, const Side& after, const core::Cache& cache,
         diff.archs.push_back(std::move(out));
     }
     return diff;
-}
-
-void remember_deb(const core::Cache& cache, const Package& package) {
-    const auto path = cache.derived_path("debs", index_key(package));
-    std::error_code error;
-    if (!fs::exists(path, error)) {
-        core::write_file_atomic(path, package.sha256);
-    }
 }
 
 } // namespace distill::diff

@@ -105,8 +105,4 @@ struct Diff {
 [[nodiscard]] Diff compare(const Side& before, const Side& after, const core::Cache& cache,
                            core::Reporter& reporter);
 
-/// Remembers which package file holds a package version, so that diffs of images find its
-/// changelog.
-void remember_deb(const core::Cache& cache, const Package& package);
-
 } // namespace distill::diff

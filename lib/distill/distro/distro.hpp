@@ -70,8 +70,9 @@ public:
 
     // --- sources --------------------------------------------------------------------------
 
-    /// The repositories of a manifest (after manifest::with_defaults): one per suite of each
-    /// source, with the host's defaults for what the manifest leaves out (mirror, keyring).
+    /// The repositories of a manifest (after manifest::with_defaults(), which gives every source
+    /// its suites and components): one per suite of each source, with the host's defaults for
+    /// what the manifest leaves out (mirror, keyring).
     [[nodiscard]] virtual std::vector<sources::Repository>
     repositories(const manifest::Manifest& manifest) const = 0;
 
@@ -156,6 +157,10 @@ public:
 /// The implementation of `distro`; an Error when this distill has none yet.
 [[nodiscard]] const Distro& get(manifest::Distro distro);
 
+/// The implementation of the manifest's distro; an Error naming the manifest when this distill
+/// has none yet.
+[[nodiscard]] const Distro& get(const manifest::Manifest& manifest);
+
 /// The implementation of `distro`, or nullptr when this distill has none yet.
 [[nodiscard]] const Distro* find(manifest::Distro distro);
 
@@ -165,5 +170,11 @@ public:
 /// Checks a manifest as manifest::validate() does, with the rules of its distro when this
 /// distill implements it. Throws manifest::ManifestError with every problem found.
 void validate(const manifest::Manifest& manifest);
+
+/// Reads the manifest at `path` once for the whole run: parses it, validates it (validate())
+/// and applies every default (manifest::with_defaults()). The architectures are `archs` when
+/// given (--arch), else the manifest's, else the host's in the distro's naming.
+[[nodiscard]] manifest::Loaded load_manifest(const std::filesystem::path& path,
+                                             const std::vector<std::string>& archs = {});
 
 } // namespace distill::distro

@@ -180,10 +180,11 @@ Lockfile read(const std::filesystem::path& path) {
             lock.archs.push_back(std::move(locked));
         }
         return lock;
-    } catch (const json::exception& e) {
-        throw Error(fmt::format("{}: not a distill lockfile: {}", path.string(), e.what()));
-    } catch (const Error& e) {
-        throw Error(fmt::format("{}: {}", path.string(), e.what()));
+    } catch (const json::exception&) {
+        // The JSON library's own words go on as the nested cause.
+        std::throw_with_nested(Error(fmt::format("{}: not a distill lockfile", path.string())));
+    } catch (const Error&) {
+        std::throw_with_nested(Error(path.string()));
     }
 }
 

@@ -293,9 +293,15 @@ std::vector<std::string> default_suites(Distro distro, const std::string& releas
 }
 
 Manifest with_defaults(Manifest manifest) {
+    if (manifest.sources.empty()) {
+        Source source;
+        source.where = Location{manifest.path, 0, 0};
+        manifest.sources.push_back(std::move(source));
+    }
     for (auto& source : manifest.sources) {
         if (source.suites.empty()) {
             source.suites = default_suites(manifest.distro, manifest.release);
+            source.suites_from_release = true;
         }
         if (source.components.empty()) {
             source.components = {std::string(distro::facts(manifest.distro).default_component)};

@@ -81,6 +81,9 @@ struct Source {
     /// Where each value was written, by YAML key (`url`, `keyring`), list entries as
     /// `suites.INDEX` and `components.INDEX`.
     std::map<std::string, Location> values;
+    /// Set by with_defaults() when `suites` are the defaults made from the release rather than
+    /// written: a suite the archive lacks is then the `release` value's fault.
+    bool suites_from_release = false;
 };
 
 /// A user account in /etc/passwd (and its primary group in /etc/group).
@@ -202,9 +205,20 @@ inline constexpr const char* k_default_path =
 /// release-security], for alpine [release].
 [[nodiscard]] std::vector<std::string> default_suites(Distro distro, const std::string& release);
 
-/// The manifest with every default that does not depend on the host filled in: suites and
-/// components of each source, account gid/home/shell, config workdir, user and PATH. The mirror,
-/// keyring and archs stay as written; the stages that use them pick the host's.
+/// The manifest with every default that does not depend on the host filled in: one source
+/// when it names none, suites and components of each source, account gid/home/shell, config
+/// workdir, user and PATH. The mirror and keyring stay as written; the distro picks the host's
+/// when it makes the repositories (distro::Distro::repositories()), and the archs are the
+/// host's when the manifest names none (Loaded).
 [[nodiscard]] Manifest with_defaults(Manifest manifest);
+
+/// A manifest ready for the pipeline, made once per run by distro::load_manifest(): parsed,
+/// validated (the generic checks and its distro's) and with every default applied.
+struct Loaded {
+    std::filesystem::path path;     ///< the manifest file as the command line named it
+    Manifest manifest;              ///< after with_defaults()
+    std::vector<std::string> archs; ///< what to build for: asked for, else the manifest's, else
+                                    ///< the host's
+};
 
 } // namespace distill::manifest

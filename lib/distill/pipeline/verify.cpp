@@ -84,8 +84,8 @@ std::string first_difference(const fs::path& expected, const fs::path& actual) {
 
 } // namespace
 
-VerifyResult verify(const fs::path& layout, const fs::path& manifest_path,
-                    const BuildSettings& settings, core::Reporter& reporter) {
+VerifyResult verify(Session& session, const fs::path& layout, const manifest::Loaded& loaded,
+                    const BuildSettings& settings) {
     VerifyResult result;
     const auto expected = image::existing_digest(layout);
     if (!expected || !fs::is_directory(layout)) {
@@ -102,7 +102,7 @@ VerifyResult verify(const fs::path& layout, const fs::path& manifest_path,
         media_type.ends_with("+zstd") ? image::Compression::zstd : image::Compression::gzip;
     const core::TempDir scratch(".distill-verify-", fs::absolute(layout).parent_path());
     rebuild.output = scratch.path() / "rebuild";
-    const auto built = build(manifest_path, rebuild, reporter);
+    const auto built = build(session, loaded, rebuild);
     result.actual = built.digest;
     if (!result.reproduced()) {
         result.difference = first_difference(layout, rebuild.output);

@@ -391,7 +391,26 @@ Plan build_plan(const distro::Distro& distro, const solv::PreparedPool& pool,
     return plan;
 }
 
+std::string problems_text(const std::vector<Unsolved>& unsolved) {
+    std::string text;
+    for (const auto& arch : unsolved) {
+        for (const auto& problem : arch.problems) {
+            text += fmt::format("\n  - {} ({})", problem.summary, arch.arch);
+            if (!problem.hint.empty()) {
+                text += fmt::format("\n    hint: {}", problem.hint);
+            }
+        }
+    }
+    return text;
+}
+
 } // namespace
+
+UnsolvableError::UnsolvableError(std::string name, std::vector<Unsolved> unsolved)
+    : Error(fmt::format("cannot resolve the packages of {}:{}", name, problems_text(unsolved)),
+            ExitCode::unsolvable)
+    , m_name(std::move(name))
+    , m_unsolved(std::move(unsolved)) {}
 
 std::uint64_t Plan::installed_size() const {
     std::uint64_t total = 0;

@@ -10,26 +10,15 @@
 
 #include <distill/core/reporter.hpp>
 #include <distill/manifest/manifest.hpp>
+#include <distill/package/record.hpp>
 #include <distill/resolve/policy.hpp>
 #include <distill/sources/sources.hpp>
 
 namespace distill::resolve {
 
-/// A package the image will contain.
-struct PlannedPackage {
-    std::string name;
-    std::string version;
-    std::string arch;
-    std::uint64_t installed_size = 0; ///< bytes, as the index declares
-    std::uint64_t download_size = 0;  ///< bytes of the package file
-    std::string sha256;               ///< of the package file, from the verified index
-    std::string url;                  ///< where to download it
-    std::string suite;                ///< the suite it comes from
-    std::string source;               ///< its source package
-    /// Why it is in the image: the chain of dependencies from a requested package down to
-    /// this one, both included ("openjdk-17-jre-headless", "libnss3", "libnspr4").
-    std::vector<std::string> why;
-};
+/// A package the image will contain: the record the later steps fill in, with what the
+/// resolver knows (name to why) set.
+using PlannedPackage = package::Record;
 
 /// A package that something needs, but that the exclusion policy keeps out.
 struct ExcludedPackage {
@@ -67,6 +56,26 @@ struct Resolution {
     std::vector<Problem> problems;
 
     [[nodiscard]] bool solved() const noexcept { return problems.empty(); }
+};
+
+/// The problems that keep one architecture from resolving.
+struct Unsolved {
+    std::string arch;
+    std::vector<Problem> problems;
+};
+
+/// The request cannot be resolved where a plan must be had (`distill build`, `distill lock`):
+/// the problems come as data, for the caller to explain as `distill plan` does. Exit code 6.
+class UnsolvableError : public Error {
+public:
+    /// The problems of resolving the image `name`, per architecture.
+    UnsolvableError(std::string name, std::vector<Unsolved> unsolved);
+    [[nodiscard]] const std::string& name() const noexcept { return m_name; }
+    [[nodiscard]] const std::vector<Unsolved>& unsolved() const noexcept { return m_unsolved; }
+
+private:
+    std::string m_name;
+    std::vector<Unsolved> m_unsolved;
 };
 
 /// The format of a repository input.

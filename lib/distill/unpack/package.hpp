@@ -52,6 +52,13 @@ struct RawEntry {
     std::string md5;          ///< hex, regular files only (package databases list it)
 };
 
+/// How one package path ended up: what the package calls it, where it is in the image.
+struct ShippedPath {
+    std::string shipped; ///< as the package names it, normalised: "bin/ls"
+    std::string path;    ///< in the image: "usr/bin/ls"
+    EntryType type = EntryType::file;
+};
+
 /// A package's content in the form the rest of the pipeline reads: its metadata files, its
 /// entries, and one "content pack" file holding the bytes of every regular file back to back.
 /// Derived from a verified package file and cached by that file's SHA-256 (see unpack()), so a

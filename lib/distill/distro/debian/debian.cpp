@@ -85,28 +85,20 @@ std::vector<Repository> Debian::repositories(const manifest::Manifest& manifest)
         return suite.ends_with("-security") ? mirrors->security : mirrors->archive;
     };
 
-    std::vector<manifest::Source> wanted = manifest.sources;
-    if (wanted.empty()) {
-        manifest::Source source;
-        source.where = manifest::Location{manifest.path, 0, 0};
-        wanted.push_back(source);
-    }
     const auto found = manifest.values.find("release");
     const manifest::Location release_where =
         found != manifest.values.end() ? found->second : manifest::Location{manifest.path, 1, 1};
-    for (const auto& source : wanted) {
-        const bool from_release = source.suites.empty();
-        const auto suites = from_release
-                                ? manifest::default_suites(manifest.distro, manifest.release)
-                                : source.suites;
-        for (std::size_t i = 0; i < suites.size(); ++i) {
-            const auto& suite = suites[i];
+    // The manifest is defaulted (manifest::with_defaults): it has sources, each with suites
+    // and components; only what depends on the host is left to pick here.
+    for (const auto& source : manifest.sources) {
+        const bool from_release = source.suites_from_release;
+        for (std::size_t i = 0; i < source.suites.size(); ++i) {
+            const auto& suite = source.suites[i];
             Repository repository;
             repository.distro = manifest::Distro::debian;
             repository.url = source.url.empty() ? default_url(suite) : strip_slash(source.url);
             repository.suite = suite;
-            repository.components =
-                source.components.empty() ? std::vector<std::string>{"main"} : source.components;
+            repository.components = source.components;
             repository.keyring =
                 source.keyring.empty() ? std::filesystem::path(k_default_keyring) : source.keyring;
             repository.where = source.where;

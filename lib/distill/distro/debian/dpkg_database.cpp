@@ -42,7 +42,7 @@ std::size_t write_package_database(unpack::Tree& tree) {
     std::vector<Written> stanzas;
     std::map<std::string, std::pair<std::string, std::string>> info; // file stem -> list, md5sums
     for (const auto& record : tree.packages()) {
-        const auto& package = *record.unpacked;
+        const auto& package = *record.contents;
         const auto paragraphs = parse_paragraphs(package.control, record.name + " control");
         if (paragraphs.empty()) {
             continue;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <distill/distro/arch.hpp>
 #include <distill/distro/debian/debian.hpp>
 #include <distill/distro/distro.hpp>
 
@@ -30,8 +31,32 @@ const Distro& get(manifest::Distro id) {
                             manifest::to_string(id)));
 }
 
+const Distro& get(const manifest::Manifest& manifest) {
+    if (const Distro* distro = find(manifest.distro)) {
+        return *distro;
+    }
+    throw Error(fmt::format("{}: distro {} is not supported by this version of distill yet",
+                            manifest.path.string(), manifest::to_string(manifest.distro)));
+}
+
 void validate(const manifest::Manifest& manifest) {
     manifest::validate(manifest, find(manifest.distro));
+}
+
+manifest::Loaded load_manifest(const std::filesystem::path& path,
+                               const std::vector<std::string>& archs) {
+    auto parsed = manifest::parse(path);
+    validate(parsed);
+    manifest::Loaded loaded{path, manifest::with_defaults(std::move(parsed)), archs};
+    if (loaded.archs.empty()) {
+        for (const auto& arch : loaded.manifest.archs) {
+            loaded.archs.push_back(arch.value);
+        }
+    }
+    if (loaded.archs.empty()) {
+        loaded.archs.push_back(host_arch(loaded.manifest.distro));
+    }
+    return loaded;
 }
 
 } // namespace distill::distro
