@@ -494,6 +494,50 @@ TEST_F(Http, AFailureThatPersistsNamesTheUrlAndTheAttempts) {
     EXPECT_EQ(server.seen().size(), 3U);
 }
 
+TEST_F(Http, AStalledTransferIsAbortedByTheLowSpeedLimitAndRetried) {
+    auto& server =
+        serve([](const Seen& /*request*/, std::size_t /*index*/) { return Answer{.stall = true}; });
+    m_options.retry = RetryPolicy{2, 10ms};
+    m_options.low_speed_time = 1s;
+    HttpClient http(m_options);
+    Collected collected;
+    const auto start = Clock::now();
+    try {
+        (void)http.get(HttpRequest{server.url("/stalled"), {}, {}}, collected.sink);
+        FAIL() << "a stalled transfer was not aborted";
+    } catch (const NetworkError& e) {
+        EXPECT_THAT(e.what(), HasSubstr(server.url("/stalled") + ": "));
+        EXPECT_THAT(e.what(), HasSubstr("(after 2 attempts)"));
+        EXPECT_EQ(e.http_status(), 0);
+    }
+    const auto elapsed = Clock::now() - start;
+    EXPECT_GE(elapsed, 2s);
+    EXPECT_LT(elapsed, 5s);
+    EXPECT_EQ(server.seen().size(), 2U);
+}
+
+TEST_F(Http, ARefusedConnectionIsRetriedAndNamed) {
+    // A port that was just free: nothing listens there.
+    std::string url;
+    {
+        const LoopbackServer gone(
+            [](const Seen& /*request*/, std::size_t /*index*/) { return Answer{}; });
+        url = gone.url("/nobody");
+    }
+    RecordingReporter reporter;
+    m_options.retry = RetryPolicy{3, 10ms};
+    m_options.reporter = &reporter;
+    HttpClient http(m_options);
+    try {
+        (void)http.head(HttpRequest{url, {}, {}});
+        FAIL() << "a refused connection was not reported";
+    } catch (const NetworkError& e) {
+        EXPECT_THAT(e.what(), HasSubstr(url + ": "));
+        EXPECT_THAT(e.what(), HasSubstr("(after 3 attempts)"));
+    }
+    EXPECT_EQ(reporter.debugs.size(), 2U);
+}
+
 TEST_F(Http, RetryAfterInSecondsIsHonoured) {
     auto& server = serve([](const Seen& /*request*/, std::size_t index) {
         return index == 0 ? Answer{429, {{"Retry-After", "1"}}, "slow down"}

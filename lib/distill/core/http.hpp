@@ -176,9 +176,9 @@ public:
     void add(HttpTransfer transfer);
 
     /// Runs until every queued transfer (and every one added meanwhile) has ended, calling
-    /// `tick` after each wait for the network (for progress). On an exception (a done handler
-    /// threw, a failure without a handler, cancellation) the transfers still running are
-    /// dropped and the engine is ready for new ones.
+    /// `tick` once per round of its loop, at least every 100 ms while it waits (for progress).
+    /// On an exception (a done handler threw, a failure without a handler, cancellation) the
+    /// transfers still running are dropped and the engine is ready for new ones.
     void run(const std::function<void()>& tick = {});
 
 private:
