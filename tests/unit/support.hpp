@@ -1,9 +1,15 @@
 #pragma once
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include <archive.h>
+#include <archive_entry.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <distill/core/fs.hpp>
@@ -57,6 +63,37 @@ inline bool in_ci() {
             GTEST_SKIP() << (program) << " not found in PATH (install " << (install) << ")";       \
         }                                                                                          \
     } while (0)
+
+/// Somewhat compressible bytes that are not all alike.
+inline std::string sample(std::size_t size) {
+    std::string out;
+    out.reserve(size);
+    std::uint32_t state = 12345;
+    while (out.size() < size) {
+        state = state * 1103515245U + 12345U;
+        out += fmt::format("line {} value {}\n", out.size() / 20, (state >> 16U) % 1000U);
+    }
+    out.resize(size);
+    return out;
+}
+
+/// Decompresses with libarchive's "raw" format, an independent reader of gzip and zstd.
+inline std::string decompress(const std::string& data) {
+    std::unique_ptr<archive, decltype(&archive_read_free)> reader(archive_read_new(),
+                                                                  &archive_read_free);
+    archive_read_support_filter_all(reader.get());
+    archive_read_support_format_raw(reader.get());
+    EXPECT_EQ(archive_read_open_memory(reader.get(), data.data(), data.size()), ARCHIVE_OK);
+    archive_entry* entry = nullptr;
+    EXPECT_EQ(archive_read_next_header(reader.get(), &entry), ARCHIVE_OK);
+    std::string out;
+    std::vector<char> buffer(1 << 16);
+    for (la_ssize_t got;
+         (got = archive_read_data(reader.get(), buffer.data(), buffer.size())) > 0;) {
+        out.append(buffer.data(), static_cast<std::size_t>(got));
+    }
+    return out;
+}
 
 /// A scratch directory for a plain TEST, removed afterwards.
 class ScratchDir {
