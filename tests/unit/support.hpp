@@ -18,8 +18,7 @@
 namespace distill::test {
 
 /// The third-party fixtures: DISTILL_TESTDATA, default ../shared/testdata beside the
-/// repository. Where they are absent the calling test is skipped with the reason, except in
-/// CI (CI=true), where a missing fixture is a failure: CI must never skip.
+/// repository (DISTILL_REQUIRE_TESTDATA checks that one is there).
 inline std::filesystem::path testdata_dir() {
     if (const char* env = std::getenv("DISTILL_TESTDATA"); env != nullptr && *env != '\0') {
         return env;
@@ -39,28 +38,35 @@ inline bool in_ci() {
     return ci != nullptr && std::string(ci) == "true";
 }
 
+/// For a test that cannot run here (a fixture, a program or a service is missing): skips it
+/// with the reason on a developer machine, and fails it under CI=true, where nothing may be
+/// skipped, as skip_or_fail in tests/support/distill_test.py does. Like GTEST_SKIP() it returns
+/// from the calling function (a test body or SetUp()). `reason` may chain with `<<`:
+/// `DISTILL_SKIP_OR_FAIL("no test server: " << failure);`.
+#define DISTILL_SKIP_OR_FAIL(reason)                                                               \
+    do {                                                                                           \
+        if (::distill::test::in_ci()) {                                                            \
+            FAIL() << "FAIL (would skip, but CI must not): " << reason;                            \
+        }                                                                                          \
+        GTEST_SKIP() << reason;                                                                    \
+    } while (0)
+
 /// Use as `DISTILL_REQUIRE_TESTDATA("versions/deb-compare.txt");` at the top of a test.
 #define DISTILL_REQUIRE_TESTDATA(relative)                                                         \
     do {                                                                                           \
         const auto distill_fixture_path = ::distill::test::testdata_dir() / (relative);            \
         if (!std::filesystem::exists(distill_fixture_path)) {                                      \
-            if (::distill::test::in_ci()) {                                                        \
-                FAIL() << "test data missing in CI: " << distill_fixture_path;                     \
-            }                                                                                      \
-            GTEST_SKIP() << "test data not found: " << distill_fixture_path                        \
-                         << " (set DISTILL_TESTDATA)";                                             \
+            DISTILL_SKIP_OR_FAIL("test data not found: " << distill_fixture_path                   \
+                                                         << " (set DISTILL_TESTDATA)");            \
         }                                                                                          \
     } while (0)
 
 /// Use as `DISTILL_REQUIRE_PROGRAM("keytool", "a JDK");` at the top of a test or SetUp(): a test
-/// whose program is not in PATH is skipped, saying what to install, except in CI.
+/// whose program is not in PATH is skipped, saying what to install (DISTILL_SKIP_OR_FAIL).
 #define DISTILL_REQUIRE_PROGRAM(program, install)                                                  \
     do {                                                                                           \
         if (!::distill::core::program_exists(program)) {                                           \
-            if (::distill::test::in_ci()) {                                                        \
-                FAIL() << (program) << " missing in CI (install " << (install) << ")";             \
-            }                                                                                      \
-            GTEST_SKIP() << (program) << " not found in PATH (install " << (install) << ")";       \
+            DISTILL_SKIP_OR_FAIL((program) << " not found in PATH (install " << (install) << ")"); \
         }                                                                                          \
     } while (0)
 
