@@ -2,8 +2,6 @@
 #include <memory>
 #include <set>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -15,7 +13,7 @@
 #include <distill/deb/version.hpp>
 #include <distill/diff/diff.hpp>
 #include <distill/fetch/fetch.hpp>
-#include <distill/image/oci.hpp>
+#include <distill/image/layout.hpp>
 #include <distill/lock/lock.hpp>
 #include <distill/unpack/deb.hpp>
 #include <distill/unpack/tree.hpp>
@@ -69,54 +67,42 @@ std::string debian_arch(const json& config) {
 }
 
 /// Reads a layer: every entry with the hash of its bytes, and dpkg's status file.
-void read_layer(const fs::path& blob, Arch& arch) {
-    std::unique_ptr<archive, decltype(&archive_read_free)> reader(archive_read_new(),
-                                                                  &archive_read_free);
-    archive_read_support_filter_all(reader.get());
-    archive_read_support_format_tar(reader.get());
-    if (archive_read_open_filename(reader.get(), blob.c_str(), 1U << 16U) != ARCHIVE_OK) {
-        throw Error(fmt::format("{}: {}", blob.string(), archive_error_string(reader.get())));
-    }
+void read_layer(const image::Layout& layout, const image::Descriptor& layer, Arch& arch) {
     std::map<std::string, File> files;
     std::string status;
-    std::vector<char> buffer(1U << 16U);
-    archive_entry* entry = nullptr;
-    int result = ARCHIVE_OK;
-    while ((result = archive_read_next_header(reader.get(), &entry)) == ARCHIVE_OK) {
-        std::string path = archive_entry_pathname(entry);
+    const auto read_entry = [&](const image::LayerEntry& entry,
+                                const image::EntryContent& content) {
+        std::string path = entry.path;
         while (!path.empty() && path.back() == '/') {
             path.pop_back();
         }
         File file;
-        file.mode = archive_entry_perm(entry);
-        file.uid = static_cast<std::uint32_t>(archive_entry_uid(entry));
-        file.gid = static_cast<std::uint32_t>(archive_entry_gid(entry));
-        if (const char* hardlink = archive_entry_hardlink(entry)) {
+        file.mode = entry.mode;
+        file.uid = entry.uid;
+        file.gid = entry.gid;
+        if (entry.type == image::LayerEntry::Type::hard_link) {
             file.type = 'h';
-            file.content = files.contains(hardlink) ? files[hardlink].content : hardlink;
-        } else if (archive_entry_filetype(entry) == AE_IFDIR) {
+            file.content = files.contains(entry.link) ? files[entry.link].content : entry.link;
+        } else if (entry.type == image::LayerEntry::Type::directory) {
             file.type = 'd';
-        } else if (archive_entry_filetype(entry) == AE_IFLNK) {
+        } else if (entry.type == image::LayerEntry::Type::symlink) {
             file.type = 'l';
-            file.content = archive_entry_symlink(entry);
+            file.content = entry.link;
         } else {
             core::Hasher hasher;
             const bool is_status = path == "var/lib/dpkg/status";
-            for (la_ssize_t got;
-                 (got = archive_read_data(reader.get(), buffer.data(), buffer.size())) > 0;) {
-                hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
-                file.size += static_cast<std::uint64_t>(got);
+            content([&](std::span<const std::byte> bytes) {
+                hasher.update(bytes);
+                file.size += bytes.size();
                 if (is_status) {
-                    status.append(buffer.data(), static_cast<std::size_t>(got));
+                    status.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
                 }
-            }
+            });
             file.content = hasher.hex_digest();
         }
         files[path] = std::move(file);
-    }
-    if (result != ARCHIVE_EOF) {
-        throw Error(fmt::format("{}: {}", blob.string(), archive_error_string(reader.get())));
-    }
+    };
+    layout.read_layer(layer, read_entry);
     for (const auto& paragraph : deb::parse_paragraphs(status, "var/lib/dpkg/status")) {
         Package package;
         package.name = paragraph.value_or("Package", "");
@@ -133,29 +119,14 @@ Side load_layout(const fs::path& path) {
     Side side;
     side.label = path.string();
     side.is_image = true;
-    const auto blob = [&](const std::string& digest) {
-        return path / "blobs" / "sha256" / digest.substr(digest.find(':') + 1);
-    };
-    const auto index = json::parse(core::read_file(path / "index.json"));
-    const auto& top = index.at("manifests").at(0);
-    side.digest = top.at("digest").get<std::string>();
-    std::vector<std::string> manifests;
-    if (top.at("mediaType").get<std::string>() == image::k_index_media_type) {
-        for (const auto& entry : json::parse(core::read_file(blob(side.digest))).at("manifests")) {
-            manifests.push_back(entry.at("digest").get<std::string>());
-        }
-    } else {
-        manifests.push_back(side.digest);
-    }
-    for (const auto& digest : manifests) {
-        const auto manifest = json::parse(core::read_file(blob(digest)));
-        const auto config = json::parse(
-            core::read_file(blob(manifest.at("config").at("digest").get<std::string>())));
+    const auto layout = image::Layout::open(path);
+    side.digest = layout.top().blob.digest;
+    for (const auto& image : layout.images()) {
         Arch arch;
-        arch.arch = debian_arch(config);
-        const auto& layer = manifest.at("layers").at(0);
-        arch.size = layer.at("size").get<std::uint64_t>();
-        read_layer(blob(layer.at("digest").get<std::string>()), arch);
+        arch.arch = debian_arch(image.config_json);
+        const auto& layer = image.layers.at(0);
+        arch.size = layer.size;
+        read_layer(layout, layer, arch);
         side.archs.push_back(std::move(arch));
     }
     return side;

@@ -3,6 +3,7 @@
 
 #include <distill/core/fs.hpp>
 #include <distill/diff/diff.hpp>
+#include <distill/image/layout.hpp>
 #include <distill/image/output.hpp>
 #include <distill/pipeline/pipeline.hpp>
 
@@ -11,25 +12,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-json blob_json(const fs::path& layout, const std::string& digest) {
-    return json::parse(
-        core::read_file(layout / "blobs" / "sha256" / digest.substr(digest.find(':') + 1)));
-}
-
-/// The manifests of a layout (one, or those its image index lists).
-std::vector<json> manifests_of(const fs::path& layout) {
-    const auto top = json::parse(core::read_file(layout / "index.json")).at("manifests").at(0);
-    const auto document = blob_json(layout, top.at("digest").get<std::string>());
-    if (document.contains("manifests")) {
-        std::vector<json> out;
-        for (const auto& entry : document.at("manifests")) {
-            out.push_back(blob_json(layout, entry.at("digest").get<std::string>()));
-        }
-        return out;
-    }
-    return {document};
-}
 
 std::string describe_file(const diff::File& file) {
     return fmt::format("{} mode {:o} owner {}:{} size {} {}", file.type, file.mode, file.uid,
@@ -65,16 +47,16 @@ std::string first_difference(const fs::path& expected, const fs::path& actual) {
         }
     }
     // Same files: the difference is in the tar's own bytes or in the image config.
-    const auto old_manifests = manifests_of(expected);
-    const auto new_manifests = manifests_of(actual);
-    for (std::size_t i = 0; i < old_manifests.size() && i < new_manifests.size(); ++i) {
-        const auto old_config = blob_json(expected, old_manifests[i].at("config").at("digest"));
-        const auto new_config = blob_json(actual, new_manifests[i].at("config").at("digest"));
+    const auto old_images = image::Layout::open(expected).images();
+    const auto new_images = image::Layout::open(actual).images();
+    for (std::size_t i = 0; i < old_images.size() && i < new_images.size(); ++i) {
+        const auto& old_config = old_images[i].config_json;
+        const auto& new_config = new_images[i].config_json;
         if (old_config != new_config) {
             const auto patch = json::diff(old_config, new_config);
             return fmt::format("the same files, but the image config differs: {}", patch.dump());
         }
-        if (old_manifests[i].at("layers") != new_manifests[i].at("layers")) {
+        if (old_images[i].manifest.at("layers") != new_images[i].manifest.at("layers")) {
             return "the same files and config, but the layer's bytes differ (entry order, "
                    "headers or compression)";
         }
@@ -96,8 +78,7 @@ VerifyResult verify(const fs::path& layout, const fs::path& manifest_path,
     rebuild.lock.mode = LockMode::frozen; // exactly what the lock says, or nothing
     rebuild.format = OutputFormat::layout;
     // The layer is compressed as the original was.
-    const auto media_type =
-        manifests_of(layout).front().at("layers").at(0).at("mediaType").get<std::string>();
+    const auto media_type = image::Layout::open(layout).images().front().layers.at(0).media_type;
     rebuild.compression =
         media_type.ends_with("+zstd") ? image::Compression::zstd : image::Compression::gzip;
     const core::TempDir scratch(".distill-verify-", fs::absolute(layout).parent_path());
