@@ -197,6 +197,75 @@ private:
     core::Reporter& m_reporter;
 };
 
+std::string describe_file(const File& file) {
+    return fmt::format("{} mode {:o} owner {}:{} size {} {}", file.type, file.mode, file.uid,
+                       file.gid, file.size, file.content.substr(0, 16));
+}
+
+PackageChange change_of(PackageChange::Kind kind, const std::string& name,
+                        const std::string& old_version, const std::string& new_version) {
+    PackageChange change;
+    change.kind = kind;
+    change.name = name;
+    change.old_version = old_version;
+    change.new_version = new_version;
+    return change;
+}
+
+/// The packages of one architecture that were added, removed, upgraded or downgraded (in the
+/// distro's version order), by name; upgrades with what their changelog says.
+std::vector<PackageChange> compare_packages(const distro::Distro& distro, const Arch& old_arch,
+                                            const Arch& new_arch, Changelogs& changelogs) {
+    std::vector<PackageChange> changes;
+    for (const auto& [name, package] : new_arch.packages) {
+        const auto old = old_arch.packages.find(name);
+        if (old == old_arch.packages.end()) {
+            changes.push_back(change_of(PackageChange::Kind::added, name, {}, package.version));
+            continue;
+        }
+        const int order = distro.compare_versions(old->second.version, package.version);
+        if (order == 0) {
+            continue;
+        }
+        auto change =
+            change_of(order < 0 ? PackageChange::Kind::upgraded : PackageChange::Kind::downgraded,
+                      name, old->second.version, package.version);
+        if (order < 0) {
+            changelogs.explain(package, change);
+        }
+        changes.push_back(std::move(change));
+    }
+    for (const auto& [name, package] : old_arch.packages) {
+        if (!new_arch.packages.contains(name)) {
+            changes.push_back(change_of(PackageChange::Kind::removed, name, package.version, {}));
+        }
+    }
+    std::sort(changes.begin(), changes.end(),
+              [](const PackageChange& a, const PackageChange& b) { return a.name < b.name; });
+    return changes;
+}
+
+/// The files added, removed and changed, when both sides are images.
+void compare_files(const Arch& old_arch, const Arch& new_arch, ArchDiff& out) {
+    if (!old_arch.files || !new_arch.files) {
+        return;
+    }
+    out.has_files = true;
+    for (const auto& [path, file] : *new_arch.files) {
+        const auto old = old_arch.files->find(path);
+        if (old == old_arch.files->end()) {
+            out.files_added.push_back(path);
+        } else if (!(old->second == file)) {
+            out.files_changed.push_back(path);
+        }
+    }
+    for (const auto& [path, file] : *old_arch.files) {
+        if (!new_arch.files->contains(path)) {
+            out.files_removed.push_back(path);
+        }
+    }
+}
+
 } // namespace
 
 Side load(const fs::path& path) {
@@ -233,83 +302,69 @@ Diff compare(const Side& before, const Side& after, const core::Cache& cache,
         }
     }
     const Arch empty;
+    const auto find = [&](const Side& side, const std::string& name) -> const Arch& {
+        const auto found = std::find_if(side.archs.begin(), side.archs.end(),
+                                        [&](const Arch& a) { return a.arch == name; });
+        return found == side.archs.end() ? empty : *found;
+    };
     for (const auto& name : arch_names) {
-        const auto find = [&](const Side& side) -> const Arch& {
-            const auto found = std::find_if(side.archs.begin(), side.archs.end(),
-                                            [&](const Arch& a) { return a.arch == name; });
-            return found == side.archs.end() ? empty : *found;
-        };
-        const Arch& old_arch = find(before);
-        const Arch& new_arch = find(after);
+        const Arch& old_arch = find(before, name);
+        const Arch& new_arch = find(after, name);
         ArchDiff out;
         out.arch = name;
         out.size_before = old_arch.size;
         out.size_after = new_arch.size;
         Changelogs changelogs(distro, new_arch, cache, reporter);
-        for (const auto& [package_name, package] : new_arch.packages) {
-            const auto old = old_arch.packages.find(package_name);
-            if (old == old_arch.packages.end()) {
-                out.packages.push_back({PackageChange::Kind::added,
-                                        package_name,
-                                        {},
-                                        package.version,
-                                        {},
-                                        {},
-                                        {},
-                                        {}});
-                continue;
-            }
-            const int order = distro.compare_versions(old->second.version, package.version);
-            if (order == 0) {
-                continue;
-            }
-            PackageChange change{order < 0 ? PackageChange::Kind::upgraded
-                                           : PackageChange::Kind::downgraded,
-                                 package_name,
-                                 old->second.version,
-                                 package.version,
-                                 {},
-                                 {},
-                                 {},
-                                 {}};
-            if (order < 0) {
-                changelogs.explain(package, change);
-            }
-            out.packages.push_back(std::move(change));
-        }
-        for (const auto& [package_name, package] : old_arch.packages) {
-            if (!new_arch.packages.contains(package_name)) {
-                out.packages.push_back({PackageChange::Kind::removed,
-                                        package_name,
-                                        package.version,
-                                        {},
-                                        {},
-                                        {},
-                                        {},
-                                        {}});
-            }
-        }
-        std::sort(out.packages.begin(), out.packages.end(),
-                  [](const PackageChange& a, const PackageChange& b) { return a.name < b.name; });
-        if (old_arch.files && new_arch.files) {
-            out.has_files = true;
-            for (const auto& [path, file] : *new_arch.files) {
-                const auto old = old_arch.files->find(path);
-                if (old == old_arch.files->end()) {
-                    out.files_added.push_back(path);
-                } else if (!(old->second == file)) {
-                    out.files_changed.push_back(path);
-                }
-            }
-            for (const auto& [path, file] : *old_arch.files) {
-                if (!new_arch.files->contains(path)) {
-                    out.files_removed.push_back(path);
-                }
-            }
-        }
+        out.packages = compare_packages(distro, old_arch, new_arch, changelogs);
+        compare_files(old_arch, new_arch, out);
         diff.archs.push_back(std::move(out));
     }
     return diff;
+}
+
+std::string first_difference(const fs::path& expected, const fs::path& actual) {
+    const auto a = load(expected);
+    const auto b = load(actual);
+    if (a.archs.size() != b.archs.size()) {
+        return fmt::format("{} architectures were built, {} are in the layout", b.archs.size(),
+                           a.archs.size());
+    }
+    for (std::size_t i = 0; i < a.archs.size(); ++i) {
+        const auto& old_files = *a.archs[i].files;
+        const auto& new_files = *b.archs[i].files;
+        auto o = old_files.begin();
+        auto n = new_files.begin();
+        while (o != old_files.end() || n != new_files.end()) {
+            if (n == new_files.end() || (o != old_files.end() && o->first < n->first)) {
+                return fmt::format("/{}: in the layout, not in the rebuild", o->first);
+            }
+            if (o == old_files.end() || n->first < o->first) {
+                return fmt::format("/{}: in the rebuild, not in the layout", n->first);
+            }
+            if (!(o->second == n->second)) {
+                return fmt::format("/{}: layout has {}, rebuild has {}", o->first,
+                                   describe_file(o->second), describe_file(n->second));
+            }
+            ++o;
+            ++n;
+        }
+    }
+    // Same files: the difference is in the tar's own bytes or in the image config.
+    const auto old_images = image::Layout::open(expected).images();
+    const auto new_images = image::Layout::open(actual).images();
+    for (std::size_t i = 0; i < old_images.size() && i < new_images.size(); ++i) {
+        const auto& old_config = old_images[i].config_json;
+        const auto& new_config = new_images[i].config_json;
+        if (old_config != new_config) {
+            const auto patch = json::diff(old_config, new_config);
+            return fmt::format("the same files, but the image config differs: {}", patch.dump());
+        }
+        if (old_images[i].manifest.at("layers") != new_images[i].manifest.at("layers")) {
+            return "the same files and config, but the layer's bytes differ (entry order, "
+                   "headers or compression)";
+        }
+    }
+    return "the same files, config and layers; the manifests or the index differ";
 }
 
 } // namespace distill::diff
