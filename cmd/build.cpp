@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <distill/core/text.hpp>
+#include <distill/distro/distro.hpp>
 #include <distill/image/oci.hpp>
 #include <distill/image/reference.hpp>
 #include <distill/pipeline/pipeline.hpp>
@@ -140,7 +141,8 @@ void add_build_command(CLI::App& app, const GlobalOptions& globals, int& exit_co
                         "Build for this architecture instead of the manifest's (repeatable)");
     command
         ->add_option("-j,--jobs", options->jobs,
-                     "Threads for unpacking and compressing (default: one per processor)")
+                     "Threads for unpacking and compressing (default: one per processor), and "
+                     "downloads at once (default: 8)")
         ->check(CLI::Range(1, 256));
     command->add_option("--solver-debug", options->solver_debug,
                         "Write a libsolv testcase of the resolution into this directory");
@@ -158,7 +160,7 @@ void add_build_command(CLI::App& app, const GlobalOptions& globals, int& exit_co
 (verified against the signed indexes), reads them without running any maintainer
 script, and writes one image per architecture with a single layer:
 
-  - Paths: /bin, /sbin and /lib* move under /usr (merged /usr, bookworm on) with
+  - Paths: /bin, /sbin and /lib* move under /usr (merged /usr, Debian 12 on) with
     links in their place; documentation, manual pages, translations and lintian
     files are dropped (each package's copyright stays); `paths` in the manifest
     changes that. Setuid and setgid bits are dropped unless `paths.setuid` keeps them.
@@ -166,7 +168,7 @@ script, and writes one image per architecture with a single layer:
     manifest's accounts), /tmp, /etc/nsswitch.conf, /etc/localtime (UTC), the CA
     bundle with the links update-ca-certificates and `openssl rehash` make in
     /etc/ssl/certs (and /usr/lib/ssl/cert.pem and certs, where OpenSSL looks), the
-    Java truststore when a JVM is in, /usr/bin links for JVM tools, and dpkg's
+    Java truststore when a JVM is in, /usr/bin links for JVM tools, and the package
     database listing exactly the files that are in the image.
   - Reproducible: paths sorted, owners numeric, every time stamp the epoch
     (SOURCE_DATE_EPOCH, else the newest package's build date): the same manifest
@@ -208,9 +210,10 @@ Examples:
 
     command->callback([options, &globals, &exit_code] {
         CliReporter reporter(globals);
+        const auto loaded = distro::load_manifest(options->manifest, options->archs);
+        pipeline::Session session(session_options(globals, options->jobs, source_date_epoch()),
+                                  reporter);
         pipeline::BuildSettings settings;
-        settings.plan.cache_dir = globals.cache_dir;
-        settings.plan.archs = options->archs;
         settings.plan.solver_debug_dir = options->solver_debug;
         settings.output = options->output;
         settings.format = options->format == "oci-archive" ? pipeline::OutputFormat::oci_archive
@@ -224,8 +227,7 @@ Examples:
                              : options->update ? pipeline::LockMode::update
                                                : pipeline::LockMode::automatic;
         settings.lock.path = options->lock;
-        settings.jobs = options->jobs;
-        const auto result = pipeline::build(options->manifest, settings, reporter);
+        const auto result = pipeline::build(session, loaded, settings);
         if (options->json) {
             fmt::print("{}\n", result_json(result).dump(2));
         } else {

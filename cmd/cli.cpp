@@ -1,7 +1,9 @@
 #include "cli.hpp"
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include <fmt/format.h>
@@ -43,6 +45,41 @@ Exit codes:
   9 verify: rebuild differs                   130 interrupted)";
 
 } // namespace
+
+pipeline::Session::Options session_options(const GlobalOptions& globals, int jobs,
+                                           std::optional<std::int64_t> epoch) {
+    return pipeline::Session::Options{globals.cache_dir, jobs, epoch};
+}
+
+std::optional<std::int64_t> source_date_epoch() {
+    const char* text = std::getenv("SOURCE_DATE_EPOCH");
+    if (text == nullptr || *text == '\0') {
+        return std::nullopt;
+    }
+    std::int64_t epoch = 0;
+    const std::string_view view(text);
+    const auto [end, error] = std::from_chars(view.data(), view.data() + view.size(), epoch);
+    if (error != std::errc{} || end != view.data() + view.size() || epoch < 0) {
+        throw Error(
+            fmt::format("SOURCE_DATE_EPOCH=`{}` is not a number of seconds since 1970", view),
+            ExitCode::usage);
+    }
+    return epoch;
+}
+
+void print_problems(std::string_view name, std::string_view arch,
+                    const std::vector<resolve::Problem>& problems) {
+    fmt::print(stderr, "distill: error: cannot resolve {} for {}:\n", name, arch);
+    for (const auto& problem : problems) {
+        fmt::print(stderr, "  - {}\n", problem.summary);
+        for (const auto& detail : problem.details) {
+            fmt::print(stderr, "      {}\n", detail);
+        }
+        if (!problem.hint.empty()) {
+            fmt::print(stderr, "    hint: {}\n", problem.hint);
+        }
+    }
+}
 
 int run(int argc, char** argv) {
     CLI::App app(k_description, "distill");
@@ -88,6 +125,13 @@ int run(int argc, char** argv) {
         return static_cast<int>(ExitCode::usage);
     } catch (const std::exception& e) {
         std::fflush(stdout);
+        if (const auto* unsolvable = find_nested<resolve::UnsolvableError>(e)) {
+            // The same explanation `distill plan` gives, architecture by architecture.
+            for (const auto& arch : unsolvable->unsolved()) {
+                print_problems(unsolvable->name(), arch.arch, arch.problems);
+            }
+            return static_cast<int>(unsolvable->exit_code());
+        }
         fmt::print(stderr, "distill: error: {}\n", describe(e));
         if (core::cancel_requested()) {
             return 130; // as a shell reports a process ended by SIGINT

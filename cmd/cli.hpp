@@ -2,12 +2,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include <distill/core/reporter.hpp>
+#include <distill/pipeline/session.hpp>
+#include <distill/resolve/resolve.hpp>
 
 namespace distill::cli {
 
@@ -42,6 +46,19 @@ private:
     bool m_progress_shown = false;
     std::chrono::steady_clock::time_point m_last_progress{};
 };
+
+/// The session of a subcommand: the global options' cache, `jobs` (--jobs; 0: not given) and
+/// `epoch` (source_date_epoch() for the commands that stamp an image).
+[[nodiscard]] pipeline::Session::Options session_options(const GlobalOptions& globals, int jobs = 0,
+                                                         std::optional<std::int64_t> epoch = {});
+
+/// SOURCE_DATE_EPOCH when set and not empty (it must be a number of seconds since 1970: a usage
+/// error otherwise), else nothing.
+[[nodiscard]] std::optional<std::int64_t> source_date_epoch();
+
+/// Explains why `name` cannot be resolved for `arch`, on stderr, as `distill plan` does.
+void print_problems(std::string_view name, std::string_view arch,
+                    const std::vector<resolve::Problem>& problems);
 
 /// The `plan` subcommand; it sets `exit_code` when it fails in a way already reported.
 void add_plan_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);

@@ -4,7 +4,6 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include <distill/core/cache.hpp>
 #include <distill/core/text.hpp>
 #include <distill/diff/diff.hpp>
 
@@ -173,12 +172,10 @@ Examples:
   distill diff --json out/java17.old out/java17)");
     command->callback([options, &globals, &exit_code] {
         CliReporter reporter(globals);
-        const core::Cache cache(globals.cache_dir.empty()
-                                    ? core::Cache::default_root()
-                                    : std::filesystem::path(globals.cache_dir));
+        const pipeline::Session session(session_options(globals), reporter);
         const auto before = diff::load(options->before);
         const auto after = diff::load(options->after);
-        const auto d = diff::compare(before, after, cache, reporter);
+        const auto d = diff::compare(before, after, session.cache(), reporter);
         if (options->json) {
             fmt::print("{}\n", to_json(d).dump(2));
         } else {

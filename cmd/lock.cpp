@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <distill/core/text.hpp>
+#include <distill/distro/distro.hpp>
 #include <distill/lock/lock.hpp>
 #include <distill/pipeline/pipeline.hpp>
 
@@ -43,15 +44,13 @@ Examples:
   distill lock --update manifests/java17.yaml && distill diff old.lock manifests/java17.lock)");
     command->callback([options, &globals, &exit_code] {
         CliReporter reporter(globals);
-        pipeline::Settings settings;
-        settings.cache_dir = globals.cache_dir;
-        settings.archs = options->archs;
+        const auto loaded = distro::load_manifest(options->manifest, options->archs);
+        pipeline::Session session(session_options(globals), reporter);
         pipeline::LockSettings lock_settings;
         lock_settings.mode =
             options->update ? pipeline::LockMode::update : pipeline::LockMode::automatic;
         lock_settings.path = options->lock;
-        auto resolved =
-            pipeline::resolve_packages(options->manifest, settings, lock_settings, reporter);
+        auto resolved = pipeline::resolve_packages(session, loaded, {}, lock_settings);
         pipeline::write_lock(resolved);
         for (const auto& plan : resolved.plans) {
             fmt::print("{} ({}): {} packages, {} installed\n", resolved.manifest.name, plan.arch,

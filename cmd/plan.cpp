@@ -6,6 +6,7 @@
 
 #include <distill/core/error.hpp>
 #include <distill/core/text.hpp>
+#include <distill/distro/distro.hpp>
 #include <distill/pipeline/pipeline.hpp>
 
 #include "cli.hpp"
@@ -65,21 +66,10 @@ void print_text(const pipeline::PlanResult& result) {
     }
 }
 
-void print_problems(const pipeline::PlanResult& result) {
+void print_unsolved(const pipeline::PlanResult& result) {
     for (const auto& arch : result.archs) {
-        if (arch.resolution.solved()) {
-            continue;
-        }
-        fmt::print(stderr, "distill: error: cannot resolve {} for {}:\n", result.manifest.name,
-                   arch.arch);
-        for (const auto& problem : arch.resolution.problems) {
-            fmt::print(stderr, "  - {}\n", problem.summary);
-            for (const auto& detail : problem.details) {
-                fmt::print(stderr, "      {}\n", detail);
-            }
-            if (!problem.hint.empty()) {
-                fmt::print(stderr, "    hint: {}\n", problem.hint);
-            }
+        if (!arch.resolution.solved()) {
+            print_problems(result.manifest.name, arch.arch, arch.resolution.problems);
         }
     }
 }
@@ -137,18 +127,18 @@ Examples:
 
     command->callback([options, &globals, &exit_code] {
         CliReporter reporter(globals);
+        const auto loaded = distro::load_manifest(options->manifest, options->archs);
+        pipeline::Session session(session_options(globals), reporter);
         pipeline::Settings settings;
-        settings.cache_dir = globals.cache_dir;
-        settings.archs = options->archs;
         settings.solver_debug_dir = options->solver_debug;
-        const auto result = pipeline::plan(options->manifest, settings, reporter);
+        const auto result = pipeline::plan(session, loaded, settings);
         if (options->json) {
             print_json(result);
         } else if (result.solved()) {
             print_text(result);
         }
         if (!result.solved()) {
-            print_problems(result);
+            print_unsolved(result);
             if (!options->solver_debug.empty()) {
                 fmt::print(stderr, "A libsolv testcase is in {} (replay it with testsolv).\n",
                            options->solver_debug);

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <distill/diff/diff.hpp>
+#include <distill/distro/distro.hpp>
 #include <distill/pipeline/pipeline.hpp>
 
 #include "cli.hpp"
@@ -38,11 +40,12 @@ Example:
   distill verify out/java17 manifests/java17.yaml)");
     command->callback([options, &globals, &exit_code] {
         CliReporter reporter(globals);
+        const auto loaded = distro::load_manifest(options->manifest);
+        pipeline::Session session(session_options(globals, 0, source_date_epoch()), reporter);
         pipeline::BuildSettings settings;
-        settings.plan.cache_dir = globals.cache_dir;
         settings.lock.path = options->lock;
         const auto result =
-            pipeline::verify(options->layout, options->manifest, settings, reporter);
+            pipeline::verify(session, options->layout, loaded, settings, diff::first_difference);
         if (options->json) {
             fmt::print("{}\n", nlohmann::json{{"layout", options->layout},
                                               {"expected", result.expected},

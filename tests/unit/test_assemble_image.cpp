@@ -10,6 +10,8 @@
 #include <distill/assemble/assemble.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
+#include <distill/distro/debian/debian.hpp>
+#include <distill/distro/debian/dpkg_database.hpp>
 #include <distill/manifest/manifest.hpp>
 
 #include "support.hpp"
@@ -17,6 +19,8 @@
 namespace distill::assemble {
 namespace {
 
+using distro::debian::add_alternatives;
+using distro::debian::write_package_database;
 using ::testing::HasSubstr;
 using unpack::EntryType;
 

@@ -5,12 +5,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <distill/distro/distro.hpp>
 #include <distill/manifest/manifest.hpp>
 
 #include "support.hpp"
 
 namespace distill::manifest {
 namespace {
+
+using distro::validate;
 
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -46,7 +49,7 @@ protected:
     /// The diagnostics parse() throws for `path`; a test failure if it throws none.
     static std::vector<Diagnostic> errors(const fs::path& path) {
         try {
-            (void)parse(path);
+            (void)parse(path, distro::get(Distro::debian).example_release());
         } catch (const ManifestError& e) {
             return e.diagnostics();
         }
@@ -532,6 +535,8 @@ TEST(ManifestError, LocationWithoutColumnShowsTheLine) {
 
 namespace distill::manifest {
 namespace {
+
+using distro::validate;
 
 class ManifestIncludeOverride : public test::ScratchTest {};
 

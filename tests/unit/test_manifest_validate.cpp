@@ -5,12 +5,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <distill/distro/distro.hpp>
 #include <distill/manifest/manifest.hpp>
 
 #include "support.hpp"
 
 namespace distill::manifest {
 namespace {
+
+using distro::validate;
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -385,6 +388,8 @@ TEST_F(ManifestValidate, ProblemsInAnIncludedManifestComeFirstAndNameIt) {
 
 namespace distill::manifest {
 namespace {
+
+using distro::validate;
 
 TEST_F(ManifestValidate, ExcludeAndAllowTakeGlobs) {
     expect_valid(std::string(k_debian) +

@@ -9,6 +9,7 @@
 #include <distill/assemble/assemble.hpp>
 #include <distill/assemble/certificates.hpp>
 #include <distill/core/fs.hpp>
+#include <distill/distro/distro.hpp>
 #include <distill/unpack/path_policy.hpp>
 
 namespace distill::assemble {
@@ -44,18 +45,12 @@ void add_accounts(Tree& tree, const manifest::Manifest& manifest, Summary& summa
     tree.put_file("etc/group", group);
 }
 
-void add_system_files(Tree& tree, const manifest::Manifest& manifest) {
-    // base-files ships /etc/os-release (a link to /usr/lib/os-release); without it, say what
-    // the image is built from, so that scanners can tell.
+void add_system_files(Tree& tree, const manifest::Manifest& manifest,
+                      const distro::Distro& distro) {
+    // A base package ships /etc/os-release (a link to /usr/lib/os-release); without it, say
+    // what the image is built from, so that scanners can tell.
     if (tree.find("etc/os-release") == nullptr && tree.find("usr/lib/os-release") == nullptr) {
-        const bool debian = manifest.distro == manifest::Distro::debian;
-        tree.put_file("etc/os-release",
-                      fmt::format("PRETTY_NAME=\"Distroless ({} {})\"\nNAME=\"{}\"\nID={}\n"
-                                  "VERSION_CODENAME={}\nHOME_URL=\"{}\"\n",
-                                  manifest::to_string(manifest.distro), manifest.release,
-                                  debian ? "Debian GNU/Linux" : "Alpine Linux",
-                                  manifest::to_string(manifest.distro), manifest.release,
-                                  debian ? "https://www.debian.org/" : "https://alpinelinux.org/"));
+        tree.put_file("etc/os-release", distro.os_release(manifest));
     }
     tree.put_directory("tmp", 01777);
     if (tree.find("etc/nsswitch.conf") == nullptr) {
@@ -82,25 +77,27 @@ constexpr std::string_view k_local_certificates = "usr/local/share/ca-certificat
 constexpr std::string_view k_certificate_directory = "etc/ssl/certs/";
 constexpr std::string_view k_bundle = "etc/ssl/certs/ca-certificates.crt";
 
-/// The links of Debian's openssl package (which ca-certificates depends on, and which distill
-/// leaves out: it is the command line tool) that make OpenSSL's built-in defaults find the CA
-/// certificates: libssl3 is built with OPENSSLDIR /usr/lib/ssl, so SSL_CTX_set_default_verify_paths
-/// reads /usr/lib/ssl/cert.pem and looks up /usr/lib/ssl/certs/<hash>.N. Its openssl.cnf is left
-/// out: the library runs the same without the file, whose only library section
+/// The links of the distro's openssl package (which ca-certificates depends on, and which
+/// distill leaves out: it is the command line tool) that make OpenSSL's built-in defaults find
+/// the CA certificates where the distro's libssl looks (its OPENSSLDIR): there
+/// SSL_CTX_set_default_verify_paths reads cert.pem and looks up certs/<hash>.N. The openssl.cnf
+/// there is left out: the library runs the same without the file, whose only library section
 /// ([openssl_init]) is empty in Debian's copy; the rest configures the command line tool.
-void add_openssl_directory(Tree& tree, const manifest::Manifest& manifest) {
-    // Alpine's OpenSSL looks in /etc/ssl itself, where its ca-certificates-bundle puts cert.pem.
-    if (manifest.distro != manifest::Distro::debian) {
+void add_openssl_directory(Tree& tree, const distro::Distro& distro) {
+    // Some distros' OpenSSL looks in /etc/ssl itself (Alpine's, where its
+    // ca-certificates-bundle puts cert.pem).
+    const std::string directory(distro.openssl_directory());
+    if (directory.empty()) {
         return;
     }
-    // A /usr/lib/ssl that is not a directory (a link to /etc/ssl, as the openssl package's
-    // postinst makes on old systems) already leads there.
-    if (const auto* ssl = tree.find("usr/lib/ssl");
+    // A directory that is not one (a link to /etc/ssl, as the openssl package's postinst makes
+    // on old systems) already leads there.
+    if (const auto* ssl = tree.find(directory);
         ssl != nullptr && ssl->type != EntryType::directory) {
         return;
     }
-    tree.put_symlink("usr/lib/ssl/certs", "/etc/ssl/certs");
-    tree.put_symlink("usr/lib/ssl/cert.pem", fmt::format("/{}", k_bundle));
+    tree.put_symlink(directory + "/certs", "/etc/ssl/certs");
+    tree.put_symlink(directory + "/cert.pem", fmt::format("/{}", k_bundle));
 }
 
 /// `name` with every character outside [A-Za-z0-9._+=-] made '_', so that a file name from the
@@ -153,8 +150,8 @@ std::vector<CertificateFile> local_certificates(const manifest::Manifest& manife
     return files;
 }
 
-void add_certificates(Tree& tree, const manifest::Manifest& manifest, std::int64_t epoch,
-                      Summary& summary) {
+void add_certificates(Tree& tree, const manifest::Manifest& manifest, const distro::Distro& distro,
+                      std::int64_t epoch, Summary& summary) {
     // update-ca-certificates takes every certificate below /usr/share/ca-certificates (all are
     // enabled on a fresh install), in C-locale order, which is the tree's order.
     std::vector<CertificateFile> files;
@@ -201,7 +198,7 @@ void add_certificates(Tree& tree, const manifest::Manifest& manifest, std::int64
                 ++summary.hash_links;
             }
         }
-        add_openssl_directory(tree, manifest);
+        add_openssl_directory(tree, distro);
     }
     // The JVM's lib/security/cacerts links here; ca-certificates-java would have built it.
     if (has_jvm) {
@@ -250,13 +247,14 @@ std::string resolve_user(const manifest::Manifest& manifest) {
 
 Summary assemble(unpack::Tree& tree, const manifest::Manifest& manifest, std::int64_t epoch,
                  core::Reporter& reporter) {
+    const auto& distro = distro::get(manifest.distro);
     Summary summary;
     add_accounts(tree, manifest, summary);
-    add_system_files(tree, manifest);
-    add_certificates(tree, manifest, epoch, summary);
-    summary.alternatives = add_alternatives(tree);
+    add_system_files(tree, manifest, distro);
+    add_certificates(tree, manifest, distro, epoch, summary);
+    summary.alternatives = distro.add_alternatives(tree);
     add_files(tree, manifest);
-    summary.database_packages = write_package_database(tree);
+    summary.database_packages = distro.write_package_database(tree);
     reporter.debug(fmt::format("accounts: {}", fmt::join(summary.accounts, ", ")));
     for (const auto& link : summary.alternatives) {
         reporter.debug(fmt::format("alternative: {}", link));

@@ -20,7 +20,7 @@ struct Summary {
     std::size_t hash_links = 0;            ///< /etc/ssl/certs/<hash>.<n> links, as rehash makes
     bool java_truststore = false;          ///< /etc/ssl/certs/java/cacerts written
     std::vector<std::string> alternatives; ///< "/usr/bin/java -> /usr/lib/jvm/.../bin/java"
-    std::size_t database_packages = 0;     ///< packages in /var/lib/dpkg/status
+    std::size_t database_packages = 0;     ///< packages in the image's package database
 };
 
 /// The accounts of an image: root, nonroot and nobody, replaced or joined by the manifest's
@@ -31,25 +31,14 @@ struct Summary {
 [[nodiscard]] std::string resolve_user(const manifest::Manifest& manifest);
 
 /// Runs every step on the tree, in order: accounts (/etc/passwd, /etc/group, homes), system
-/// files (/etc/os-release when base-files has none, /tmp, /etc/nsswitch.conf, /etc/localtime
-/// when tzdata is in), the CA bundle with the links update-ca-certificates, `openssl rehash` and
-/// the openssl package would make (and the manifest's `certificates` as files under
-/// /usr/local/share/ca-certificates), the Java truststore, alternatives links, the
-/// manifest's `files`, and last the package database (/var/lib/dpkg/status and info/), which
-/// lists exactly what the image holds. `manifest` is after manifest::with_defaults; `epoch`
-/// dates what needs a date.
+/// files (/etc/os-release when the packages ship none, /tmp, /etc/nsswitch.conf,
+/// /etc/localtime when tzdata is in), the CA bundle with the links update-ca-certificates,
+/// `openssl rehash` and the distro's openssl package would make (and the manifest's
+/// `certificates` as files under /usr/local/share/ca-certificates), the Java truststore, the
+/// distro's alternatives links, the manifest's `files`, and last the distro's package database,
+/// which lists exactly what the image holds (distro::Distro). `manifest` is after
+/// manifest::with_defaults; `epoch` dates what needs a date.
 Summary assemble(unpack::Tree& tree, const manifest::Manifest& manifest, std::int64_t epoch,
                  core::Reporter& reporter);
-
-/// The alternatives links Debian's maintainer scripts would make, from a declarative table:
-/// for a JVM under /usr/lib/jvm, /usr/bin/<tool> -> /etc/alternatives/<tool> -> the tool.
-/// Returns "link -> target" for each.
-std::vector<std::string> add_alternatives(unpack::Tree& tree);
-
-/// /var/lib/dpkg/status with one stanza per package ("Status: install ok installed", and the
-/// Conffiles that are present), and info/<pkg>.list and .md5sums naming exactly the paths of
-/// each package that are in the image (as the package names them, so "/bin/ls" on a merged-/usr
-/// image, as dpkg itself records it). Returns the number of packages.
-std::size_t write_package_database(unpack::Tree& tree);
 
 } // namespace distill::assemble

@@ -53,7 +53,7 @@ public:
         : Error(message, ExitCode::verification) {}
 };
 
-/// Runs `body`; if it throws, rethrows with `context` ("fetching InRelease from URL") nested
+/// Runs `body`; if it throws, rethrows with `context` ("fetching the release file from URL") nested
 /// around the original error, so the CLI can print the whole chain. An error that is
 /// located() goes on as it is: the place in the manifest says more than the step did.
 template <typename Body>
@@ -68,6 +68,23 @@ decltype(auto) with_context(std::string_view context, Body&& body) {
     } catch (...) {
         std::throw_with_nested(Error(std::string(context)));
     }
+}
+
+/// The outermost error of type T in a nested chain, or nullptr. The pointer lives as long as
+/// `error` does.
+template <typename T>
+const T* find_nested(const std::exception& error) {
+    if (const auto* found = dynamic_cast<const T*>(&error)) {
+        return found;
+    }
+    try {
+        std::rethrow_if_nested(error);
+    } catch (const std::exception& nested) {
+        return find_nested<T>(nested);
+    } catch (...) {
+        // A non-std exception ends the chain.
+    }
+    return nullptr;
 }
 
 /// Joins a nested error chain into one line: "outer: inner: innermost".

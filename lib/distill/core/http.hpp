@@ -17,7 +17,7 @@
 
 #include <distill/core/error.hpp>
 
-// The one HTTP engine of distill: every request (a single InRelease, an index, the parallel
+// The one HTTP engine of distill: every request (a signed release file, an index, the parallel
 // package downloads, and later the blobs and manifests pushed to a registry) goes through
 // HttpEngine, which sets libcurl's options, retries, waits, honours cancellation and words the
 // errors in one place. HttpClient is the engine for one request at a time.

@@ -7,16 +7,14 @@
 
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
-#include <distill/core/gzip.hpp>
-#include <distill/deb/changelog.hpp>
-#include <distill/deb/control.hpp>
-#include <distill/deb/version.hpp>
 #include <distill/diff/diff.hpp>
+#include <distill/distro/arch.hpp>
+#include <distill/distro/distro.hpp>
 #include <distill/fetch/fetch.hpp>
 #include <distill/image/layout.hpp>
 #include <distill/lock/lock.hpp>
-#include <distill/unpack/deb.hpp>
-#include <distill/unpack/tree.hpp>
+#include <distill/package/record.hpp>
+#include <distill/unpack/unpack.hpp>
 
 namespace distill::diff {
 namespace {
@@ -24,15 +22,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string strip_source_version(std::string source) {
-    // "openssl (3.0.15-1)": a binNMU names the source version too.
-    return source.substr(0, source.find(' '));
-}
-
 Side load_lock(const fs::path& path) {
     const auto lock = lock::read(path);
     Side side;
     side.label = path.string();
+    side.distro = lock.distro;
     for (const auto& locked : lock.archs) {
         Arch arch;
         arch.arch = locked.arch;
@@ -47,29 +41,21 @@ Side load_lock(const fs::path& path) {
     return side;
 }
 
-/// The Debian name of an OCI platform.
-std::string debian_arch(const json& config) {
-    const std::string arch = config.at("architecture").get<std::string>();
-    const std::string variant = config.value("variant", "");
-    if (arch == "arm") {
-        return variant == "v5" ? "armel" : "armhf";
-    }
-    if (arch == "386") {
-        return "i386";
-    }
-    if (arch == "ppc64le") {
-        return "ppc64el";
-    }
-    if (arch == "mips64le") {
-        return "mips64el";
-    }
-    return arch;
+/// The name the distro gives the platform of an image config.
+std::string arch_name(manifest::Distro distro, const json& config) {
+    return distro::arch_for_platform(distro, config.at("architecture").get<std::string>(),
+                                     config.value("variant", ""));
 }
 
-/// Reads a layer: every entry with the hash of its bytes, and dpkg's status file.
-void read_layer(const image::Layout& layout, const image::Descriptor& layer, Arch& arch) {
+/// Reads a layer: every entry with the hash of its bytes, and the package database it holds.
+/// Returns the distro whose package database that is, if any.
+std::optional<manifest::Distro> read_layer(const image::Layout& layout,
+                                           const image::Descriptor& layer, Arch& arch) {
     std::map<std::string, File> files;
-    std::string status;
+    std::map<std::string, std::string> databases; // each distro's package database, if present
+    for (const auto* distro : distro::all()) {
+        databases.emplace(distro->package_database(), std::string());
+    }
     const auto read_entry = [&](const image::LayerEntry& entry,
                                 const image::EntryContent& content) {
         std::string path = entry.path;
@@ -90,12 +76,13 @@ void read_layer(const image::Layout& layout, const image::Descriptor& layer, Arc
             file.content = entry.link;
         } else {
             core::Hasher hasher;
-            const bool is_status = path == "var/lib/dpkg/status";
+            const auto database = databases.find(path);
             content([&](std::span<const std::byte> bytes) {
                 hasher.update(bytes);
                 file.size += bytes.size();
-                if (is_status) {
-                    status.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+                if (database != databases.end()) {
+                    database->second.append(reinterpret_cast<const char*>(bytes.data()),
+                                            bytes.size());
                 }
             });
             file.content = hasher.hex_digest();
@@ -103,16 +90,27 @@ void read_layer(const image::Layout& layout, const image::Descriptor& layer, Arc
         files[path] = std::move(file);
     };
     layout.read_layer(layer, read_entry);
-    for (const auto& paragraph : deb::parse_paragraphs(status, "var/lib/dpkg/status")) {
-        Package package;
-        package.name = paragraph.value_or("Package", "");
-        package.version = paragraph.value_or("Version", "");
-        package.arch = paragraph.value_or("Architecture", "");
-        package.source = strip_source_version(paragraph.value_or("Source", package.name));
-        package.installed_size = std::stoull(paragraph.value_or("Installed-Size", "0")) * 1024U;
-        arch.packages[package.name] = std::move(package);
+    std::optional<manifest::Distro> found;
+    for (const auto* distro : distro::all()) {
+        const auto database = std::string(distro->package_database());
+        if (!files.contains(database)) {
+            continue;
+        }
+        found = distro->id();
+        for (auto& installed : distro->read_package_database(databases.at(database))) {
+            arch.packages[installed.name] = Package{installed.name,
+                                                    installed.version,
+                                                    installed.arch,
+                                                    installed.source,
+                                                    installed.installed_size,
+                                                    {},
+                                                    {},
+                                                    0};
+        }
+        break;
     }
     arch.files = std::move(files);
+    return found;
 }
 
 Side load_layout(const fs::path& path) {
@@ -123,53 +121,58 @@ Side load_layout(const fs::path& path) {
     side.digest = layout.top().blob.digest;
     for (const auto& image : layout.images()) {
         Arch arch;
-        arch.arch = debian_arch(image.config_json);
         const auto& layer = image.layers.at(0);
         arch.size = layer.size;
-        read_layer(layout, layer, arch);
+        side.distro = read_layer(layout, layer, arch).value_or(side.distro);
+        arch.arch = arch_name(side.distro, image.config_json);
         side.archs.push_back(std::move(arch));
     }
     return side;
 }
 
-std::string index_key(const Package& package) {
-    return fmt::format("{}_{}_{}", package.name, package.version, package.arch);
-}
-
-/// Finds the changelogs of upgraded packages in their .debs.
+/// Finds the changelogs of upgraded packages in their package files.
 class Changelogs {
 public:
-    Changelogs(const Arch& after, const core::Cache& cache, core::Reporter& reporter)
-        : m_after(after)
+    Changelogs(const distro::Distro& distro, const Arch& after, const core::Cache& cache,
+               core::Reporter& reporter)
+        : m_distro(distro)
+        , m_after(after)
         , m_cache(cache)
         , m_reporter(reporter) {}
 
     void explain(const Package& package, PackageChange& change) {
         try {
-            const auto text = changelog_of(package);
-            if (!text) {
-                change.changelog_note = "no changelog.Debian.gz in the package or its source's "
-                                        "other packages";
+            // The package first, then its source's other packages, which may hold its changelog.
+            std::vector<std::string> candidates{package.name};
+            for (const auto& [name, other] : m_after.packages) {
+                if (other.source == package.source && name != package.name) {
+                    candidates.push_back(name);
+                }
+            }
+            const auto fixes = m_distro.changelog_fixes(
+                package.name, candidates,
+                [&](const std::string& name) { return unpacked(m_after.packages.at(name)); },
+                change.old_version, change.new_version, change.changelog_note);
+            if (!fixes) {
                 return;
             }
-            const auto fixes = deb::fixes_between(deb::parse_changelog(*text), change.old_version,
-                                                  change.new_version);
-            change.cves = fixes.cves;
-            change.bugs = fixes.bugs;
-            change.changelog_versions = fixes.versions;
+            change.cves = fixes->cves;
+            change.bugs = fixes->bugs;
+            change.changelog_versions = fixes->versions;
         } catch (const std::exception& e) {
             change.changelog_note = describe(e);
         }
     }
 
 private:
-    /// The unpacked .deb of a package of the new side, from the cache or fetched.
+    /// The unpacked package file of a package of the new side, from the cache or fetched.
     std::optional<unpack::UnpackedPackage> unpacked(const Package& package) {
+        // A lock names the file; an image only the version, which the build that fetched
+        // the file noted in the cache.
         std::string sha256 = package.sha256;
-        const auto remembered = m_cache.derived_path("debs", index_key(package));
-        std::error_code error;
-        if (sha256.empty() && fs::exists(remembered, error)) {
-            sha256 = core::read_file(remembered);
+        if (sha256.empty()) {
+            sha256 = package::remembered_file(m_cache, package.name, package.version, package.arch)
+                         .value_or("");
         }
         if (sha256.empty()) {
             return std::nullopt;
@@ -184,55 +187,84 @@ private:
         }
         unpack::Limits limits;
         limits.max_bytes = 2 * package.installed_size + (64U << 20U);
-        return unpack::unpack_deb(
-            unpack::DebInput{m_cache.blob_path(sha256), sha256, label, limits}, m_cache);
+        return unpack::unpack(unpack::Input{m_cache.blob_path(sha256), sha256, label, limits},
+                              m_distro.reader(), m_cache);
     }
 
-    /// The changelog.Debian.gz of the package, expanded: in its own doc directory, or where
-    /// that directory links to (another package of the same source, as Debian often does).
-    std::optional<std::string> changelog_of(const Package& package) {
-        std::vector<const Package*> candidates{&package};
-        for (const auto& [name, other] : m_after.packages) {
-            if (other.source == package.source && name != package.name) {
-                candidates.push_back(&other);
-            }
-        }
-        std::set<std::string> doc_dirs{package.name};
-        for (const auto* candidate : candidates) {
-            const auto content = unpacked(*candidate);
-            if (!content) {
-                continue;
-            }
-            for (const auto& entry : content->entries) {
-                const auto path = unpack::Tree::normalise(entry.path, candidate->name);
-                if (entry.type == unpack::EntryType::symlink &&
-                    path == "usr/share/doc/" + package.name) {
-                    doc_dirs.insert(fs::path(entry.link).filename().string());
-                }
-            }
-            // Non-native packages keep Debian's changelog in changelog.Debian.gz (changelog.gz
-            // is upstream's); native ones (ca-certificates, tzdata's kind) in changelog.gz.
-            for (const char* name : {"changelog.Debian.gz", "changelog.gz"}) {
-                for (const auto& entry : content->entries) {
-                    const auto path = unpack::Tree::normalise(entry.path, candidate->name);
-                    for (const auto& dir : doc_dirs) {
-                        if (entry.type == unpack::EntryType::file &&
-                            path == "usr/share/doc/" + dir + "/" + name) {
-                            return core::gunzip(
-                                core::read_file_range(content->pack, entry.offset, entry.size),
-                                path);
-                        }
-                    }
-                }
-            }
-        }
-        return std::nullopt;
-    }
-
+    const distro::Distro& m_distro;
     const Arch& m_after;
     const core::Cache& m_cache;
     core::Reporter& m_reporter;
 };
+
+std::string describe_file(const File& file) {
+    return fmt::format("{} mode {:o} owner {}:{} size {} {}", file.type, file.mode, file.uid,
+                       file.gid, file.size, file.content.substr(0, 16));
+}
+
+PackageChange change_of(PackageChange::Kind kind, const std::string& name,
+                        const std::string& old_version, const std::string& new_version) {
+    PackageChange change;
+    change.kind = kind;
+    change.name = name;
+    change.old_version = old_version;
+    change.new_version = new_version;
+    return change;
+}
+
+/// The packages of one architecture that were added, removed, upgraded or downgraded (in the
+/// distro's version order), by name; upgrades with what their changelog says.
+std::vector<PackageChange> compare_packages(const distro::Distro& distro, const Arch& old_arch,
+                                            const Arch& new_arch, Changelogs& changelogs) {
+    std::vector<PackageChange> changes;
+    for (const auto& [name, package] : new_arch.packages) {
+        const auto old = old_arch.packages.find(name);
+        if (old == old_arch.packages.end()) {
+            changes.push_back(change_of(PackageChange::Kind::added, name, {}, package.version));
+            continue;
+        }
+        const int order = distro.compare_versions(old->second.version, package.version);
+        if (order == 0) {
+            continue;
+        }
+        auto change =
+            change_of(order < 0 ? PackageChange::Kind::upgraded : PackageChange::Kind::downgraded,
+                      name, old->second.version, package.version);
+        if (order < 0) {
+            changelogs.explain(package, change);
+        }
+        changes.push_back(std::move(change));
+    }
+    for (const auto& [name, package] : old_arch.packages) {
+        if (!new_arch.packages.contains(name)) {
+            changes.push_back(change_of(PackageChange::Kind::removed, name, package.version, {}));
+        }
+    }
+    std::sort(changes.begin(), changes.end(),
+              [](const PackageChange& a, const PackageChange& b) { return a.name < b.name; });
+    return changes;
+}
+
+/// The files added, removed and changed, when both sides are images.
+void compare_files(const Arch& old_arch, const Arch& new_arch, ArchDiff& out) {
+    if (!old_arch.files || !new_arch.files) {
+        return;
+    }
+    out.has_files = true;
+    for (const auto& [path, file] : *new_arch.files) {
+        const auto old = old_arch.files->find(path);
+        if (old == old_arch.files->end()) {
+            out.files_added.push_back(path);
+        } else if (!(old->second == file)) {
+            out.files_changed.push_back(path);
+        }
+    }
+    for (const auto& [path, file] : *old_arch.files) {
+        if (!new_arch.files->contains(path)) {
+            out.files_removed.push_back(path);
+        }
+    }
+}
 
 } // namespace
 
@@ -260,6 +292,7 @@ bool Diff::empty() const {
 Diff compare(const Side& before, const Side& after, const core::Cache& cache,
              core::Reporter& reporter) {
     Diff diff{before.label, after.label, before.digest, after.digest, {}};
+    const auto& distro = distro::get(after.distro);
     std::vector<std::string> arch_names;
     for (const auto* side : {&before, &after}) {
         for (const auto& arch : side->archs) {
@@ -269,91 +302,69 @@ Diff compare(const Side& before, const Side& after, const core::Cache& cache,
         }
     }
     const Arch empty;
+    const auto find = [&](const Side& side, const std::string& name) -> const Arch& {
+        const auto found = std::find_if(side.archs.begin(), side.archs.end(),
+                                        [&](const Arch& a) { return a.arch == name; });
+        return found == side.archs.end() ? empty : *found;
+    };
     for (const auto& name : arch_names) {
-        const auto find = [&](const Side& side) -> const Arch& {
-            const auto found = std::find_if(side.archs.begin(), side.archs.end(),
-                                            [&](const Arch& a) { return a.arch == name; });
-            return found == side.archs.end() ? empty : *found;
-        };
-        const Arch& old_arch = find(before);
-        const Arch& new_arch = find(after);
+        const Arch& old_arch = find(before, name);
+        const Arch& new_arch = find(after, name);
         ArchDiff out;
         out.arch = name;
         out.size_before = old_arch.size;
         out.size_after = new_arch.size;
-        Changelogs changelogs(new_arch, cache, reporter);
-        for (const auto& [package_name, package] : new_arch.packages) {
-            const auto old = old_arch.packages.find(package_name);
-            if (old == old_arch.packages.end()) {
-                out.packages.push_back({PackageChange::Kind::added,
-                                        package_name,
-                                        {},
-                                        package.version,
-                                        {},
-                                        {},
-                                        {},
-                                        {}});
-                continue;
-            }
-            const int order = deb::compare_versions(old->second.version, package.version);
-            if (order == 0) {
-                continue;
-            }
-            PackageChange change{order < 0 ? PackageChange::Kind::upgraded
-                                           : PackageChange::Kind::downgraded,
-                                 package_name,
-                                 old->second.version,
-                                 package.version,
-                                 {},
-                                 {},
-                                 {},
-                                 {}};
-            if (order < 0) {
-                changelogs.explain(package, change);
-            }
-            out.packages.push_back(std::move(change));
-        }
-        for (const auto& [package_name, package] : old_arch.packages) {
-            if (!new_arch.packages.contains(package_name)) {
-                out.packages.push_back({PackageChange::Kind::removed,
-                                        package_name,
-                                        package.version,
-                                        {},
-                                        {},
-                                        {},
-                                        {},
-                                        {}});
-            }
-        }
-        std::sort(out.packages.begin(), out.packages.end(),
-                  [](const PackageChange& a, const PackageChange& b) { return a.name < b.name; });
-        if (old_arch.files && new_arch.files) {
-            out.has_files = true;
-            for (const auto& [path, file] : *new_arch.files) {
-                const auto old = old_arch.files->find(path);
-                if (old == old_arch.files->end()) {
-                    out.files_added.push_back(path);
-                } else if (!(old->second == file)) {
-                    out.files_changed.push_back(path);
-                }
-            }
-            for (const auto& [path, file] : *old_arch.files) {
-                if (!new_arch.files->contains(path)) {
-                    out.files_removed.push_back(path);
-                }
-            }
-        }
+        Changelogs changelogs(distro, new_arch, cache, reporter);
+        out.packages = compare_packages(distro, old_arch, new_arch, changelogs);
+        compare_files(old_arch, new_arch, out);
         diff.archs.push_back(std::move(out));
     }
     return diff;
 }
 
-void remember_deb(const core::Cache& cache, const Package& package) {
-    const auto path = cache.derived_path("debs", index_key(package));
-    std::error_code error;
-    if (!fs::exists(path, error)) {
-        core::write_file_atomic(path, package.sha256);
+std::string first_difference(const fs::path& expected, const fs::path& actual) {
+    const auto a = load(expected);
+    const auto b = load(actual);
+    if (a.archs.size() != b.archs.size()) {
+        return fmt::format("{} architectures were built, {} are in the layout", b.archs.size(),
+                           a.archs.size());
     }
+    for (std::size_t i = 0; i < a.archs.size(); ++i) {
+        const auto& old_files = *a.archs[i].files;
+        const auto& new_files = *b.archs[i].files;
+        auto o = old_files.begin();
+        auto n = new_files.begin();
+        while (o != old_files.end() || n != new_files.end()) {
+            if (n == new_files.end() || (o != old_files.end() && o->first < n->first)) {
+                return fmt::format("/{}: in the layout, not in the rebuild", o->first);
+            }
+            if (o == old_files.end() || n->first < o->first) {
+                return fmt::format("/{}: in the rebuild, not in the layout", n->first);
+            }
+            if (!(o->second == n->second)) {
+                return fmt::format("/{}: layout has {}, rebuild has {}", o->first,
+                                   describe_file(o->second), describe_file(n->second));
+            }
+            ++o;
+            ++n;
+        }
+    }
+    // Same files: the difference is in the tar's own bytes or in the image config.
+    const auto old_images = image::Layout::open(expected).images();
+    const auto new_images = image::Layout::open(actual).images();
+    for (std::size_t i = 0; i < old_images.size() && i < new_images.size(); ++i) {
+        const auto& old_config = old_images[i].config_json;
+        const auto& new_config = new_images[i].config_json;
+        if (old_config != new_config) {
+            const auto patch = json::diff(old_config, new_config);
+            return fmt::format("the same files, but the image config differs: {}", patch.dump());
+        }
+        if (old_images[i].manifest.at("layers") != new_images[i].manifest.at("layers")) {
+            return "the same files and config, but the layer's bytes differ (entry order, "
+                   "headers or compression)";
+        }
+    }
+    return "the same files, config and layers; the manifests or the index differ";
 }
 
 } // namespace distill::diff

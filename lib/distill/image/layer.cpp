@@ -8,6 +8,7 @@
 #include <archive_entry.h>
 #include <fmt/format.h>
 
+#include <distill/core/archive.hpp>
 #include <distill/core/cancel.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
@@ -56,13 +57,9 @@ public:
         , m_options(options)
         , m_reporter(reporter)
         , m_out(blobs_dir)
-        , m_writer(archive_write_new(), &archive_write_free)
-        , m_entry(archive_entry_new(), &archive_entry_free)
+        , m_writer(core::Archive::writer())
         , m_packs(tree.packs().size())
         , m_buffer(k_chunk) {
-        if (!m_writer || !m_entry) {
-            throw Error("libarchive: cannot allocate a writer");
-        }
         m_out.compressor = make_compressor(options.compression, options.jobs,
                                            [this](std::span<const std::byte> data) {
                                                m_out.blob_hash.update(data);
@@ -113,7 +110,7 @@ private:
             std::rethrow_exception(m_out.failure);
         }
         if (status < ARCHIVE_WARN) {
-            throw Error(fmt::format("{}: {}", what, archive_error_string(m_writer.get())));
+            throw Error(fmt::format("{}: {}", what, m_writer.error()));
         }
     }
 
@@ -219,8 +216,8 @@ private:
     const LayerOptions& m_options;
     core::Reporter& m_reporter;
     Output m_out;
-    std::unique_ptr<archive, decltype(&archive_write_free)> m_writer;
-    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> m_entry;
+    core::Archive m_writer;
+    core::ArchiveEntry m_entry;
     std::vector<std::optional<core::Fd>> m_packs;
     std::vector<std::byte> m_buffer;
     std::set<std::string> m_written_files;

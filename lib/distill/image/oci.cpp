@@ -5,6 +5,7 @@
 
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
+#include <distill/distro/arch.hpp>
 #include <distill/image/oci.hpp>
 
 namespace distill::image {
@@ -33,25 +34,12 @@ std::string hex_of(const std::string& digest) {
 } // namespace
 
 Platform platform_for(manifest::Distro distro, const std::string& arch) {
-    // Debian and Alpine spell architectures their own way; OCI uses Go's names.
-    static const std::map<std::string, Platform> debian{
-        {"amd64", {"linux", "amd64", ""}},      {"arm64", {"linux", "arm64", "v8"}},
-        {"armhf", {"linux", "arm", "v7"}},      {"armel", {"linux", "arm", "v5"}},
-        {"i386", {"linux", "386", ""}},         {"ppc64el", {"linux", "ppc64le", ""}},
-        {"s390x", {"linux", "s390x", ""}},      {"riscv64", {"linux", "riscv64", ""}},
-        {"mips64el", {"linux", "mips64le", ""}}};
-    static const std::map<std::string, Platform> alpine{
-        {"x86_64", {"linux", "amd64", ""}}, {"aarch64", {"linux", "arm64", "v8"}},
-        {"armv7", {"linux", "arm", "v7"}},  {"armhf", {"linux", "arm", "v6"}},
-        {"x86", {"linux", "386", ""}},      {"ppc64le", {"linux", "ppc64le", ""}},
-        {"s390x", {"linux", "s390x", ""}},  {"riscv64", {"linux", "riscv64", ""}}};
-    const auto& table = distro == manifest::Distro::debian ? debian : alpine;
-    const auto found = table.find(arch);
-    if (found == table.end()) {
+    const auto* found = distro::find_arch(distro, arch);
+    if (found == nullptr) {
         throw Error(fmt::format("no OCI platform is known for {} architecture `{}`",
                                 manifest::to_string(distro), arch));
     }
-    return found->second;
+    return Platform{"linux", std::string(found->oci), std::string(found->variant)};
 }
 
 std::string rfc3339(std::int64_t epoch) {

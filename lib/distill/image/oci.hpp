@@ -18,7 +18,7 @@ struct Platform {
     std::string variant;      ///< v7, v8, ... where it matters
 };
 
-/// The OCI platform of a Debian architecture name.
+/// The OCI platform of one of `distro`'s architecture names (distro::arch_table()).
 [[nodiscard]] Platform platform_for(manifest::Distro distro, const std::string& arch);
 
 /// What the image configuration says, with the manifest's defaults resolved.

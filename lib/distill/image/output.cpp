@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <distill/core/archive.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/image/layout.hpp>
 #include <distill/image/output.hpp>
@@ -59,18 +60,14 @@ void publish_layout(const fs::path& staged, const fs::path& destination) {
 void write_layout_archive(const fs::path& layout_dir, const fs::path& destination,
                           std::int64_t epoch, const std::optional<std::string>& docker_manifest) {
     core::AtomicFile file(destination);
-    std::unique_ptr<archive, decltype(&archive_write_free)> writer(archive_write_new(),
-                                                                   &archive_write_free);
-    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> header(archive_entry_new(),
-                                                                         &archive_entry_free);
+    const auto writer = core::Archive::writer();
+    const core::ArchiveEntry header;
     archive_write_set_format_pax_restricted(writer.get());
     if (archive_write_open_fd(writer.get(), file.fd()) != ARCHIVE_OK) {
-        throw Error(
-            fmt::format("{}: {}", destination.string(), archive_error_string(writer.get())));
+        throw Error(fmt::format("{}: {}", destination.string(), writer.error()));
     }
     const auto fail = [&] {
-        throw Error(
-            fmt::format("{}: {}", destination.string(), archive_error_string(writer.get())));
+        throw Error(fmt::format("{}: {}", destination.string(), writer.error()));
     };
     const auto add = [&](const std::string& name, const std::string* content,
                          const fs::path* source) {

@@ -80,6 +80,7 @@ Lockfile make(const manifest::Manifest& manifest, const std::vector<resolve::Pla
               const std::vector<sources::Provenance>& provenance) {
     Lockfile lock;
     lock.name = manifest.name;
+    lock.distro = manifest.distro;
     lock.manifest_digest = manifest_digest(manifest);
     for (const auto& file : manifest.included) {
         lock.manifests.push_back(file.filename().string());
@@ -125,12 +126,13 @@ std::string to_text(const Lockfile& lock) {
         }
         archs.push_back({{"arch", arch.arch}, {"packages", packages}, {"excluded", excluded}});
     }
-    const ordered document{
-        {"lockfile_version", Lockfile::k_version},
-        {"name", lock.name},
-        {"manifest", {{"digest", lock.manifest_digest}, {"files", lock.manifests}}},
-        {"sources", sources},
-        {"archs", archs}};
+    ordered document{{"lockfile_version", Lockfile::k_version}, {"name", lock.name}};
+    if (lock.distro != Lockfile{}.distro) {
+        document["distro"] = manifest::to_string(lock.distro);
+    }
+    document["manifest"] = {{"digest", lock.manifest_digest}, {"files", lock.manifests}};
+    document["sources"] = sources;
+    document["archs"] = archs;
     return document.dump(2) + "\n";
 }
 
@@ -149,6 +151,13 @@ Lockfile read(const std::filesystem::path& path) {
         }
         Lockfile lock;
         lock.name = document.at("name").get<std::string>();
+        if (const auto distro = document.find("distro"); distro != document.end()) {
+            const auto name = distro->get<std::string>();
+            lock.distro = manifest::distro_named(name).value_or(lock.distro);
+            if (manifest::to_string(lock.distro) != name) {
+                throw Error(fmt::format("unknown distro `{}`", name));
+            }
+        }
         lock.manifest_digest = document.at("manifest").at("digest").get<std::string>();
         lock.manifests = document.at("manifest").at("files").get<std::vector<std::string>>();
         for (const auto& source : document.at("sources")) {
@@ -171,10 +180,11 @@ Lockfile read(const std::filesystem::path& path) {
             lock.archs.push_back(std::move(locked));
         }
         return lock;
-    } catch (const json::exception& e) {
-        throw Error(fmt::format("{}: not a distill lockfile: {}", path.string(), e.what()));
-    } catch (const Error& e) {
-        throw Error(fmt::format("{}: {}", path.string(), e.what()));
+    } catch (const json::exception&) {
+        // The JSON library's own words go on as the nested cause.
+        std::throw_with_nested(Error(fmt::format("{}: not a distill lockfile", path.string())));
+    } catch (const Error&) {
+        std::throw_with_nested(Error(path.string()));
     }
 }
 

@@ -15,8 +15,8 @@ namespace distill::lock {
 
 /// A signed release file that vouched for the package indexes the lock was resolved from.
 struct LockedSource {
-    std::string release;              ///< the InRelease URL
-    std::string sha256;               ///< of the InRelease as verified
+    std::string release;              ///< the signed release file's URL
+    std::string sha256;               ///< of the release file as verified
     std::vector<std::string> signers; ///< fingerprints of the keys whose signatures verified
     std::string keyring;              ///< the keyring they were checked against
 
@@ -33,7 +33,10 @@ struct LockedArch {
 /// A lockfile as read or about to be written.
 struct Lockfile {
     static constexpr int k_version = 1;
-    std::string name;                   ///< the image name
+    std::string name; ///< the image name
+    /// Whose packages these are; written only when it is not the default (debian), so that
+    /// the locks written before the field existed read the same.
+    manifest::Distro distro = manifest::Distro::debian;
     std::string manifest_digest;        ///< see manifest_digest()
     std::vector<std::string> manifests; ///< the manifest files digested, base first
     std::vector<LockedSource> sources;

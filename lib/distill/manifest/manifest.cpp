@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <distill/core/fs.hpp>
+#include <distill/distro/facts.hpp>
 #include <distill/manifest/manifest.hpp>
 #include <distill/manifest/reader.hpp>
 
@@ -133,8 +134,9 @@ Manifest merge(Manifest base, Manifest over) {
 
 class Loader {
 public:
-    explicit Loader(std::vector<Diagnostic>& diagnostics)
-        : m_diagnostics(diagnostics) {}
+    Loader(std::vector<Diagnostic>& diagnostics, std::string_view example_release)
+        : m_diagnostics(diagnostics)
+        , m_example_release(example_release) {}
 
     /// Reads `file` and, first, the manifest it includes. `file` is known to be a regular file
     /// unless it is the top manifest.
@@ -155,7 +157,7 @@ public:
             empty.included = {file};
             return empty;
         }
-        auto layer = detail::read_layer(file, text, m_diagnostics);
+        auto layer = detail::read_layer(file, text, m_example_release, m_diagnostics);
         if (!layer.include) {
             return std::move(layer.manifest);
         }
@@ -208,6 +210,7 @@ private:
     }
 
     std::vector<Diagnostic>& m_diagnostics;
+    std::string_view m_example_release;
     std::vector<Link> m_chain;
 };
 
@@ -245,9 +248,18 @@ std::string to_string(Distro distro) {
     return "unknown";
 }
 
-Manifest parse(const std::filesystem::path& path) {
+std::optional<Distro> distro_named(std::string_view name) {
+    for (const auto distro : {Distro::debian, Distro::alpine}) {
+        if (to_string(distro) == name) {
+            return distro;
+        }
+    }
+    return std::nullopt;
+}
+
+Manifest parse(const std::filesystem::path& path, std::string_view example_release) {
     std::vector<Diagnostic> diagnostics;
-    Loader loader(diagnostics);
+    Loader loader(diagnostics, example_release);
     auto manifest = loader.load(path.lexically_normal());
     if (!diagnostics.empty()) {
         throw ManifestError(std::move(diagnostics));
@@ -275,19 +287,26 @@ const std::vector<Account>& builtin_accounts() {
 }
 
 std::vector<std::string> default_suites(Distro distro, const std::string& release) {
-    if (distro == Distro::alpine) {
-        return {release};
+    std::vector<std::string> suites;
+    for (const auto suffix : distro::facts(distro).suite_suffixes) {
+        suites.push_back(release + std::string(suffix));
     }
-    return {release, release + "-updates", release + "-security"};
+    return suites;
 }
 
 Manifest with_defaults(Manifest manifest) {
+    if (manifest.sources.empty()) {
+        Source source;
+        source.where = Location{manifest.path, 0, 0};
+        manifest.sources.push_back(std::move(source));
+    }
     for (auto& source : manifest.sources) {
         if (source.suites.empty()) {
             source.suites = default_suites(manifest.distro, manifest.release);
+            source.suites_from_release = true;
         }
         if (source.components.empty()) {
-            source.components = {"main"};
+            source.components = {std::string(distro::facts(manifest.distro).default_component)};
         }
     }
     for (auto& account : manifest.accounts) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <distill/core/error.hpp>
@@ -80,6 +81,9 @@ struct Source {
     /// Where each value was written, by YAML key (`url`, `keyring`), list entries as
     /// `suites.INDEX` and `components.INDEX`.
     std::map<std::string, Location> values;
+    /// Set by with_defaults() when `suites` are the defaults made from the release rather than
+    /// written: a suite the archive lacks is then the `release` value's fault.
+    bool suites_from_release = false;
 };
 
 /// A user account in /etc/passwd (and its primary group in /etc/group).
@@ -137,7 +141,7 @@ struct Manifest {
     std::vector<std::filesystem::path> included; ///< every file merged in, this one last
     std::string name;                            ///< Required. The image name.
     Distro distro = Distro::debian;              ///< Required. debian | alpine.
-    std::string release;                         ///< Required. e.g. bookworm, v3.19.
+    std::string release;                         ///< Required: the distro's release name.
     std::vector<Located> archs;                  ///< Optional. Default: the host's.
     std::vector<Source> sources;                 ///< Optional. Default: see Source.
     std::vector<PackageRequest> packages;        ///< Optional. Default: none.
@@ -161,16 +165,36 @@ struct Manifest {
 
 /// Reads a manifest and the manifests it includes. Checks YAML syntax, known keys and value
 /// types; throws ManifestError with every problem found. The result holds what the files say:
-/// optional settings left out stay empty (see with_defaults()).
-[[nodiscard]] Manifest parse(const std::filesystem::path& path);
+/// optional settings left out stay empty (see with_defaults()). Hints that show a release name
+/// show `example_release` (the distro is not known until the manifest is read: the caller
+/// picks one, distro::load_manifest() the first implemented distro's).
+[[nodiscard]] Manifest parse(const std::filesystem::path& path,
+                             std::string_view example_release = "RELEASE");
+
+/// What only the implementation of the manifest's distro can check or say (distro::Distro
+/// implements it; distro::validate() hands it to validate()).
+class DistroRules {
+public:
+    virtual ~DistroRules() = default;
+    /// A release of the distro, for examples in hints.
+    [[nodiscard]] virtual std::string_view example_release() const = 0;
+    /// The diagnostic for a pin (`name=version`) whose version does not follow the distro's
+    /// version syntax, or nothing.
+    [[nodiscard]] virtual std::optional<Diagnostic>
+    check_pin(const PackageRequest& request) const = 0;
+};
 
 /// Checks what parse() cannot: required fields, values in range, names that are valid
-/// package names, no package both requested and excluded, and the like. Throws ManifestError
-/// with every problem found.
-void validate(const Manifest& manifest);
+/// package names of the distro, no package both requested and excluded, and the like, and
+/// with `rules` (may be null: a distro this distill does not implement yet) what only the
+/// distro can check. Throws ManifestError with every problem found.
+void validate(const Manifest& manifest, const DistroRules* rules);
 
 /// "debian" or "alpine".
 [[nodiscard]] std::string to_string(Distro distro);
+
+/// The distro named `name` ("debian", "alpine"), or nothing.
+[[nodiscard]] std::optional<Distro> distro_named(std::string_view name);
 
 /// The PATH an image gets when the manifest's `config.env` does not set one.
 inline constexpr const char* k_default_path =
@@ -184,9 +208,20 @@ inline constexpr const char* k_default_path =
 /// release-security], for alpine [release].
 [[nodiscard]] std::vector<std::string> default_suites(Distro distro, const std::string& release);
 
-/// The manifest with every default that does not depend on the host filled in: suites and
-/// components of each source, account gid/home/shell, config workdir, user and PATH. The mirror,
-/// keyring and archs stay as written; the stages that use them pick the host's.
+/// The manifest with every default that does not depend on the host filled in: one source
+/// when it names none, suites and components of each source, account gid/home/shell, config
+/// workdir, user and PATH. The mirror and keyring stay as written; the distro picks the host's
+/// when it makes the repositories (distro::Distro::repositories()), and the archs are the
+/// host's when the manifest names none (Loaded).
 [[nodiscard]] Manifest with_defaults(Manifest manifest);
+
+/// A manifest ready for the pipeline, made once per run by distro::load_manifest(): parsed,
+/// validated (the generic checks and its distro's) and with every default applied.
+struct Loaded {
+    std::filesystem::path path;     ///< the manifest file as the command line named it
+    Manifest manifest;              ///< after with_defaults()
+    std::vector<std::string> archs; ///< what to build for: asked for, else the manifest's, else
+                                    ///< the host's
+};
 
 } // namespace distill::manifest

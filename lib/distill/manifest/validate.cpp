@@ -15,31 +15,14 @@
 #include <fmt/format.h>
 
 #include <distill/core/text.hpp>
-#include <distill/deb/version.hpp>
+#include <distill/distro/arch.hpp>
+#include <distill/distro/facts.hpp>
 #include <distill/manifest/manifest.hpp>
 
 namespace distill::manifest {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr std::array<std::string_view, 9> k_debian_archs{
-    "amd64", "arm64", "armhf", "armel", "i386", "ppc64el", "s390x", "riscv64", "mips64el"};
-constexpr std::array<std::string_view, 8> k_alpine_archs{"x86_64", "aarch64", "armv7", "armhf",
-                                                         "x86",    "ppc64le", "s390x", "riscv64"};
-
-/// The same machine under its Debian and its Alpine name, where the two differ.
-struct ArchAlias {
-    std::string_view debian;
-    std::string_view alpine;
-};
-constexpr std::array<ArchAlias, 5> k_arch_aliases{{
-    {"amd64", "x86_64"},
-    {"arm64", "aarch64"},
-    {"armhf", "armv7"},
-    {"i386", "x86"},
-    {"ppc64el", "ppc64le"},
-}};
 
 // Linux signal names without the SIG prefix; the real-time ones are left to numbers.
 constexpr std::array<std::string_view, 32> k_signals{
@@ -86,29 +69,6 @@ bool valid_image_name(std::string_view name) {
            std::all_of(name.begin(), name.end(), [](char c) {
                return is_lower_alnum(c) || c == '.' || c == '_' || c == '-';
            });
-}
-
-/// Debian policy 5.6.1: at least two characters of [a-z0-9+.-], starting with a letter or
-/// digit. apk also takes uppercase letters and `_`.
-bool valid_package_name(std::string_view name, Distro distro) {
-    const auto allowed = [distro](char c) {
-        if (is_lower_alnum(c) || c == '+' || c == '-' || c == '.') {
-            return true;
-        }
-        return distro == Distro::alpine && (is_alnum(c) || c == '_');
-    };
-    const bool first_ok =
-        !name.empty() &&
-        (distro == Distro::alpine ? is_alnum(name.front()) : is_lower_alnum(name.front()));
-    return name.size() >= 2 && first_ok && std::all_of(name.begin(), name.end(), allowed);
-}
-
-std::string package_name_rule(Distro distro) {
-    return distro == Distro::alpine
-               ? "Alpine package names use letters, digits, `+`, `-`, `.` and `_`, start with "
-                 "a letter or digit and are at least two characters long"
-               : "Debian package names use lowercase letters, digits, `+`, `-` and `.`, start "
-                 "with a letter or digit and are at least two characters long";
 }
 
 /// `[a-z_][a-z0-9_-]*`, at most 32 characters (the useradd limit).
@@ -172,8 +132,10 @@ Location at(const std::map<std::string, Location>& values, const std::string& ke
 
 class Validator {
 public:
-    explicit Validator(const Manifest& manifest)
+    Validator(const Manifest& manifest, const DistroRules* rules)
         : m_manifest(manifest)
+        , m_rules(rules)
+        , m_facts(distro::facts(manifest.distro))
         , m_top(Location{manifest.path, 1, 1}) {}
 
     std::vector<Diagnostic> run() {
@@ -207,6 +169,7 @@ private:
         return at(m_manifest.values, key, m_top);
     }
 
+    [[nodiscard]] std::string suites_example() const;
     void check_required();
     void check_archs();
     void check_sources();
@@ -222,6 +185,8 @@ private:
     void check_files();
 
     const Manifest& m_manifest;
+    const DistroRules* m_rules;
+    const distro::Facts& m_facts;
     Location m_top;
     std::vector<Diagnostic> m_diagnostics;
 };
@@ -247,21 +212,16 @@ void Validator::check_required() {
         report(value_at("release"),
                manifest.keys.contains("release") ? "`release` is empty"
                                                  : "missing required key `release`",
-               manifest.distro == Distro::alpine ? "add e.g. `release: v3.19`"
-                                                 : "add e.g. `release: bookworm`");
+               m_rules != nullptr
+                   ? fmt::format("add e.g. `release: {}`", m_rules->example_release())
+                   : std::string("add the name of the release to build from"));
     }
 }
 
 void Validator::check_archs() {
-    const bool alpine = m_manifest.distro == Distro::alpine;
-    const std::span<const std::string_view> known =
-        alpine ? std::span<const std::string_view>(k_alpine_archs)
-               : std::span<const std::string_view>(k_debian_archs);
-    const std::span<const std::string_view> other =
-        alpine ? std::span<const std::string_view>(k_debian_archs)
-               : std::span<const std::string_view>(k_alpine_archs);
-    const std::string_view distro_name = alpine ? "Alpine" : "Debian";
-    const std::string_view other_name = alpine ? "Debian" : "Alpine";
+    const Distro mine = m_manifest.distro;
+    const auto known = distro::arch_names(mine);
+    const std::string distro_name = distro::display_name(mine);
     std::map<std::string, Location> seen;
     for (const auto& arch : m_manifest.archs) {
         if (const auto first = seen.find(arch.value); first != seen.end()) {
@@ -270,23 +230,27 @@ void Validator::check_archs() {
             continue;
         }
         seen.emplace(arch.value, arch.where);
-        if (std::find(known.begin(), known.end(), arch.value) != known.end()) {
+        if (distro::find_arch(mine, arch.value) != nullptr) {
             continue;
         }
         const std::string message =
-            fmt::format("unknown {} arch `{}`", to_string(m_manifest.distro), arch.value);
-        const auto alias =
-            std::find_if(k_arch_aliases.begin(), k_arch_aliases.end(), [&](const ArchAlias& a) {
-                return (alpine ? a.debian : a.alpine) == arch.value;
-            });
-        if (alias != k_arch_aliases.end()) {
-            report(arch.where, message,
-                   fmt::format("{} is {}'s name; {} calls it {}", arch.value, other_name,
-                               distro_name, alpine ? alias->alpine : alias->debian));
-        } else if (std::find(other.begin(), other.end(), arch.value) != other.end()) {
-            report(arch.where, message,
-                   fmt::format("{} is a {} arch; {} has: {}", arch.value, other_name, distro_name,
-                               core::join(known)));
+            fmt::format("unknown {} arch `{}`", to_string(mine), arch.value);
+        // Another distro's name for a machine: this distro's name for it, when it has one.
+        const auto table = distro::arch_table();
+        const auto other = std::find_if(table.begin(), table.end(), [&](const distro::Arch& a) {
+            return a.distro != mine && a.name == arch.value;
+        });
+        if (other != table.end()) {
+            const auto other_name = distro::display_name(other->distro);
+            if (const auto* alias = distro::same_machine(*other, mine)) {
+                report(arch.where, message,
+                       fmt::format("{} is {}'s name; {} calls it {}", arch.value, other_name,
+                                   distro_name, alias->name));
+            } else {
+                report(arch.where, message,
+                       fmt::format("{} is a {} arch; {} has: {}", arch.value, other_name,
+                                   distro_name, core::join(known)));
+            }
         } else if (const auto suggestion = core::closest(arch.value, known)) {
             report(arch.where, message, fmt::format("did you mean `{}`?", *suggestion));
         } else {
@@ -294,6 +258,19 @@ void Validator::check_archs() {
                    fmt::format("{} archs: {}", distro_name, core::join(known)));
         }
     }
+}
+
+std::string Validator::suites_example() const {
+    if (m_rules == nullptr) {
+        return "write the names of the suites the archive has";
+    }
+    const auto suites = default_suites(m_manifest.distro, std::string(m_rules->example_release()));
+    const std::size_t shown = std::min<std::size_t>(suites.size(), 2);
+    std::string list;
+    for (std::size_t i = 0; i < shown; ++i) {
+        list += (i == 0 ? "" : ", ") + suites[i];
+    }
+    return fmt::format("write e.g. `suites: [{}]`", list);
 }
 
 void Validator::check_sources() {
@@ -318,8 +295,7 @@ void Validator::check_sources() {
             const std::string& suite = source.suites[i];
             if (suite.empty() || has_space(suite)) {
                 report(at(source.values, fmt::format("suites.{}", i), source.where),
-                       fmt::format("suite `{}` is not a suite name", suite),
-                       "write e.g. `suites: [bookworm, bookworm-updates]`");
+                       fmt::format("suite `{}` is not a suite name", suite), suites_example());
             }
         }
         for (std::size_t i = 0; i < source.components.size(); ++i) {
@@ -344,14 +320,15 @@ void Validator::check_sources() {
 
 void Validator::check_package_name(const std::string& name, const Location& where,
                                    std::string_view what) {
-    if (valid_package_name(name, m_manifest.distro)) {
+    if (distro::valid_package_name(m_facts, name)) {
         return;
     }
     const std::string lower = lowercase(name);
     report(where, fmt::format("{} `{}` is not a valid package name", what, name),
-           m_manifest.distro == Distro::debian && valid_package_name(lower, Distro::debian)
-               ? fmt::format("Debian package names are lowercase; did you mean `{}`?", lower)
-               : package_name_rule(m_manifest.distro));
+           !m_facts.uppercase_names && distro::valid_package_name(m_facts, lower)
+               ? fmt::format("{} package names are lowercase; did you mean `{}`?",
+                             distro::display_name(m_manifest.distro), lower)
+               : std::string(m_facts.name_rule));
 }
 
 void Validator::check_package_pattern(const std::string& pattern, const Location& where,
@@ -369,12 +346,11 @@ void Validator::check_package_pattern(const std::string& pattern, const Location
         return;
     }
     const bool ok = !pattern.empty() && std::all_of(literal.begin(), literal.end(), [&](char c) {
-        return is_lower_alnum(c) || c == '+' || c == '-' || c == '.' ||
-               (m_manifest.distro == Distro::alpine && (is_alnum(c) || c == '_'));
+        return distro::package_name_char(m_facts, c);
     });
     if (!ok) {
         report(where, fmt::format("{} `{}` is not a valid package name or glob", what, pattern),
-               package_name_rule(m_manifest.distro) + "; globs may add `*`, `?` and `[...]`");
+               fmt::format("{}; globs may add `*`, `?` and `[...]`", m_facts.name_rule));
     }
 }
 
@@ -399,14 +375,10 @@ void Validator::check_packages() {
                    fmt::format("version `{}` of `{}` contains whitespace", package.version,
                                package.name),
                    "write the pin without spaces, e.g. `curl=7.88.1-10`");
-        } else if (std::string why; m_manifest.distro == Distro::debian &&
-                                    !package.version.empty() &&
-                                    !deb::Version::parse(package.version, &why)) {
-            report(package.where,
-                   fmt::format("version `{}` of `{}` is not a Debian version: {}", package.version,
-                               package.name, why),
-                   "Debian versions look like [epoch:]upstream[-revision], e.g. `2:4.35-1`; "
-                   "`distill plan` lists the versions the sources offer");
+        } else if (m_rules != nullptr && !package.version.empty()) {
+            if (auto problem = m_rules->check_pin(package)) {
+                m_diagnostics.push_back(std::move(*problem));
+            }
         }
         if (const auto first = requested.find(package.name); first != requested.end()) {
             report(package.where, fmt::format("package `{}` is requested twice", package.name),
@@ -624,8 +596,8 @@ void Validator::check_files() {
 
 } // namespace
 
-void validate(const Manifest& manifest) {
-    auto diagnostics = Validator(manifest).run();
+void validate(const Manifest& manifest, const DistroRules* rules) {
+    auto diagnostics = Validator(manifest, rules).run();
     if (!diagnostics.empty()) {
         throw ManifestError(std::move(diagnostics));
     }

@@ -1,148 +1,128 @@
 #include <algorithm>
-#include <charconv>
-#include <cstdlib>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
-#include <distill/assemble/assemble.hpp>
-#include <distill/core/cache.hpp>
-#include <distill/core/parallel.hpp>
-#include <distill/core/text.hpp>
-#include <distill/deb/installers.hpp>
-#include <distill/diff/diff.hpp>
-#include <distill/fetch/fetch.hpp>
+#include <distill/core/fs.hpp>
 #include <distill/image/oci.hpp>
 #include <distill/image/output.hpp>
 #include <distill/image/reference.hpp>
-#include <distill/pipeline/pipeline.hpp>
-#include <distill/unpack/deb.hpp>
+#include <distill/pipeline/steps.hpp>
 
 namespace distill::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
 
-/// Debian moved /bin, /sbin and /lib* under /usr with bookworm (new installs of bullseye
-/// already had it); the releases before keep them apart.
-bool merged_usr(const manifest::Manifest& manifest) {
-    if (manifest.distro != manifest::Distro::debian) {
-        return false;
-    }
-    static const std::vector<std::string> split{"jessie", "stretch", "buster"};
-    return std::find(split.begin(), split.end(), manifest.release) == split.end();
-}
-
-/// SOURCE_DATE_EPOCH when set (it must be a number), else `fallback`.
-std::int64_t epoch_from_environment(std::int64_t fallback) {
-    const char* text = std::getenv("SOURCE_DATE_EPOCH");
-    if (text == nullptr || *text == '\0') {
-        return fallback;
-    }
-    std::int64_t epoch = 0;
-    const std::string_view view(text);
-    const auto [end, error] = std::from_chars(view.data(), view.data() + view.size(), epoch);
-    if (error != std::errc{} || end != view.data() + view.size() || epoch < 0) {
-        throw Error(
-            fmt::format("SOURCE_DATE_EPOCH=`{}` is not a number of seconds since 1970", view),
-            ExitCode::usage);
-    }
-    return epoch;
-}
-
 fs::path default_output(const std::string& name, OutputFormat format) {
     return format == OutputFormat::layout ? fs::path("out") / name
                                           : fs::path("out") / (name + ".tar");
 }
 
-struct Unpacked {
-    std::vector<unpack::UnpackedPackage> packages;
-    std::int64_t newest = 0; ///< the newest package's build date
-    std::vector<std::string> warnings;
-};
-
-/// Packages whose content their maintainer scripts make at install time, judged by what each
-/// package holds: the image will lack that content.
-std::vector<std::string>
-install_time_warnings(const resolve::Plan& plan,
-                      const std::vector<unpack::UnpackedPackage>& unpacked) {
-    std::vector<std::string> warnings;
-    for (std::size_t i = 0; i < plan.packages.size(); ++i) {
-        const auto& package = unpacked[i];
-        std::vector<std::string> paths;
-        for (const auto& entry : package.entries) {
-            paths.push_back(entry.path);
-        }
-        const auto reason =
-            deb::installer_by_package(deb::PackageFacts{package.control, package.scripts, paths});
-        if (reason) {
-            warnings.push_back(fmt::format("{}: {}: what it would download or make at install "
-                                           "time will not be in the image (distill runs no "
-                                           "maintainer script)",
-                                           plan.packages[i].name, *reason));
-        }
+/// Packages go into the tree in name order, whether they come from the solver (in install
+/// order) or from the lock (sorted): the image must not depend on which.
+void sort_by_name(std::vector<resolve::Plan>& plans) {
+    for (auto& plan : plans) {
+        std::sort(plan.packages.begin(), plan.packages.end(),
+                  [](const package::Record& a, const package::Record& b) {
+                      return std::tie(a.name, a.arch) < std::tie(b.name, b.arch);
+                  });
     }
-    return warnings;
 }
 
-Unpacked fetch_and_unpack(const resolve::Plan& plan, const core::Cache& cache, int jobs,
-                          const LockUse& lock, core::Reporter& reporter) {
-    reporter.stage(fmt::format("fetch ({})", plan.arch));
-    std::vector<fetch::Download> downloads;
-    for (const auto& package : plan.packages) {
-        downloads.push_back(fetch::Download{fmt::format("{} {}", package.name, package.version),
-                                            {package.url},
-                                            package.sha256,
-                                            package.download_size});
-    }
-    fetch::Options options;
-    const auto fetched = with_context("fetching packages", [&] {
-        try {
-            return fetch::fetch_all(downloads, cache, options, reporter);
-        } catch (const core::NetworkError& error) {
-            if (!lock.used || error.http_status() != 404) {
-                throw;
-            }
-            // A locked version the mirror dropped (a security update replaced it): never
-            // another version behind the user's back.
-            throw core::NetworkError(
-                fmt::format("{}; the lock {} names a version the mirror no longer serves: run "
-                            "`distill lock --update` to resolve the current versions",
-                            error.what(), lock.path.string()),
-                404);
+/// The write step: the image staged as a layout beside the output (every architecture's
+/// layer, config and manifest, then the index), put in place only by publish().
+class Staging {
+public:
+    Staging(const manifest::Manifest& manifest, const BuildSettings& settings,
+            const image::Reference& tag, std::size_t archs)
+        : m_settings(settings)
+        // An archive is loaded by name (`docker load`, `podman load`), so it names the image
+        // fully: NAME:TAG for a bare tag. A layout keeps a bare tag as its ref name, which
+        // `oci:DIR:TAG` looks up.
+        , m_reference(settings.format != OutputFormat::layout || !tag.bare_tag()
+                          ? image::reference_for(manifest.name, tag)
+                          : tag) {
+        if (settings.format == OutputFormat::docker_archive && archs > 1) {
+            throw Error("a docker-archive holds one architecture; pick one with --arch, or use "
+                        "the layout or oci-archive format",
+                        ExitCode::usage);
         }
-    });
-    for (const auto& package : plan.packages) {
-        diff::remember_deb(cache,
-                           diff::Package{package.name, package.version, package.arch,
-                                         package.source, package.installed_size, package.sha256,
-                                         package.url, package.download_size});
+        m_result.name = manifest.name;
+        m_result.format = settings.format;
+        m_result.output = settings.output.empty() ? default_output(manifest.name, settings.format)
+                                                  : settings.output;
+        m_result.previous_digest = image::existing_digest(m_result.output).value_or("");
+        m_result.compression = settings.format == OutputFormat::docker_archive
+                                   ? image::Compression::none
+                                   : settings.compression;
+        // Everything is written beside the output and put in place at the very end.
+        m_staging.emplace(image::staging_dir_for(m_result.output));
+        m_layout_dir = settings.format == OutputFormat::layout ? m_staging->path()
+                                                               : m_staging->path() / "layout";
+        m_layout.emplace(m_layout_dir);
     }
-    reporter.info(fmt::format("{} packages: {} downloaded ({}), {} from cache", downloads.size(),
-                              fetched.downloaded, core::human_size(fetched.bytes), fetched.cached));
 
-    reporter.stage(fmt::format("unpack ({})", plan.arch));
-    std::vector<unpack::DebInput> inputs;
-    for (std::size_t i = 0; i < plan.packages.size(); ++i) {
-        const auto& package = plan.packages[i];
-        unpack::Limits limits;
-        // The verified index says how big the package is once installed (in KiB, rounded);
-        // twice that and some slack bounds what its archive may expand to.
-        limits.max_bytes = 2 * package.installed_size + (64U << 20U);
-        inputs.push_back(
-            unpack::DebInput{fetched.paths[i], package.sha256, downloads[i].label, limits});
+    [[nodiscard]] image::LayoutWriter& layout() { return *m_layout; }
+    [[nodiscard]] image::Compression compression() const { return m_result.compression; }
+
+    /// One architecture's image, written into layout().
+    void add(ArchImage image) { m_result.archs.push_back(std::move(image)); }
+
+    /// Writes index.json and puts the layout (or the archive of it) at the output.
+    BuildResult publish(std::int64_t epoch) {
+        auto& result = m_result;
+        result.epoch = epoch;
+        std::vector<image::IndexEntry> index;
+        std::vector<image::Platform> platforms;
+        for (const auto& arch : result.archs) {
+            index.push_back({arch.manifest, arch.platform});
+            platforms.push_back(arch.platform);
+        }
+        const image::Descriptor top =
+            index.size() == 1 ? index.front().manifest
+                              : m_layout->put(image::k_index_media_type, image::index_json(index));
+        result.ref_name = m_reference.bare_tag() ? m_reference.tag : m_reference.str();
+        std::map<std::string, std::string> annotations{
+            {image::k_ref_name_annotation, result.ref_name}};
+        const bool is_layout = m_settings.format == OutputFormat::layout;
+        if (!is_layout) {
+            // Podman, containerd and newer docker take the name from here, docker 20.10 from
+            // the RepoTags of manifest.json: both say the same qualified name.
+            result.image_name = m_reference.qualified();
+            annotations.emplace(image::k_image_name_annotation, result.image_name);
+        }
+        m_layout->finish(top, annotations, platforms);
+        result.digest = top.digest;
+        result.media_type = top.media_type;
+        if (is_layout) {
+            fs::permissions(m_layout_dir, fs::perms(0755));
+            image::publish_layout(m_layout_dir, result.output);
+        } else {
+            std::optional<std::string> docker;
+            if (m_settings.format == OutputFormat::docker_archive) {
+                const auto& last = result.archs.back();
+                docker =
+                    image::docker_manifest_json(last.config, last.layer.blob, m_reference.str());
+            }
+            image::write_layout_archive(m_layout_dir, result.output, epoch, docker);
+            result.archive_size = fs::file_size(result.output);
+        }
+        return std::move(result);
     }
-    Unpacked out;
-    out.packages = unpack::unpack_all(inputs, cache, jobs, reporter);
-    for (const auto& package : out.packages) {
-        out.newest = std::max(out.newest, package.date);
-    }
-    out.warnings = install_time_warnings(plan, out.packages);
-    for (const auto& warning : out.warnings) {
-        reporter.warning(fmt::format("{}: {}", plan.arch, warning));
-    }
-    return out;
+
+private:
+    const BuildSettings& m_settings;
+    image::Reference m_reference;
+    BuildResult m_result;
+    std::optional<core::TempDir> m_staging;
+    fs::path m_layout_dir;
+    std::optional<image::LayoutWriter> m_layout;
+};
+
+std::string building(const manifest::Manifest& manifest, const resolve::Plan& plan) {
+    return fmt::format("building {} for {}", manifest.name, plan.arch);
 }
 
 } // namespace
@@ -159,154 +139,34 @@ std::string to_string(OutputFormat format) {
     return "?";
 }
 
-BuildResult build(const fs::path& manifest_path, const BuildSettings& settings,
-                  core::Reporter& reporter) {
+BuildResult build(Session& session, const manifest::Loaded& loaded, const BuildSettings& settings) {
+    const auto& manifest = loaded.manifest;
     // A bad tag is a usage error: found before anything is downloaded.
     const image::Reference tag = image::parse_tag_option(settings.tag);
-    // The packages themselves tell better than the index which ones only a maintainer script
-    // would have completed; they are judged once unpacked.
-    Resolved resolved = resolve_packages(manifest_path, settings.plan, settings.lock, reporter,
-                                         IndexWarnings::leave);
-    const manifest::Manifest manifest = manifest::with_defaults(resolved.manifest);
-    // An archive is loaded by name (`docker load`, `podman load`), so it names the image fully:
-    // NAME:TAG for a bare tag. A layout keeps a bare tag as its ref name, which `oci:DIR:TAG`
-    // looks up.
-    const bool archive = settings.format != OutputFormat::layout;
-    const image::Reference reference =
-        archive || !tag.bare_tag() ? image::reference_for(manifest.name, tag) : tag;
-    // Packages go into the tree in name order, whether they come from the solver (in install
-    // order) or from the lock (sorted): the image must not depend on which.
+    // The packages tell better than the index which are installers: unpack() judges them.
+    Resolved resolved =
+        resolve_packages(session, loaded, settings.plan, settings.lock, IndexWarnings::leave);
+    Staging staging(manifest, settings, tag, resolved.plans.size());
+    sort_by_name(resolved.plans);
+    const auto& distro = distro::get(manifest);
+    // Every architecture is unpacked first, so that one epoch (the newest package of any of
+    // them) stamps every image of a multi-arch build.
     for (auto& plan : resolved.plans) {
-        std::sort(plan.packages.begin(), plan.packages.end(),
-                  [](const resolve::PlannedPackage& a, const resolve::PlannedPackage& b) {
-                      return std::tie(a.name, a.arch) < std::tie(b.name, b.arch);
-                  });
-    }
-    if (settings.format == OutputFormat::docker_archive && resolved.plans.size() > 1) {
-        throw Error("a docker-archive holds one architecture; pick one with --arch, or use the "
-                    "layout or oci-archive format",
-                    ExitCode::usage);
-    }
-    const core::Cache cache(settings.plan.cache_dir.empty() ? core::Cache::default_root()
-                                                            : settings.plan.cache_dir);
-    const int jobs = settings.jobs > 0 ? settings.jobs : core::default_jobs();
-
-    BuildResult result;
-    result.name = manifest.name;
-    result.format = settings.format;
-    result.output =
-        settings.output.empty() ? default_output(manifest.name, settings.format) : settings.output;
-    result.previous_digest = image::existing_digest(result.output).value_or("");
-    // Everything is written beside the output and put in place at the very end.
-    const core::TempDir staging = image::staging_dir_for(result.output);
-    const fs::path layout_dir =
-        settings.format == OutputFormat::layout ? staging.path() : staging.path() / "layout";
-    image::LayoutWriter layout(layout_dir);
-    const auto compression = settings.format == OutputFormat::docker_archive
-                                 ? image::Compression::none
-                                 : settings.compression;
-    result.compression = compression;
-
-    // The trees of all architectures are built first, so that one epoch (the newest package
-    // of any of them) stamps every image of a multi-arch build.
-    std::vector<Unpacked> unpacked;
-    std::int64_t newest = 0;
-    for (const auto& plan : resolved.plans) {
-        unpacked.push_back(
-            with_context(fmt::format("building {} for {}", manifest.name, plan.arch), [&] {
-                return fetch_and_unpack(plan, cache, jobs, resolved.lock, reporter);
-            }));
-        newest = std::max(newest, unpacked.back().newest);
-    }
-    result.epoch = epoch_from_environment(newest);
-
-    std::vector<image::IndexEntry> index;
-    std::vector<image::Platform> platforms;
-    image::Descriptor last_config;
-    image::Descriptor last_layer;
-    for (std::size_t a = 0; a < resolved.plans.size(); ++a) {
-        const auto& plan = resolved.plans[a];
-        with_context(fmt::format("building {} for {}", manifest.name, plan.arch), [&] {
-            reporter.stage(fmt::format("assemble ({})", plan.arch));
-            unpack::Tree tree(unpack::Tree::Options{merged_usr(manifest),
-                                                    unpack::PathPolicy::for_manifest(manifest)});
-            for (std::size_t i = 0; i < plan.packages.size(); ++i) {
-                tree.add_package(plan.packages[i].name, plan.packages[i].arch,
-                                 unpacked[a].packages[i]);
-            }
-            tree.finish();
-            const auto summary = assemble::assemble(tree, manifest, result.epoch, reporter);
-            reporter.info(fmt::format(
-                "{} paths; dropped {} files ({}) by the path policy, {} setuid/setgid bits; {} CA "
-                "certificates ({} hash links){}; accounts {}",
-                tree.entries().size(), tree.trimmed().files, core::human_size(tree.trimmed().bytes),
-                tree.trimmed().setuid_cleared, summary.ca_certificates, summary.hash_links,
-                summary.java_truststore ? " (and the Java truststore)" : "",
-                fmt::join(summary.accounts, ", ")));
-
-            reporter.stage(fmt::format("layer ({})", plan.arch));
-            image::LayerOptions layer_options{compression, jobs, result.epoch};
-            const auto layer =
-                image::write_layer(tree, layer_options, layout.blobs_dir(), reporter);
-
-            image::ConfigInput config;
-            config.platform = image::platform_for(manifest.distro, plan.arch);
-            config.config = manifest.config;
-            config.user = assemble::resolve_user(manifest);
-            config.epoch = result.epoch;
-            config.diff_id = layer.diff_id;
-            config.history = fmt::format("distill build {} ({} {}, {} packages)", manifest.name,
-                                         manifest::to_string(manifest.distro), manifest.release,
-                                         plan.packages.size());
-            const auto config_blob =
-                layout.put(image::k_config_media_type, image::config_json(config));
-            const auto manifest_blob = layout.put(
-                image::k_manifest_media_type, image::manifest_json(config_blob, layer.blob, {}));
-            index.push_back({manifest_blob, config.platform});
-            platforms.push_back(config.platform);
-            last_config = config_blob;
-            last_layer = layer.blob;
-
-            std::uint64_t bytes = 0;
-            for (const auto& [path, entry] : tree.entries()) {
-                bytes += entry.size;
-            }
-            result.archs.push_back(ArchImage{plan.arch, manifest_blob, config_blob, layer,
-                                             plan.packages.size(), bytes, tree.trimmed(),
-                                             unpacked[a].warnings});
-            reporter.info(fmt::format("layer {} ({}, {} uncompressed, {} files)", layer.blob.digest,
-                                      core::human_size(layer.blob.size),
-                                      core::human_size(layer.tar_size), layer.files));
+        with_context(building(manifest, plan), [&] {
+            fetch(session, plan, resolved.lock);
+            unpack(session, distro, plan);
         });
     }
-
-    const image::Descriptor top =
-        index.size() == 1 ? index.front().manifest
-                          : layout.put(image::k_index_media_type, image::index_json(index));
-    result.ref_name = reference.bare_tag() ? reference.tag : reference.str();
-    std::map<std::string, std::string> annotations{{image::k_ref_name_annotation, result.ref_name}};
-    if (archive) {
-        // Podman, containerd and newer docker take the name from here, docker 20.10 from the
-        // RepoTags of manifest.json: both say the same qualified name.
-        result.image_name = reference.qualified();
-        annotations.emplace(image::k_image_name_annotation, result.image_name);
+    const std::int64_t epoch = session.epoch().value_or(newest_build_date(resolved.plans));
+    for (const auto& plan : resolved.plans) {
+        with_context(building(manifest, plan), [&] {
+            const auto tree = assemble(session, distro, manifest, plan, epoch);
+            staging.add(layer(session, manifest, plan, tree, epoch, staging.compression(),
+                              staging.layout()));
+        });
     }
-    layout.finish(top, annotations, platforms);
-    result.digest = top.digest;
-    result.media_type = top.media_type;
-
-    reporter.stage("output");
-    if (settings.format == OutputFormat::layout) {
-        std::filesystem::permissions(layout_dir, fs::perms(0755));
-        image::publish_layout(layout_dir, result.output);
-    } else {
-        std::optional<std::string> docker;
-        if (settings.format == OutputFormat::docker_archive) {
-            docker = image::docker_manifest_json(last_config, last_layer, reference.str());
-        }
-        image::write_layout_archive(layout_dir, result.output, result.epoch, docker);
-        result.archive_size = fs::file_size(result.output);
-    }
+    session.reporter().stage("output");
+    auto result = staging.publish(epoch);
     write_lock(resolved);
     result.lock = resolved.lock;
     return result;

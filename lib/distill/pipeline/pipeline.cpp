@@ -3,36 +3,19 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <distill/core/cache.hpp>
-#include <distill/core/http.hpp>
 #include <distill/core/text.hpp>
 #include <distill/lock/lock.hpp>
-#include <distill/pipeline/pipeline.hpp>
+#include <distill/pipeline/steps.hpp>
 
 namespace distill::pipeline {
-
-bool PlanResult::solved() const {
-    for (const auto& arch : archs) {
-        if (!arch.resolution.solved()) {
-            return false;
-        }
-    }
-    return true;
-}
-
 namespace {
-
-manifest::Manifest read_manifest(const std::filesystem::path& path) {
-    auto manifest = manifest::parse(path);
-    manifest::validate(manifest);
-    return manifest;
-}
 
 /// Adds to each "no package named X" problem where X is after all, when a component of the
 /// same suites that the manifest does not use has it. The other components' indexes are
 /// downloaded (and verified) only here, when a package is missing.
-void explain_missing(resolve::Resolution& resolution, sources::IndexSet& indexes,
-                     sources::Context& context, const resolve::Options& options) {
+void explain_missing(const distro::Distro& distro, resolve::Resolution& resolution,
+                     sources::IndexSet& indexes, sources::Context& context,
+                     const resolve::Options& options) {
     std::vector<std::string> missing;
     for (const auto& problem : resolution.problems) {
         if (!problem.missing.empty()) {
@@ -49,7 +32,8 @@ void explain_missing(resolve::Resolution& resolution, sources::IndexSet& indexes
         for (const auto& entry : indexes.unused) {
             unused.push_back(entry.index);
         }
-        found = resolve::find_names(missing, resolve::inputs_for(unused), indexes.arch, options);
+        found = resolve::find_names(missing, resolve::inputs_for(unused), distro.id(), indexes.arch,
+                                    options);
     } catch (const Error& error) {
         // The problem stands as it is; only the hint is lost.
         context.reporter.warning(fmt::format("cannot look for {} in the other components: {}",
@@ -59,143 +43,150 @@ void explain_missing(resolve::Resolution& resolution, sources::IndexSet& indexes
     for (auto& problem : resolution.problems) {
         const auto where = found.find(problem.missing);
         if (where != found.end()) {
-            problem.hint = sources::component_hint(problem.missing, indexes.unused[where->second]);
+            problem.hint = distro.component_hint(problem.missing, indexes.unused[where->second]);
             problem.details.clear(); // a "did you mean" is beside the point now
         }
     }
 }
 
-PlanResult plan_manifest(manifest::Manifest parsed, const Settings& settings,
-                         core::Reporter& reporter, IndexWarnings warnings) {
-    PlanResult result;
-    result.manifest = std::move(parsed);
-    const auto& manifest = result.manifest;
-
-    const core::Cache cache(settings.cache_dir.empty() ? core::Cache::default_root()
-                                                       : settings.cache_dir);
-    core::HttpClient http;
-    sources::Context context{cache, http, reporter};
-    const auto repositories = sources::repositories_for(manifest);
-    const auto policy = resolve::ExclusionPolicy::for_manifest(manifest);
-    const auto archs = settings.archs.empty() ? sources::archs_for(manifest) : settings.archs;
-
-    for (const auto& arch : archs) {
-        reporter.stage(fmt::format("sources ({})", arch));
-        auto indexes = with_context(fmt::format("fetching package indexes for {}", arch), [&] {
-            return sources::fetch_indexes(repositories, arch, context);
-        });
-        const auto& stats = indexes.stats;
-        reporter.info(fmt::format("{} release files checked ({} not modified), {} indexes "
-                                  "downloaded, {} from cache, {} downloaded",
-                                  stats.releases_checked, stats.releases_not_modified,
-                                  stats.indexes_downloaded, stats.indexes_cached,
-                                  core::human_size(stats.bytes_downloaded)));
-
-        reporter.stage(fmt::format("resolve ({})", arch));
-        resolve::Options options;
-        options.cache = &cache;
-        if (!settings.solver_debug_dir.empty()) {
-            options.solver_debug_dir =
-                archs.size() > 1 ? settings.solver_debug_dir / arch : settings.solver_debug_dir;
-        }
-        auto resolution =
-            with_context(fmt::format("resolving {} for {}", manifest.name, arch), [&] {
-                return resolve::resolve(resolve::Request{arch, manifest.packages, policy},
-                                        resolve::inputs_for(indexes.indexes), options, reporter);
-            });
-        explain_missing(resolution, indexes, context, options);
-        if (warnings == IndexWarnings::report) {
-            for (const auto& warning : resolution.plan.warnings) {
-                reporter.warning(fmt::format("{}: {}", arch, warning));
-            }
-        }
-        std::vector<sources::Provenance> provenance;
-        for (const auto& index : indexes.indexes) {
-            provenance.push_back(index.provenance);
-        }
-        result.archs.push_back(ArchPlan{arch, std::move(resolution), stats, std::move(provenance)});
+/// The packages of a lock that matches the manifest (and the archs asked for): nothing to
+/// download, no solver to run. nullopt when the lock cannot be used; an Error when it must be
+/// (--frozen) and cannot.
+std::optional<std::vector<resolve::Plan>> from_lock(const manifest::Loaded& loaded,
+                                                    const LockSettings& settings, LockUse& use,
+                                                    core::Reporter& reporter) {
+    std::error_code error;
+    const bool exists = std::filesystem::exists(use.path, error);
+    const std::string manifest_path = loaded.path.string();
+    if (settings.mode == LockMode::frozen && !exists) {
+        throw Error(fmt::format("--frozen needs a lock, and {} does not exist; write it with "
+                                "`distill lock {}`",
+                                use.path.string(), manifest_path),
+                    ExitCode::lock_mismatch);
     }
-    return result;
-}
-
-std::string problems_text(const PlanResult& planned) {
-    std::string text;
-    for (const auto& arch : planned.archs) {
-        for (const auto& problem : arch.resolution.problems) {
-            text += fmt::format("\n  - {} ({})", problem.summary, arch.arch);
-            if (!problem.hint.empty()) {
-                text += fmt::format("\n    hint: {}", problem.hint);
-            }
-        }
+    if (!exists || settings.mode == LockMode::update) {
+        use.reason = exists ? "--update" : "there was no lock";
+        return std::nullopt;
     }
-    return text;
+    const auto lock = lock::read(use.path);
+    const bool same_manifest = lock.manifest_digest == lock::manifest_digest(loaded.manifest);
+    if (same_manifest && lock.arch_names() == loaded.archs) {
+        reporter.info(
+            fmt::format("using the lock {}: exact versions, no solver run", use.path.string()));
+        std::vector<resolve::Plan> plans;
+        for (const auto& arch : lock.archs) {
+            plans.push_back(lock::to_plan(arch));
+        }
+        use.used = true;
+        use.reason = "the lock matches the manifest";
+        return plans;
+    }
+    const std::string why = !same_manifest
+                                ? "the manifest (or a manifest it includes) changed since the "
+                                  "lock was written"
+                                : "the lock is for other architectures";
+    if (settings.mode == LockMode::frozen) {
+        throw Error(fmt::format("--frozen: {} does not match {}: {}; update it with `distill "
+                                "lock {}`",
+                                use.path.string(), manifest_path, why, manifest_path),
+                    ExitCode::lock_mismatch);
+    }
+    reporter.info(fmt::format("{}: resolving again", why));
+    use.reason = why;
+    return std::nullopt;
 }
 
 } // namespace
 
-PlanResult plan(const std::filesystem::path& manifest_path, const Settings& settings,
-                core::Reporter& reporter) {
-    return plan_manifest(read_manifest(manifest_path), settings, reporter, IndexWarnings::report);
+bool PlanResult::solved() const {
+    for (const auto& arch : archs) {
+        if (!arch.resolution.solved()) {
+            return false;
+        }
+    }
+    return true;
 }
 
-Resolved resolve_packages(const std::filesystem::path& manifest_path, const Settings& settings,
-                          const LockSettings& lock_settings, core::Reporter& reporter,
+Planner::Planner(Session& session, const manifest::Loaded& loaded, const Settings& settings)
+    : m_session(session)
+    , m_loaded(loaded)
+    , m_settings(settings)
+    , m_distro(distro::get(loaded.manifest))
+    , m_repositories(m_distro.repositories(loaded.manifest)) {}
+
+ArchPlan Planner::plan(const std::string& arch, IndexWarnings warnings) {
+    const auto& manifest = m_loaded.manifest;
+    auto& reporter = m_session.reporter();
+    sources::Context context{m_session.cache(), m_session.http(), reporter};
+    reporter.stage(fmt::format("sources ({})", arch));
+    auto indexes = with_context(fmt::format("fetching package indexes for {}", arch), [&] {
+        return m_distro.fetch_indexes(m_repositories, arch, context);
+    });
+    const auto& stats = indexes.stats;
+    reporter.info(fmt::format("{} release files checked ({} not modified), {} indexes "
+                              "downloaded, {} from cache, {} downloaded",
+                              stats.releases_checked, stats.releases_not_modified,
+                              stats.indexes_downloaded, stats.indexes_cached,
+                              core::human_size(stats.bytes_downloaded)));
+
+    reporter.stage(fmt::format("resolve ({})", arch));
+    resolve::Options options;
+    options.cache = &m_session.cache();
+    if (!m_settings.solver_debug_dir.empty()) {
+        options.solver_debug_dir = m_loaded.archs.size() > 1 ? m_settings.solver_debug_dir / arch
+                                                             : m_settings.solver_debug_dir;
+    }
+    const resolve::Request request{manifest.distro, arch, manifest.packages,
+                                   resolve::ExclusionPolicy::for_manifest(manifest)};
+    auto resolution = with_context(fmt::format("resolving {} for {}", manifest.name, arch), [&] {
+        return resolve::resolve(request, resolve::inputs_for(indexes.indexes), options, reporter);
+    });
+    explain_missing(m_distro, resolution, indexes, context, options);
+    if (warnings == IndexWarnings::report) {
+        for (const auto& warning : resolution.plan.warnings) {
+            reporter.warning(fmt::format("{}: {}", arch, warning));
+        }
+    }
+    std::vector<sources::Provenance> provenance;
+    for (const auto& index : indexes.indexes) {
+        provenance.push_back(index.provenance);
+    }
+    return ArchPlan{arch, std::move(resolution), stats, std::move(provenance)};
+}
+
+PlanResult plan(Session& session, const manifest::Loaded& loaded, const Settings& settings) {
+    PlanResult result{loaded.manifest, {}};
+    Planner planner(session, loaded, settings);
+    for (const auto& arch : loaded.archs) {
+        result.archs.push_back(planner.plan(arch, IndexWarnings::report));
+    }
+    return result;
+}
+
+Resolved resolve_packages(Session& session, const manifest::Loaded& loaded,
+                          const Settings& settings, const LockSettings& lock_settings,
                           IndexWarnings warnings) {
-    Resolved resolved;
-    resolved.manifest = read_manifest(manifest_path);
-    const auto& manifest = resolved.manifest;
-    LockUse& use = resolved.lock;
-    use.path = lock_settings.path.empty() ? lock::path_for(manifest_path) : lock_settings.path;
-    const auto archs = settings.archs.empty() ? sources::archs_for(manifest) : settings.archs;
-
-    std::error_code error;
-    const bool exists = std::filesystem::exists(use.path, error);
-    if (lock_settings.mode == LockMode::frozen && !exists) {
-        throw Error(fmt::format("--frozen needs a lock, and {} does not exist; write it with "
-                                "`distill lock {}`",
-                                use.path.string(), manifest_path.string()),
-                    ExitCode::lock_mismatch);
+    Resolved resolved{loaded.manifest, {}, {}, {}};
+    resolved.lock.path =
+        lock_settings.path.empty() ? lock::path_for(loaded.path) : lock_settings.path;
+    if (auto plans = from_lock(loaded, lock_settings, resolved.lock, session.reporter())) {
+        resolved.plans = std::move(*plans);
+        return resolved;
     }
-    if (exists && lock_settings.mode != LockMode::update) {
-        const auto lock = lock::read(use.path);
-        const bool same_manifest = lock.manifest_digest == lock::manifest_digest(manifest);
-        if (same_manifest && lock.arch_names() == archs) {
-            reporter.info(
-                fmt::format("using the lock {}: exact versions, no solver run", use.path.string()));
-            for (const auto& arch : lock.archs) {
-                resolved.plans.push_back(lock::to_plan(arch));
-            }
-            use.used = true;
-            use.reason = "the lock matches the manifest";
-            return resolved;
+    Planner planner(session, loaded, settings);
+    std::vector<resolve::Unsolved> unsolved;
+    for (const auto& arch : loaded.archs) {
+        auto planned = planner.plan(arch, warnings);
+        if (!planned.resolution.solved()) {
+            unsolved.push_back({arch, std::move(planned.resolution.problems)});
+            continue;
         }
-        const std::string why = !same_manifest
-                                    ? "the manifest (or a manifest it includes) changed since "
-                                      "the lock was written"
-                                    : "the lock is for other architectures";
-        if (lock_settings.mode == LockMode::frozen) {
-            throw Error(fmt::format("--frozen: {} does not match {}: {}; update it with "
-                                    "`distill lock {}`",
-                                    use.path.string(), manifest_path.string(), why,
-                                    manifest_path.string()),
-                        ExitCode::lock_mismatch);
-        }
-        reporter.info(fmt::format("{}: resolving again", why));
-        use.reason = why;
-    } else {
-        use.reason = exists ? "--update" : "there was no lock";
+        resolved.plans.push_back(std::move(planned.resolution.plan));
+        resolved.provenance.insert(resolved.provenance.end(), planned.provenance.begin(),
+                                   planned.provenance.end());
     }
-
-    auto planned = plan_manifest(manifest, settings, reporter, warnings);
-    if (!planned.solved()) {
-        throw Error(fmt::format("cannot resolve the packages of {}:{}", manifest.name,
-                                problems_text(planned)),
-                    ExitCode::unsolvable);
-    }
-    for (auto& arch : planned.archs) {
-        resolved.plans.push_back(std::move(arch.resolution.plan));
-        resolved.provenance.insert(resolved.provenance.end(), arch.provenance.begin(),
-                                   arch.provenance.end());
+    if (!unsolved.empty()) {
+        throw resolve::UnsolvableError(loaded.manifest.name, std::move(unsolved));
     }
     return resolved;
 }

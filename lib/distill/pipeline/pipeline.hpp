@@ -1,23 +1,24 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
-#include <distill/core/reporter.hpp>
 #include <distill/image/compress.hpp>
 #include <distill/image/layer.hpp>
+#include <distill/image/oci.hpp>
 #include <distill/manifest/manifest.hpp>
+#include <distill/pipeline/session.hpp>
 #include <distill/resolve/resolve.hpp>
 #include <distill/sources/sources.hpp>
 #include <distill/unpack/tree.hpp>
 
 namespace distill::pipeline {
 
-/// Settings that come from the command line rather than the manifest.
+/// Settings of the resolve step that come from the command line rather than the manifest (the
+/// cache, threads and epoch are the Session's; the archs the loaded manifest's).
 struct Settings {
-    std::filesystem::path cache_dir;        ///< empty: core::Cache::default_root()
-    std::vector<std::string> archs;         ///< empty: the manifest's (or the host's)
     std::filesystem::path solver_debug_dir; ///< empty: no libsolv testcase
 };
 
@@ -39,12 +40,12 @@ struct PlanResult {
     [[nodiscard]] bool solved() const;
 };
 
-/// Reads and validates the manifest, fetches and verifies its sources, and resolves the
-/// closure for each architecture. Unsolvable requests come back as problems in the result;
-/// a requested package that only a component the manifest does not use has gets a hint
-/// saying how to add it. Packages that look like installers are reported as warnings.
-[[nodiscard]] PlanResult plan(const std::filesystem::path& manifest_path, const Settings& settings,
-                              core::Reporter& reporter);
+/// Fetches and verifies the manifest's sources and resolves the closure for each
+/// architecture. Unsolvable requests come back as problems in the result; a requested package
+/// that only a component the manifest does not use has gets a hint saying how to add it.
+/// Packages that look like installers are reported as warnings.
+[[nodiscard]] PlanResult plan(Session& session, const manifest::Loaded& loaded,
+                              const Settings& settings);
 
 /// Whether a build may use, must use or must renew the lock.
 enum class LockMode {
@@ -67,7 +68,8 @@ struct LockUse {
     std::string reason;   ///< why it was (not) used, for the report
 };
 
-/// The packages to install, from the solver or from the lock.
+/// The packages to install, from the solver or from the lock: one plan per architecture, whose
+/// records the later steps fill in.
 struct Resolved {
     manifest::Manifest manifest;
     std::vector<resolve::Plan> plans;
@@ -82,16 +84,16 @@ enum class IndexWarnings {
     leave, ///< the caller judges the packages themselves (build)
 };
 
-/// Reads the manifest and finds its packages: from the lock when it matches the manifest (no
-/// index is downloaded, no solver runs), otherwise by resolving (an unsolvable request is an
-/// Error with exit code 6). The lock is not written here: write_lock() does that once the
-/// caller succeeded.
-[[nodiscard]] Resolved resolve_packages(const std::filesystem::path& manifest_path,
+/// The resolve step: the manifest's packages from the lock when it matches the manifest (no
+/// index is downloaded, no solver runs), otherwise by resolving (an unsolvable request is a
+/// resolve::UnsolvableError, exit code 6, carrying the problems). The lock is not written
+/// here: write_lock() does that once the caller succeeded.
+[[nodiscard]] Resolved resolve_packages(Session& session, const manifest::Loaded& loaded,
                                         const Settings& settings, const LockSettings& lock,
-                                        core::Reporter& reporter,
                                         IndexWarnings warnings = IndexWarnings::report);
 
-/// Writes the lock of a resolution that did not come from the lock; no-op otherwise.
+/// The lock step: writes the lock of a resolution that did not come from the lock; no-op
+/// otherwise.
 void write_lock(Resolved& resolved);
 
 /// How `distill build` writes its result.
@@ -109,7 +111,6 @@ struct BuildSettings {
     /// archives name it NAME:TAG (NAME from the manifest), in index.json and in a
     /// docker-archive's manifest.json. A whole reference is written as it is everywhere.
     std::string tag = "latest";
-    int jobs = 0; ///< 0: one per processor
 };
 
 /// The image for one architecture.
@@ -124,6 +125,7 @@ struct ArchImage {
     /// What the user should know about the image: packages whose content their maintainer
     /// scripts would have made at install time.
     std::vector<std::string> warnings;
+    image::Platform platform;
 };
 
 /// What `distill build` made.
@@ -152,11 +154,12 @@ struct BuildResult {
 /// "layout", "oci-archive", "docker-archive".
 [[nodiscard]] std::string to_string(OutputFormat format);
 
-/// Plans, fetches, unpacks, assembles and writes the image. The output appears only when
-/// everything succeeded: a failed or interrupted build leaves the previous output as it was.
-/// An unsolvable request is an error listing the problems (exit code 6).
-[[nodiscard]] BuildResult build(const std::filesystem::path& manifest_path,
-                                const BuildSettings& settings, core::Reporter& reporter);
+/// Resolves, fetches, unpacks, assembles, writes the layer and the image, and the lock
+/// (steps.hpp). The output appears only when everything succeeded: a failed or interrupted
+/// build leaves the previous output as it was. An unsolvable request is a
+/// resolve::UnsolvableError (exit code 6).
+[[nodiscard]] BuildResult build(Session& session, const manifest::Loaded& loaded,
+                                const BuildSettings& settings);
 
 /// What `distill verify` found.
 struct VerifyResult {
@@ -169,10 +172,15 @@ struct VerifyResult {
     [[nodiscard]] bool reproduced() const { return expected == actual; }
 };
 
-/// Rebuilds the image of `manifest_path` from its lock (never re-resolving) into a scratch
-/// directory and compares it with the layout: the same digest, or the first file that differs.
-[[nodiscard]] VerifyResult verify(const std::filesystem::path& layout,
-                                  const std::filesystem::path& manifest_path,
-                                  const BuildSettings& settings, core::Reporter& reporter);
+/// Says how two image layouts differ (the layout given, then the rebuild): diff::first_difference.
+using Explain =
+    std::function<std::string(const std::filesystem::path&, const std::filesystem::path&)>;
+
+/// Rebuilds the image of the manifest from its lock (never re-resolving) into a scratch
+/// directory and compares it with the layout: the same digest, or `explain`'s account of the
+/// first difference.
+[[nodiscard]] VerifyResult verify(Session& session, const std::filesystem::path& layout,
+                                  const manifest::Loaded& loaded, const BuildSettings& settings,
+                                  const Explain& explain);
 
 } // namespace distill::pipeline

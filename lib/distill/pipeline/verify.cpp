@@ -1,73 +1,15 @@
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <distill/core/fs.hpp>
-#include <distill/diff/diff.hpp>
 #include <distill/image/layout.hpp>
 #include <distill/image/output.hpp>
 #include <distill/pipeline/pipeline.hpp>
 
 namespace distill::pipeline {
-namespace {
-
 namespace fs = std::filesystem;
-using nlohmann::json;
 
-std::string describe_file(const diff::File& file) {
-    return fmt::format("{} mode {:o} owner {}:{} size {} {}", file.type, file.mode, file.uid,
-                       file.gid, file.size, file.content.substr(0, 16));
-}
-
-/// The first difference between two images, in the user's terms.
-std::string first_difference(const fs::path& expected, const fs::path& actual) {
-    const auto a = diff::load(expected);
-    const auto b = diff::load(actual);
-    if (a.archs.size() != b.archs.size()) {
-        return fmt::format("{} architectures were built, {} are in the layout", b.archs.size(),
-                           a.archs.size());
-    }
-    for (std::size_t i = 0; i < a.archs.size(); ++i) {
-        const auto& old_files = *a.archs[i].files;
-        const auto& new_files = *b.archs[i].files;
-        auto o = old_files.begin();
-        auto n = new_files.begin();
-        while (o != old_files.end() || n != new_files.end()) {
-            if (n == new_files.end() || (o != old_files.end() && o->first < n->first)) {
-                return fmt::format("/{}: in the layout, not in the rebuild", o->first);
-            }
-            if (o == old_files.end() || n->first < o->first) {
-                return fmt::format("/{}: in the rebuild, not in the layout", n->first);
-            }
-            if (!(o->second == n->second)) {
-                return fmt::format("/{}: layout has {}, rebuild has {}", o->first,
-                                   describe_file(o->second), describe_file(n->second));
-            }
-            ++o;
-            ++n;
-        }
-    }
-    // Same files: the difference is in the tar's own bytes or in the image config.
-    const auto old_images = image::Layout::open(expected).images();
-    const auto new_images = image::Layout::open(actual).images();
-    for (std::size_t i = 0; i < old_images.size() && i < new_images.size(); ++i) {
-        const auto& old_config = old_images[i].config_json;
-        const auto& new_config = new_images[i].config_json;
-        if (old_config != new_config) {
-            const auto patch = json::diff(old_config, new_config);
-            return fmt::format("the same files, but the image config differs: {}", patch.dump());
-        }
-        if (old_images[i].manifest.at("layers") != new_images[i].manifest.at("layers")) {
-            return "the same files and config, but the layer's bytes differ (entry order, "
-                   "headers or compression)";
-        }
-    }
-    return "the same files, config and layers; the manifests or the index differ";
-}
-
-} // namespace
-
-VerifyResult verify(const fs::path& layout, const fs::path& manifest_path,
-                    const BuildSettings& settings, core::Reporter& reporter) {
+VerifyResult verify(Session& session, const fs::path& layout, const manifest::Loaded& loaded,
+                    const BuildSettings& settings, const Explain& explain) {
     VerifyResult result;
     const auto expected = image::existing_digest(layout);
     if (!expected || !fs::is_directory(layout)) {
@@ -83,10 +25,10 @@ VerifyResult verify(const fs::path& layout, const fs::path& manifest_path,
         media_type.ends_with("+zstd") ? image::Compression::zstd : image::Compression::gzip;
     const core::TempDir scratch(".distill-verify-", fs::absolute(layout).parent_path());
     rebuild.output = scratch.path() / "rebuild";
-    const auto built = build(manifest_path, rebuild, reporter);
+    const auto built = build(session, loaded, rebuild);
     result.actual = built.digest;
     if (!result.reproduced()) {
-        result.difference = first_difference(layout, rebuild.output);
+        result.difference = explain(layout, rebuild.output);
     }
     return result;
 }

@@ -9,7 +9,7 @@
 #include <fmt/ranges.h>
 
 #include <distill/core/text.hpp>
-#include <distill/deb/installers.hpp>
+#include <distill/distro/distro.hpp>
 #include <distill/resolve/resolve.hpp>
 #include <distill/resolve/solv/pool.hpp>
 
@@ -17,9 +17,6 @@ namespace distill::resolve {
 namespace {
 
 using solv::Id;
-
-// Bumped whenever what the loader stores in the parsed-index cache changes.
-constexpr std::string_view k_parsed_index_format = "deb-2";
 
 std::string name_of(const solv::PreparedPool& pool, Id p) {
     return pool.info(p).name;
@@ -31,15 +28,16 @@ std::string short_form(const solv::PreparedPool& pool, Id p) {
 }
 
 /// Loads one input into repository `repo` of the pool, through the parsed-index cache.
-void load(solv::Pool& pool, int repo, const RepoInput& input, const Options& options) {
+void load(solv::Pool& pool, int repo, const RepoInput& input, const solv::IndexLoader& loader,
+          const Options& options) {
     switch (input.format) {
-    case IndexFormat::deb_packages: {
+    case IndexFormat::native: {
         std::filesystem::path cached;
         if (options.cache != nullptr && !input.sha256.empty()) {
             cached = options.cache->derived_path(
-                "solv", fmt::format("{}-{}.solv", input.sha256, k_parsed_index_format));
+                "solv", fmt::format("{}-{}.solv", input.sha256, loader.cache_format()));
         }
-        pool.load_deb_packages(repo, input.path, input.served_as, cached);
+        pool.load_index(repo, input.path, input.served_as, cached);
         break;
     }
     case IndexFormat::testtags:
@@ -179,8 +177,8 @@ Problem explain(const solv::PreparedPool& pool, const solv::Problem& problem) {
 }
 
 /// Among the providers of one alternative, those apt would take: the package of that very
-/// name when there is one, else the providers with the highest Priority (mawk, "required",
-/// over gawk, "optional", for "awk").
+/// name when there is one, else the providers with the highest rank (on Debian the Priority:
+/// mawk, "required", over gawk, "optional", for "awk").
 std::vector<Id> preferred_providers(const solv::PreparedPool& pool, Id alternative,
                                     const std::vector<Id>& providers) {
     const auto name = pool.dep_name(alternative);
@@ -195,10 +193,10 @@ std::vector<Id> preferred_providers(const solv::PreparedPool& pool, Id alternati
     }
     int best = 0;
     for (const Id q : providers) {
-        best = std::max(best, pool.priority(q));
+        best = std::max(best, pool.rank(q));
     }
     for (const Id q : providers) {
-        if (pool.priority(q) == best) {
+        if (pool.rank(q) == best) {
             preferred.push_back(q);
         }
     }
@@ -207,7 +205,7 @@ std::vector<Id> preferred_providers(const solv::PreparedPool& pool, Id alternati
 
 /// The packages to favor so that every dependency in `installed` is satisfied as apt would:
 /// by the first alternative of "a | b" that can be installed, and for a virtual name by the
-/// package of that name or else the provider with the highest Priority. libsolv on its own
+/// package of that name or else the provider with the highest rank. libsolv on its own
 /// chooses among providers by name. Returns nothing when the installed set already agrees.
 std::vector<Id> alternatives_to_favor(const solv::PreparedPool& pool,
                                       const std::vector<Id>& installed,
@@ -245,9 +243,9 @@ std::vector<Id> alternatives_to_favor(const solv::PreparedPool& pool,
     return favor;
 }
 
-solv::Solution solve_with_debian_alternatives(const solv::PreparedPool& pool,
-                                              const std::vector<std::vector<Id>>& wanted,
-                                              const Options& options, core::Reporter& reporter) {
+solv::Solution solve_with_first_alternatives(const solv::PreparedPool& pool,
+                                             const std::vector<std::vector<Id>>& wanted,
+                                             const Options& options, core::Reporter& reporter) {
     // Each round can only add favors, and there are finitely many packages; in practice one
     // or two rounds settle it.
     constexpr int k_max_rounds = 8;
@@ -280,7 +278,8 @@ solv::Solution solve_with_debian_alternatives(const solv::PreparedPool& pool,
 
 /// Why the index makes `p` look like a package whose content its maintainer scripts make at
 /// install time, if it does.
-std::optional<std::string> installer_reason(const solv::PreparedPool& pool, Id p) {
+std::optional<std::string> installer_reason(const distro::Distro& distro,
+                                            const solv::PreparedPool& pool, Id p) {
     const auto info = pool.info(p);
     std::vector<std::string> depends;
     for (const Id dep : pool.requires_of(p)) {
@@ -288,7 +287,7 @@ std::optional<std::string> installer_reason(const solv::PreparedPool& pool, Id p
             depends.push_back(pool.dep_name(alternative));
         }
     }
-    return deb::installer_by_index(deb::IndexFacts{info.name, info.summary, depends});
+    return distro.installer_by_index(distro::IndexFacts{info.name, info.summary, depends});
 }
 
 std::string install_time_warning(const std::string& name, const std::string& reason) {
@@ -300,9 +299,9 @@ std::string install_time_warning(const std::string& name, const std::string& rea
 
 /// Fills in why each package is there (the shortest dependency chain from a request) and who
 /// wanted each excluded package.
-Plan build_plan(const solv::PreparedPool& pool, const Request& request,
-                const std::vector<RepoInput>& inputs, const std::vector<Id>& order,
-                const std::vector<std::vector<Id>>& wanted) {
+Plan build_plan(const distro::Distro& distro, const solv::PreparedPool& pool,
+                const Request& request, const std::vector<RepoInput>& inputs,
+                const std::vector<Id>& order, const std::vector<std::vector<Id>>& wanted) {
     const std::set<Id> installed(order.begin(), order.end());
     std::map<Id, std::vector<Id>> children;
     for (const Id p : order) {
@@ -382,7 +381,7 @@ Plan build_plan(const solv::PreparedPool& pool, const Request& request,
             }
         }
         package.why = chain(p);
-        if (const auto reason = installer_reason(pool, p)) {
+        if (const auto reason = installer_reason(distro, pool, p)) {
             plan.warnings.push_back(install_time_warning(info.name, *reason));
         }
         plan.packages.push_back(std::move(package));
@@ -392,7 +391,26 @@ Plan build_plan(const solv::PreparedPool& pool, const Request& request,
     return plan;
 }
 
+std::string problems_text(const std::vector<Unsolved>& unsolved) {
+    std::string text;
+    for (const auto& arch : unsolved) {
+        for (const auto& problem : arch.problems) {
+            text += fmt::format("\n  - {} ({})", problem.summary, arch.arch);
+            if (!problem.hint.empty()) {
+                text += fmt::format("\n    hint: {}", problem.hint);
+            }
+        }
+    }
+    return text;
+}
+
 } // namespace
+
+UnsolvableError::UnsolvableError(std::string name, std::vector<Unsolved> unsolved)
+    : Error(fmt::format("cannot resolve the packages of {}:{}", name, problems_text(unsolved)),
+            ExitCode::unsolvable)
+    , m_name(std::move(name))
+    , m_unsolved(std::move(unsolved)) {}
 
 std::uint64_t Plan::installed_size() const {
     std::uint64_t total = 0;
@@ -414,7 +432,7 @@ std::vector<RepoInput> inputs_for(const std::vector<sources::PackageIndex>& inde
     std::vector<RepoInput> inputs;
     for (const auto& index : indexes) {
         inputs.push_back(RepoInput{fmt::format("{}/{}", index.suite, index.component),
-                                   IndexFormat::deb_packages, index.path, index.url, index.sha256,
+                                   IndexFormat::native, index.path, index.url, index.sha256,
                                    index.repo_url, index.suite});
     }
     return inputs;
@@ -422,9 +440,11 @@ std::vector<RepoInput> inputs_for(const std::vector<sources::PackageIndex>& inde
 
 Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
                    const Options& options, core::Reporter& reporter) {
-    solv::Pool pool(request.arch);
+    const auto& distro = distro::get(request.distro);
+    const auto& loader = distro.index_loader();
+    solv::Pool pool(loader, request.arch);
     for (const auto& input : inputs) {
-        load(pool, pool.add_repo(input.label), input, options);
+        load(pool, pool.add_repo(input.label), input, loader, options);
     }
 
     const auto names = pool.all_names();
@@ -451,22 +471,25 @@ Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
         return resolution;
     }
 
-    const auto solution = solve_with_debian_alternatives(prepared, wanted, options, reporter);
+    const auto solution = solve_with_first_alternatives(prepared, wanted, options, reporter);
     for (const auto& problem : solution.problems) {
         resolution.problems.push_back(explain(prepared, problem));
     }
     if (resolution.problems.empty()) {
-        resolution.plan = build_plan(prepared, request, inputs, solution.install_order, wanted);
+        resolution.plan =
+            build_plan(distro, prepared, request, inputs, solution.install_order, wanted);
     }
     return resolution;
 }
 
 std::map<std::string, std::size_t> find_names(const std::vector<std::string>& names,
                                               const std::vector<RepoInput>& inputs,
-                                              const std::string& arch, const Options& options) {
-    solv::Pool pool(arch);
+                                              manifest::Distro distro, const std::string& arch,
+                                              const Options& options) {
+    const auto& loader = distro::get(distro).index_loader();
+    solv::Pool pool(loader, arch);
     for (const auto& input : inputs) {
-        load(pool, pool.add_repo(input.label), input, options);
+        load(pool, pool.add_repo(input.label), input, loader, options);
     }
     const auto prepared = std::move(pool).prepare();
     std::map<std::string, std::size_t> found;

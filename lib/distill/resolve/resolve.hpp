@@ -10,26 +10,15 @@
 
 #include <distill/core/reporter.hpp>
 #include <distill/manifest/manifest.hpp>
+#include <distill/package/record.hpp>
 #include <distill/resolve/policy.hpp>
 #include <distill/sources/sources.hpp>
 
 namespace distill::resolve {
 
-/// A package the image will contain.
-struct PlannedPackage {
-    std::string name;
-    std::string version;
-    std::string arch;
-    std::uint64_t installed_size = 0; ///< bytes, as the index declares
-    std::uint64_t download_size = 0;  ///< bytes of the package file
-    std::string sha256;               ///< of the package file, from the verified index
-    std::string url;                  ///< where to download it
-    std::string suite;                ///< the suite it comes from
-    std::string source;               ///< its source package
-    /// Why it is in the image: the chain of dependencies from a requested package down to
-    /// this one, both included ("openjdk-17-jre-headless", "libnss3", "libnspr4").
-    std::vector<std::string> why;
-};
+/// A package the image will contain: the record the later steps fill in, with what the
+/// resolver knows (name to why) set.
+using PlannedPackage = package::Record;
 
 /// A package that something needs, but that the exclusion policy keeps out.
 struct ExcludedPackage {
@@ -69,15 +58,39 @@ struct Resolution {
     [[nodiscard]] bool solved() const noexcept { return problems.empty(); }
 };
 
+/// The problems that keep one architecture from resolving.
+struct Unsolved {
+    std::string arch;
+    std::vector<Problem> problems;
+};
+
+/// The request cannot be resolved where a plan must be had (`distill build`, `distill lock`):
+/// the problems come as data, for the caller to explain as `distill plan` does. Exit code 6.
+class UnsolvableError : public Error {
+public:
+    /// The problems of resolving the image `name`, per architecture.
+    UnsolvableError(std::string name, std::vector<Unsolved> unsolved);
+    [[nodiscard]] const std::string& name() const noexcept { return m_name; }
+    [[nodiscard]] const std::vector<Unsolved>& unsolved() const noexcept { return m_unsolved; }
+
+private:
+    std::string m_name;
+    std::vector<Unsolved> m_unsolved;
+};
+
 /// The format of a repository input.
-enum class IndexFormat { deb_packages, testtags };
+enum class IndexFormat {
+    native,   ///< the distro's own index format, read by its loader (Distro::index_loader())
+    testtags, ///< libsolv's testtags (tests, and replays of --solver-debug testcases)
+    deb_packages = native, ///< the native format of distro::debian, by the name tests give it
+};
 
 /// A repository to resolve from.
 struct RepoInput {
-    std::string label; ///< shown in messages, e.g. "bookworm-security/main"
+    std::string label; ///< shown in messages: the suite and component, "SUITE/COMPONENT"
     IndexFormat format = IndexFormat::deb_packages;
     std::filesystem::path path;
-    /// The index's name as served ("…/Packages.xz"): its suffix says how `path` (a cache blob
+    /// The index's name as served ("…/INDEX.xz"): its suffix says how `path` (a cache blob
     /// without one) is compressed. Empty: `path` itself tells.
     std::string served_as;
     std::string sha256;   ///< of the file at `path`; keys the parsed-index cache (empty: none)
@@ -90,6 +103,8 @@ struct RepoInput {
 
 /// What to install and what to keep out.
 struct Request {
+    /// Whose semantics and index format the inputs have (distro::get()).
+    manifest::Distro distro = manifest::Distro::debian;
     std::string arch;
     std::vector<manifest::PackageRequest> packages;
     ExclusionPolicy policy;
@@ -103,20 +118,20 @@ struct Options {
     std::filesystem::path solver_debug_dir;
 };
 
-/// Resolves the closure of the requested packages with Debian semantics: Depends and
-/// Pre-Depends (not Recommends or Suggests), version relations, alternatives, virtual
-/// packages, multi-arch qualifiers, pins. Excluded packages are replaced by stubs, so that
-/// dependencies on them are satisfied without installing them. An unsolvable request is
-/// returned as problems, not thrown.
+/// Resolves the closure of the requested packages with the semantics of the request's distro
+/// (for Debian: Depends and Pre-Depends, not Recommends or Suggests, version relations,
+/// multi-arch qualifiers): alternatives in the order written, virtual packages (the package of
+/// that name, else the provider of highest rank), pins. Excluded packages are replaced by
+/// stubs, so that dependencies on them are satisfied without installing them. An unsolvable
+/// request is returned as problems, not thrown.
 [[nodiscard]] Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
                                  const Options& options, core::Reporter& reporter);
 
 /// For each of `names` that an input has a package of, the index of the first such input;
 /// names no input has are left out. Used to say where a package the resolved inputs lack is.
-[[nodiscard]] std::map<std::string, std::size_t> find_names(const std::vector<std::string>& names,
-                                                            const std::vector<RepoInput>& inputs,
-                                                            const std::string& arch,
-                                                            const Options& options);
+[[nodiscard]] std::map<std::string, std::size_t>
+find_names(const std::vector<std::string>& names, const std::vector<RepoInput>& inputs,
+           manifest::Distro distro, const std::string& arch, const Options& options);
 
 /// The plan as JSON: {"arch", "packages": [{"name","version","arch","size",...,"why"}],
 /// "excluded": [{"name","reason","wanted_by"}], "warnings": ["..."]}.

@@ -16,7 +16,7 @@ namespace distill::sources {
 
 /// Where the name of a repository's suite comes from.
 enum class SuiteOrigin {
-    release, ///< a default suite made from the manifest's `release` (bookworm-updates)
+    release, ///< a default suite made from the manifest's `release` (RELEASE-updates)
     suites,  ///< an entry of a source's `suites`
 };
 
@@ -24,7 +24,7 @@ enum class SuiteOrigin {
 struct Repository {
     manifest::Distro distro = manifest::Distro::debian;
     std::string url;   ///< base URL, no trailing slash
-    std::string suite; ///< e.g. bookworm-security
+    std::string suite; ///< e.g. RELEASE-security
     std::vector<std::string> components;
     std::filesystem::path keyring;
     manifest::Location where; ///< the manifest entry it came from (unknown for defaults)
@@ -37,8 +37,8 @@ struct Repository {
 
 /// Who vouched for a package index: the signed release file and its signers.
 struct Provenance {
-    std::string release_url;          ///< the InRelease the index hash came from
-    std::string release_sha256;       ///< SHA-256 of that InRelease as fetched
+    std::string release_url;          ///< the signed release file the index hash came from
+    std::string release_sha256;       ///< SHA-256 of that release file as fetched
     std::vector<std::string> signers; ///< fingerprints of the keys whose signatures verified
     std::filesystem::path keyring;    ///< the keyring they were checked against
 };
@@ -93,25 +93,9 @@ struct Context {
         std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
 };
 
-/// The repositories a manifest names, or its distro's defaults for its release, with host
-/// defaults (mirror, keyring) filled in.
-[[nodiscard]] std::vector<Repository> repositories_for(const manifest::Manifest& manifest);
-
-/// Downloads (or takes from the cache) and verifies every package index of `repositories`
-/// for `arch`: release signature and validity first, then each index's hash.
-[[nodiscard]] IndexSet fetch_indexes(const std::vector<Repository>& repositories,
-                                     const std::string& arch, Context& context);
-
 /// Downloads (or takes from the cache) the unused indexes, each verified against the hash its
 /// signed release gives, exactly like the used ones. Fills in their `path`.
 void fetch_unused(std::vector<UnusedIndex>& unused, Context& context, FetchStats& stats);
-
-/// The hint for a requested package that only an unused index has: which component of which
-/// suite has it, and how to add that component to the manifest.
-[[nodiscard]] std::string component_hint(const std::string& package, const UnusedIndex& where);
-
-/// The host's architecture in the distro's naming (amd64 / x86_64, arm64 / aarch64, ...).
-[[nodiscard]] std::string host_arch(manifest::Distro distro);
 
 /// The manifest's architectures, or the host's when it names none.
 [[nodiscard]] std::vector<std::string> archs_for(const manifest::Manifest& manifest);

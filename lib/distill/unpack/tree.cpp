@@ -159,7 +159,20 @@ void Tree::insert(const std::string& path, Entry entry) {
 
 void Tree::add_package(const std::string& name, const std::string& arch,
                        const UnpackedPackage& package) {
-    PackageRecord record{name, arch, &package, {}};
+    package::Record record;
+    record.name = name;
+    record.arch = arch;
+    record.contents = std::make_shared<const UnpackedPackage>(package);
+    add_package(std::move(record));
+}
+
+void Tree::add_package(package::Record record) {
+    if (!record.contents) {
+        throw Error(fmt::format("{}: not unpacked", package::label(record)));
+    }
+    const UnpackedPackage& package = *record.contents;
+    const std::string& name = record.name;
+    record.paths.clear();
     const auto pack = static_cast<std::uint32_t>(m_packs.size());
     m_packs.push_back(package.pack);
     std::set<std::string> own_files; // hard links may only point at these
@@ -183,7 +196,8 @@ void Tree::add_package(const std::string& name, const std::string& arch,
         if (const auto found = m_entries.find(path); found != m_entries.end() &&
                                                      found->second.type == EntryType::symlink &&
                                                      raw.type == EntryType::directory) {
-            // dpkg would follow the link and unpack what comes below into its target.
+            // A package manager would follow the link and unpack what comes below into its
+            // target.
             throw UnsafeContentError(fmt::format(
                 "{}: `/{}` is a directory in this package but a symlink (to `{}`) from {}; "
                 "what the package puts below it would land wherever the link points",

@@ -9,7 +9,8 @@
 #include <variant>
 #include <vector>
 
-#include <distill/unpack/deb.hpp>
+#include <distill/package/record.hpp>
+#include <distill/unpack/package.hpp>
 #include <distill/unpack/path_policy.hpp>
 
 namespace distill::unpack {
@@ -20,7 +21,7 @@ struct PackContent {
     std::uint64_t offset = 0; ///< where the bytes start
 };
 
-/// Bytes that distill made (passwd, the CA bundle, dpkg's status, ...).
+/// Bytes that distill made (passwd, the CA bundle, the package database, ...).
 using GeneratedContent = std::shared_ptr<const std::string>;
 
 /// A local file the manifest adds, read when the layer is written.
@@ -51,21 +52,6 @@ struct Entry {
     bool implicit = false;  ///< a parent directory nobody listed (yet)
 };
 
-/// How one package path ended up: what the package calls it, where it is in the image.
-struct ShippedPath {
-    std::string shipped; ///< as the package names it, normalised: "bin/ls"
-    std::string path;    ///< in the image: "usr/bin/ls"
-    EntryType type = EntryType::file;
-};
-
-/// A package in the tree, for the package database.
-struct PackageRecord {
-    std::string name;
-    std::string arch;
-    const UnpackedPackage* unpacked = nullptr; ///< owned by the caller, outlives the tree
-    std::vector<ShippedPath> paths;            ///< in archive order, root excluded
-};
-
 /// What the path policy and the setuid rule took out, for the build report.
 struct Trimmed {
     std::uint64_t files = 0;
@@ -79,19 +65,23 @@ struct Trimmed {
 class Tree {
 public:
     struct Options {
-        /// Releases from bookworm on: /bin, /sbin and /lib* live under /usr, with links in
-        /// their place.
+        /// /bin, /sbin and /lib* live under /usr, with links in their place (whether a
+        /// release has it is the distro's answer: distro::Distro::merged_usr()).
         bool merged_usr = true;
         PathPolicy policy;
     };
 
     explicit Tree(Options options);
 
-    /// Adds a package's entries. Refuses, with an UnsafeContentError naming the package and the
-    /// path: paths that climb out of the root or are absolute, paths through a symlink, hard
-    /// links to anything but an earlier file of the same package, device nodes, FIFOs and
-    /// sockets. Two packages with different content at one path is an Error naming both.
-    /// Drops what the path policy drops and the setuid/setgid bits it does not allow.
+    /// Adds an unpacked package's entries (`record.contents`) and keeps the record, with the
+    /// paths it shipped filled in (packages()). Refuses, with an UnsafeContentError naming the
+    /// package and the path: paths that climb out of the root or are absolute, paths through a
+    /// symlink, hard links to anything but an earlier file of the same package, device nodes,
+    /// FIFOs and sockets. Two packages with different content at one path is an Error naming
+    /// both. Drops what the path policy drops and the setuid/setgid bits it does not allow.
+    void add_package(package::Record record);
+    /// add_package() for contents without a record of their own (tests, tools): a record
+    /// with this name and arch is made for them.
     void add_package(const std::string& name, const std::string& arch,
                      const UnpackedPackage& package);
 
@@ -122,7 +112,10 @@ public:
     [[nodiscard]] const std::vector<std::filesystem::path>& packs() const noexcept {
         return m_packs;
     }
-    [[nodiscard]] const std::vector<PackageRecord>& packages() const noexcept { return m_packages; }
+    /// The packages added, in order, with the paths each shipped.
+    [[nodiscard]] const std::vector<package::Record>& packages() const noexcept {
+        return m_packages;
+    }
     [[nodiscard]] const Trimmed& trimmed() const noexcept { return m_trimmed; }
 
     /// Reads the bytes of a regular file (small generated files and tests; the layer streams).
@@ -142,7 +135,7 @@ private:
     Options m_options;
     std::map<std::string, Entry> m_entries;
     std::vector<std::filesystem::path> m_packs;
-    std::vector<PackageRecord> m_packages;
+    std::vector<package::Record> m_packages;
     std::vector<std::string> m_moved_to_usr; ///< top-level directories moved under /usr
     Trimmed m_trimmed;
 };

@@ -8,7 +8,6 @@ extern "C" {
 #include <solv/problems.h>
 #include <solv/queue.h>
 #include <solv/repo.h>
-#include <solv/repo_deb.h>
 #include <solv/repo_solv.h>
 #include <solv/repo_write.h>
 #include <solv/repodata.h>
@@ -34,7 +33,6 @@ extern "C" {
 
 #include <distill/core/error.hpp>
 #include <distill/core/fs.hpp>
-#include <distill/resolve/solv/packages_scan.hpp>
 
 namespace distill::resolve::solv {
 namespace {
@@ -85,28 +83,6 @@ private:
     ::Transaction* m_transaction;
 };
 
-/// A key of distill's own in libsolv's repodata: the Debian Priority as a rank. Stored in the
-/// parsed-index cache like libsolv's own keys.
-constexpr const char* k_priority_key = "distill:priority";
-
-/// A FILE* for reading a file through libsolv's decompressing opener.
-using File = std::unique_ptr<FILE, decltype(&std::fclose)>;
-
-/// Opens `path` through libsolv's decompressing reader; the compression is told by the
-/// suffix of `name` (the cache names files by hash, without a suffix).
-File open_decompressing(const std::filesystem::path& path, const std::string& name) {
-    core::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        throw Error(fmt::format("{}: cannot open: {}", path.string(), core::errno_text(errno)));
-    }
-    File file(solv_xfopen_fd(name.c_str(), fd.get(), "r"), &std::fclose);
-    if (!file) {
-        throw Error(fmt::format("{}: cannot open as {}", path.string(), name));
-    }
-    fd.release(); // the FILE owns it now
-    return file;
-}
-
 RuleKind kind_of(SolverRuleinfo info) {
     switch (info) {
     case SOLVER_RULE_PKG_NOTHING_PROVIDES_DEP:
@@ -133,6 +109,7 @@ RuleKind kind_of(SolverRuleinfo info) {
 } // namespace
 
 struct Pool::Impl {
+    const IndexLoader* loader = nullptr;
     ::Pool* pool = nullptr;
     std::vector<::Repo*> repos;
     ::Repo* stub_repo = nullptr;
@@ -169,12 +146,24 @@ struct Pool::Impl {
     }
 };
 
-Pool::Pool(const std::string& arch)
-    : m_impl(std::make_unique<Impl>()) {
-    m_impl->pool = pool_create();
-    if (pool_setdisttype(m_impl->pool, DISTTYPE_DEB) < 0) {
-        throw Error("this libsolv was built without Debian support");
+File open_decompressing(const std::filesystem::path& path, const std::string& name) {
+    core::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        throw Error(fmt::format("{}: cannot open: {}", path.string(), core::errno_text(errno)));
     }
+    File file(solv_xfopen_fd(name.c_str(), fd.get(), "r"), &std::fclose);
+    if (!file) {
+        throw Error(fmt::format("{}: cannot open as {}", path.string(), name));
+    }
+    fd.release(); // the FILE owns it now
+    return file;
+}
+
+Pool::Pool(const IndexLoader& loader, const std::string& arch)
+    : m_impl(std::make_unique<Impl>()) {
+    m_impl->loader = &loader;
+    m_impl->pool = pool_create();
+    loader.setup(m_impl->pool);
     pool_setarch(m_impl->pool, arch.c_str());
 }
 
@@ -188,9 +177,8 @@ int Pool::add_repo(const std::string& name, int priority) {
     return static_cast<int>(m_impl->repos.size() - 1);
 }
 
-void Pool::load_deb_packages(int repo_index, const std::filesystem::path& index,
-                             const std::string& served_as,
-                             const std::filesystem::path& solv_cache) {
+void Pool::load_index(int repo_index, const std::filesystem::path& index,
+                      const std::string& served_as, const std::filesystem::path& solv_cache) {
     ::Repo* repo = m_impl->repo(repo_index);
     if (!solv_cache.empty() && std::filesystem::exists(solv_cache)) {
         File cached(std::fopen(solv_cache.c_str(), "r"), &std::fclose);
@@ -201,46 +189,7 @@ void Pool::load_deb_packages(int repo_index, const std::filesystem::path& index,
         repo_empty(repo, 1);
     }
 
-    // libsolv's Packages parser skips the Size field, which distill needs for downloads and
-    // locks; a scanner reads the same decompressed bytes on their way into libsolv.
-    auto source = open_decompressing(index, served_as.empty() ? index.string() : served_as);
-    PackagesScan scan(source.get());
-    FILE* tee = scan.file();
-    const int parsed = repo_add_debpackages(repo, tee, 0);
-    std::fclose(tee);
-    if (scan.binary()) {
-        throw Error(fmt::format("{}: not a Packages index (binary data; compressed unlike its "
-                                "name {} says?)",
-                                index.string(), served_as));
-    }
-    if (scan.failed()) {
-        throw Error(fmt::format("{}: read error while parsing the package index", index.string()));
-    }
-    if (parsed != 0) {
-        throw Error(fmt::format("{}: cannot parse the package index: {}", index.string(),
-                                pool_errstr(m_impl->pool)));
-    }
-
-    Repodata* data = repo_add_repodata(repo, REPO_REUSE_REPODATA | REPO_EXTEND_SOLVABLES);
-    const Id priority_key = pool_str2id(m_impl->pool, k_priority_key, 1);
-    Id p = 0;
-    Solvable* s = nullptr;
-    FOR_REPO_SOLVABLES(repo, p, s) {
-        const auto noted =
-            scan.noted(pool_id2str(m_impl->pool, s->name), pool_id2str(m_impl->pool, s->evr),
-                       pool_id2str(m_impl->pool, s->arch));
-        if (!noted) {
-            continue;
-        }
-        if (noted->size) {
-            repodata_set_num(data, p, SOLVABLE_DOWNLOADSIZE, *noted->size);
-        }
-        if (noted->priority > 0) {
-            repodata_set_num(data, p, priority_key,
-                             static_cast<unsigned long long>(noted->priority));
-        }
-    }
-    repodata_internalize(data);
+    m_impl->loader->load(m_impl->pool, repo, index, served_as);
 
     if (!solv_cache.empty()) {
         core::AtomicFile out(solv_cache);
@@ -277,7 +226,7 @@ std::size_t Pool::stub_out(int stub_repo_index, const std::set<std::string>& nam
     }
     std::vector<Id> replaced;
     Repodata* data = repo_add_repodata(stub_repo, 0);
-    const Id priority_key = pool_str2id(pool, k_priority_key, 1);
+    const Id rank_key = pool_str2id(pool, k_rank_key, 1);
     const int original_count = pool->nsolvables;
     for (Id p = 2; p < original_count; ++p) {
         Solvable* s = pool->solvables + p;
@@ -293,8 +242,8 @@ std::size_t Pool::stub_out(int stub_repo_index, const std::set<std::string>& nam
         stub->evr = real->evr;
         stub->arch = real->arch;
         // The stub stands for the package in choices between providers, so it keeps its rank.
-        if (const auto rank = solvable_lookup_num(pool->solvables + p, priority_key, 0); rank > 0) {
-            repodata_set_num(data, stub_id, priority_key, rank);
+        if (const auto rank = solvable_lookup_num(pool->solvables + p, rank_key, 0); rank > 0) {
+            repodata_set_num(data, stub_id, rank_key, rank);
         }
         if (real->dep_provides != 0) {
             for (Id* dep = real->repo->idarraydata + real->dep_provides; *dep != 0; ++dep) {
@@ -487,8 +436,8 @@ int PreparedPool::compare_versions(Id a, Id b) const {
     return pool_evrcmp(pool, pool->solvables[a].evr, pool->solvables[b].evr, EVRCMP_COMPARE);
 }
 
-int PreparedPool::priority(Id p) const {
-    const Id key = pool_str2id(m_impl->pool, k_priority_key, 0);
+int PreparedPool::rank(Id p) const {
+    const Id key = pool_str2id(m_impl->pool, k_rank_key, 0);
     return key == 0 ? 0
                     : static_cast<int>(solvable_lookup_num(m_impl->pool->solvables + p, key, 0));
 }
@@ -525,7 +474,7 @@ Solution PreparedPool::solve(const std::vector<std::vector<Id>>& wanted,
     }
 
     Solver solver(pool);
-    // Debian's Recommends and Suggests are not part of a distroless closure.
+    // Recommends and Suggests are not part of a distroless closure.
     solver_set_flag(solver.get(), SOLVER_FLAG_IGNORE_RECOMMENDED, 1);
     const int problem_count = solver_solve(solver.get(), jobs.get());
     if (!debug_dir.empty()) {

@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
-// Forward declarations, so that only lib/resolve/solv/*.cpp include <solv/*.h>.
-struct s_Pool;
+#include <distill/resolve/solv/loader.hpp>
+
+// libsolv's handles are forward-declared (loader.hpp): only lib/distill/resolve/solv/*.cpp and
+// the distros' index loaders include <solv/*.h>.
 
 namespace distill::resolve::solv {
 
@@ -26,7 +28,7 @@ struct SolvableInfo {
     std::uint64_t installed_size = 0; ///< bytes
     std::uint64_t download_size = 0;  ///< bytes
     std::string source_name;          ///< the source package
-    std::string summary;              ///< the first line of the Description
+    std::string summary;              ///< the first line of the description
 };
 
 /// The pool while it is being filled: repositories are added and loaded, excluded packages
@@ -34,8 +36,9 @@ struct SolvableInfo {
 /// PreparedPool (libsolv needs its provides index built first).
 class Pool {
 public:
-    /// A pool with Debian semantics for `arch` (packages of that arch and "all").
-    explicit Pool(const std::string& arch);
+    /// A pool with the semantics `loader` gives it (its distro's) for `arch`; the loader reads
+    /// the distro's indexes into it (load_index()) and must outlive it.
+    Pool(const IndexLoader& loader, const std::string& arch);
     ~Pool();
     Pool(Pool&&) noexcept;
     Pool& operator=(Pool&&) = delete;
@@ -46,13 +49,12 @@ public:
     /// Returns its index for later calls and for SolvableInfo::repo.
     int add_repo(const std::string& name, int priority = 0);
 
-    /// Loads a Debian Packages index (plain, .gz, .xz, .bz2 or .zst, as the suffix of
-    /// `served_as` says, or else of `index`) into repository `repo`. When `solv_cache` is
-    /// given, reads the parsed form from there if present, else parses the index and writes
-    /// the parsed form there (atomically) for next time.
-    void load_deb_packages(int repo, const std::filesystem::path& index,
-                           const std::string& served_as = {},
-                           const std::filesystem::path& solv_cache = {});
+    /// Loads one of the distro's indexes (plain, .gz, .xz, .bz2 or .zst, as the suffix of
+    /// `served_as` says, or else of `index`) into repository `repo` with the pool's loader.
+    /// When `solv_cache` is given, reads the parsed form from there if present, else parses the
+    /// index and writes the parsed form there (atomically) for next time.
+    void load_index(int repo, const std::filesystem::path& index, const std::string& served_as = {},
+                    const std::filesystem::path& solv_cache = {});
 
     /// Loads a libsolv testtags file (tests and `--solver-debug` replays).
     void load_testtags(int repo, const std::filesystem::path& file);
@@ -133,7 +135,7 @@ public:
     [[nodiscard]] SolvableInfo info(Id p) const;
     /// "name version arch" for messages.
     [[nodiscard]] std::string describe(Id p) const;
-    /// The text of a dependency as Debian writes it.
+    /// The text of a dependency, as Debian's control files write one.
     [[nodiscard]] std::string dep_text(Id dep) const;
     /// Depends and Pre-Depends of `p` (alternatives are one dependency).
     [[nodiscard]] std::vector<Id> requires_of(Id p) const;
@@ -142,8 +144,8 @@ public:
     [[nodiscard]] std::string dep_name(Id dep) const;
     /// Orders two solvables of one name by version as the solver does (negative, 0, positive).
     [[nodiscard]] int compare_versions(Id a, Id b) const;
-    /// The Debian Priority of `p` as a rank (required 5 ... extra 1; 0 when unknown).
-    [[nodiscard]] int priority(Id p) const;
+    /// The rank the loader gave `p` (k_rank_key): higher wins among providers; 0 when none.
+    [[nodiscard]] int rank(Id p) const;
     /// The alternatives of a dependency "a | b | c", in the order written ({dep} if none).
     [[nodiscard]] std::vector<Id> alternatives(Id dep) const;
 

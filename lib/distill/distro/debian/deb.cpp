@@ -1,0 +1,253 @@
+#include <algorithm>
+#include <array>
+#include <span>
+#include <string_view>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fmt/format.h>
+
+#include <distill/core/archive.hpp>
+#include <distill/core/cancel.hpp>
+#include <distill/distro/debian/deb.hpp>
+#include <distill/distro/debian/installers.hpp>
+
+namespace distill::distro::debian {
+namespace {
+
+using unpack::Input;
+using unpack::PackWriter;
+
+/// Control members are small text files; anything bigger is not a sane package.
+constexpr std::uint64_t k_max_control_member = 8U << 20U;
+constexpr std::size_t k_chunk = 256U << 10U;
+
+EntryType type_of(archive_entry* entry) {
+    if (archive_entry_hardlink(entry) != nullptr) {
+        return EntryType::hardlink;
+    }
+    switch (archive_entry_filetype(entry)) {
+    case AE_IFDIR:
+        return EntryType::directory;
+    case AE_IFLNK:
+        return EntryType::symlink;
+    case AE_IFCHR:
+        return EntryType::char_device;
+    case AE_IFBLK:
+        return EntryType::block_device;
+    case AE_IFIFO:
+        return EntryType::fifo;
+    case AE_IFSOCK:
+        return EntryType::socket;
+    default:
+        return EntryType::file;
+    }
+}
+
+/// An ar member read as a stream by a second libarchive reader: the member's bytes come from
+/// the outer reader on demand, so no member is ever held whole.
+struct MemberStream {
+    archive* outer;
+    std::array<char, 64U << 10U> buffer{};
+};
+
+la_ssize_t read_member(archive* inner, void* client, const void** data) {
+    auto* stream = static_cast<MemberStream*>(client);
+    const la_ssize_t got =
+        archive_read_data(stream->outer, stream->buffer.data(), stream->buffer.size());
+    if (got < 0) {
+        archive_set_error(inner, archive_errno(stream->outer), "%s",
+                          core::archive_error(stream->outer).c_str());
+        return ARCHIVE_FATAL;
+    }
+    *data = stream->buffer.data();
+    return got;
+}
+
+core::Archive open_member(MemberStream& stream, std::string_view label, std::string_view member) {
+    auto inner = core::Archive::reader();
+    archive_read_support_filter_all(inner.get());
+    archive_read_support_format_tar(inner.get());
+    if (archive_read_open(inner.get(), &stream, nullptr, &read_member, nullptr) != ARCHIVE_OK) {
+        throw Error(fmt::format("{}: {}: {}", label, member, inner.error()));
+    }
+    return inner;
+}
+
+/// "./usr/bin/x" and "usr/bin/x" name the same control member.
+std::string_view member_name(std::string_view path) {
+    while (path.starts_with("./")) {
+        path.remove_prefix(2);
+    }
+    return path;
+}
+
+/// One .deb being read into a package's content.
+class DebUnpacker {
+public:
+    DebUnpacker(const Input& input, PackWriter& pack, UnpackedPackage& package)
+        : m_input(input)
+        , m_pack(pack)
+        , m_package(package) {}
+
+    void run() {
+        const std::string& label = m_input.label;
+        auto outer = core::Archive::reader();
+        archive_read_support_format_ar(outer.get());
+        if (archive_read_open_filename(outer.get(), m_input.path.c_str(), k_chunk) != ARCHIVE_OK) {
+            throw Error(fmt::format("{}: {}: {}", label, m_input.path.string(), outer.error()));
+        }
+        bool seen_version = false;
+        bool seen_control = false;
+        bool seen_data = false;
+        archive_entry* member = nullptr;
+        for (;;) {
+            const int status = archive_read_next_header(outer.get(), &member);
+            if (status == ARCHIVE_EOF) {
+                break;
+            }
+            if (status < ARCHIVE_WARN) {
+                throw Error(fmt::format("{}: not a valid .deb: {}", label, outer.error()));
+            }
+            std::string name = archive_entry_pathname(member);
+            // GNU ar ends member names with '/'.
+            while (!name.empty() && name.back() == '/') {
+                name.pop_back();
+            }
+            if (name == "debian-binary") {
+                std::array<char, 16> version{};
+                const auto got = archive_read_data(outer.get(), version.data(), version.size());
+                if (got < 4 || std::string_view(version.data(), 2) != "2.") {
+                    throw Error(fmt::format("{}: unsupported .deb format version", label));
+                }
+                seen_version = true;
+            } else if (name.starts_with("control.tar")) {
+                read_control(outer.get());
+                seen_control = true;
+            } else if (name.starts_with("data.tar")) {
+                m_package.date = archive_entry_mtime(member);
+                const auto compressed = static_cast<std::uint64_t>(archive_entry_size(member));
+                read_data(outer.get(), compressed);
+                seen_data = true;
+            } else if (!name.starts_with("_")) {
+                // dpkg-deb refuses unknown members too, except those starting with '_'.
+                throw Error(fmt::format("{}: unexpected member `{}` in the .deb", label, name));
+            }
+        }
+        if (!seen_version || !seen_control || !seen_data) {
+            throw Error(fmt::format("{}: not a valid .deb: missing {}", label,
+                                    !seen_version   ? "debian-binary"
+                                    : !seen_control ? "control.tar"
+                                                    : "data.tar"));
+        }
+        if (m_package.control.empty()) {
+            throw Error(fmt::format("{}: the package has no control file", label));
+        }
+    }
+
+private:
+    void read_control(archive* outer) {
+        MemberStream stream{outer};
+        auto inner = open_member(stream, m_input.label, "control.tar");
+        archive_entry* entry = nullptr;
+        for (;;) {
+            const int status = archive_read_next_header(inner.get(), &entry);
+            if (status == ARCHIVE_EOF) {
+                return;
+            }
+            if (status < ARCHIVE_WARN) {
+                throw Error(fmt::format("{}: control.tar: {}", m_input.label, inner.error()));
+            }
+            const auto name = member_name(archive_entry_pathname(entry));
+            if (archive_entry_filetype(entry) != AE_IFREG) {
+                continue;
+            }
+            const auto scripts = install_scripts();
+            const bool script = std::find(scripts.begin(), scripts.end(), name) != scripts.end();
+            std::string* target = name == "control"     ? &m_package.control
+                                  : name == "md5sums"   ? &m_package.md5sums
+                                  : name == "conffiles" ? &m_package.conffiles
+                                  : script              ? &m_package.scripts[std::string(name)]
+                                                        : nullptr;
+            if (target == nullptr) {
+                continue;
+            }
+            if (static_cast<std::uint64_t>(archive_entry_size(entry)) > k_max_control_member) {
+                throw Error(
+                    fmt::format("{}: control member `{}` is too large", m_input.label, name));
+            }
+            std::array<char, 64U << 10U> buffer{};
+            for (;;) {
+                const auto got = archive_read_data(inner.get(), buffer.data(), buffer.size());
+                if (got < 0) {
+                    throw Error(fmt::format("{}: control.tar: {}", m_input.label, inner.error()));
+                }
+                if (got == 0) {
+                    break;
+                }
+                target->append(buffer.data(), static_cast<std::size_t>(got));
+            }
+        }
+    }
+
+    void read_data(archive* outer, std::uint64_t compressed) {
+        MemberStream stream{outer};
+        auto inner = open_member(stream, m_input.label, "data.tar");
+        archive_entry* entry = nullptr;
+        for (;;) {
+            core::throw_if_cancelled();
+            const int status = archive_read_next_header(inner.get(), &entry);
+            if (status == ARCHIVE_EOF) {
+                return;
+            }
+            if (status < ARCHIVE_WARN) {
+                throw Error(fmt::format("{}: data.tar: {}", m_input.label, inner.error()));
+            }
+            RawEntry raw;
+            raw.path = archive_entry_pathname(entry);
+            raw.type = type_of(entry);
+            raw.mode = static_cast<std::uint32_t>(archive_entry_mode(entry)) & 07777U;
+            raw.uid = static_cast<std::uint32_t>(archive_entry_uid(entry));
+            raw.gid = static_cast<std::uint32_t>(archive_entry_gid(entry));
+            if (raw.type == EntryType::hardlink) {
+                raw.link = archive_entry_hardlink(entry);
+            } else if (raw.type == EntryType::symlink) {
+                const char* target = archive_entry_symlink(entry);
+                raw.link = target != nullptr ? target : "";
+            }
+            if (raw.type == EntryType::file) {
+                m_pack.add_file(raw, compressed, [&](std::span<char> buffer) {
+                    const auto got = archive_read_data(inner.get(), buffer.data(), buffer.size());
+                    if (got < 0) {
+                        throw Error(fmt::format("{}: data.tar: {}: {}", m_input.label, raw.path,
+                                                inner.error()));
+                    }
+                    return static_cast<std::size_t>(got);
+                });
+            }
+            m_package.entries.push_back(std::move(raw));
+        }
+    }
+
+    const Input& m_input;
+    PackWriter& m_pack;
+    UnpackedPackage& m_package;
+};
+
+} // namespace
+
+void DebReader::read(const Input& input, PackWriter& pack, UnpackedPackage& package) const {
+    DebUnpacker(input, pack, package).run();
+}
+
+UnpackedPackage unpack_deb(const DebInput& input, const core::Cache& cache) {
+    return unpack::unpack(input, DebReader(), cache);
+}
+
+std::vector<UnpackedPackage> unpack_all(const std::vector<DebInput>& inputs,
+                                        const core::Cache& cache, int jobs,
+                                        core::Reporter& reporter) {
+    return unpack::unpack_all(inputs, DebReader(), cache, jobs, reporter);
+}
+
+} // namespace distill::distro::debian

@@ -1,0 +1,258 @@
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <distill/core/fs.hpp>
+#include <distill/core/gzip.hpp>
+#include <distill/distro/alternatives.hpp>
+#include <distill/distro/debian/archive.hpp>
+#include <distill/distro/debian/changelog.hpp>
+#include <distill/distro/debian/deb.hpp>
+#include <distill/distro/debian/debian.hpp>
+#include <distill/distro/debian/dpkg_database.hpp>
+#include <distill/distro/debian/host.hpp>
+#include <distill/distro/debian/installers.hpp>
+#include <distill/distro/debian/policy.hpp>
+#include <distill/distro/debian/pool_loader.hpp>
+#include <distill/distro/debian/version.hpp>
+#include <distill/unpack/tree.hpp>
+
+namespace distill::distro::debian {
+namespace {
+
+namespace fs = std::filesystem;
+using sources::Context;
+using sources::IndexSet;
+using sources::Repository;
+using sources::SuiteOrigin;
+using sources::UnusedIndex;
+
+// What openjdk-*-jre-headless's postinst registers with update-alternatives: the tools in the
+// JVM's bin/ directory, linked from /usr/bin.
+constexpr AlternativesRule k_alternatives[] = {
+    {"/usr/lib/jvm/*/bin/*", "usr/bin"},
+};
+
+std::string strip_slash(std::string url) {
+    while (url.ends_with('/')) {
+        url.pop_back();
+    }
+    return url;
+}
+
+} // namespace
+
+const Debian& distro() {
+    static const Debian debian;
+    return debian;
+}
+
+std::vector<std::string> add_alternatives(unpack::Tree& tree) {
+    return distro::add_alternatives(tree, k_alternatives);
+}
+
+manifest::Distro Debian::id() const {
+    return manifest::Distro::debian;
+}
+
+std::string_view Debian::example_release() const {
+    return "bookworm";
+}
+
+std::optional<manifest::Diagnostic>
+Debian::check_pin(const manifest::PackageRequest& package) const {
+    std::string why;
+    if (Version::parse(package.version, &why)) {
+        return std::nullopt;
+    }
+    return manifest::Diagnostic{
+        package.where,
+        fmt::format("version `{}` of `{}` is not a Debian version: {}", package.version,
+                    package.name, why),
+        "Debian versions look like [epoch:]upstream[-revision], e.g. `2:4.35-1`; "
+        "`distill plan` lists the versions the sources offer"};
+}
+
+std::vector<Repository> Debian::repositories(const manifest::Manifest& manifest) const {
+    std::vector<Repository> repositories;
+    std::optional<debian::Mirrors> mirrors;
+    auto default_url = [&](const std::string& suite) {
+        if (!mirrors) {
+            mirrors = default_mirrors(manifest.release);
+        }
+        return suite.ends_with("-security") ? mirrors->security : mirrors->archive;
+    };
+
+    const auto found = manifest.values.find("release");
+    const manifest::Location release_where =
+        found != manifest.values.end() ? found->second : manifest::Location{manifest.path, 1, 1};
+    // The manifest is defaulted (manifest::with_defaults): it has sources, each with suites
+    // and components; only what depends on the host is left to pick here.
+    for (const auto& source : manifest.sources) {
+        const bool from_release = source.suites_from_release;
+        for (std::size_t i = 0; i < source.suites.size(); ++i) {
+            const auto& suite = source.suites[i];
+            Repository repository;
+            repository.distro = manifest::Distro::debian;
+            repository.url = source.url.empty() ? default_url(suite) : strip_slash(source.url);
+            repository.suite = suite;
+            repository.components = source.components;
+            repository.keyring =
+                source.keyring.empty() ? std::filesystem::path(k_default_keyring) : source.keyring;
+            repository.where = source.where;
+            repository.release = manifest.release;
+            if (from_release) {
+                repository.suite_origin = SuiteOrigin::release;
+                repository.suite_where = release_where;
+            } else {
+                const auto entry = source.values.find(fmt::format("suites.{}", i));
+                repository.suite_origin = SuiteOrigin::suites;
+                repository.suite_where =
+                    entry != source.values.end() ? entry->second : source.where;
+            }
+            repositories.push_back(std::move(repository));
+        }
+    }
+    return repositories;
+}
+
+IndexSet Debian::fetch_indexes(const std::vector<Repository>& repositories, const std::string& arch,
+                               Context& context) const {
+    IndexSet set;
+    set.arch = arch;
+    for (const auto& repository : repositories) {
+        with_context(fmt::format("reading suite {} of {}", repository.suite, repository.url), [&] {
+            const auto release = fetch_release(repository, context, set.stats);
+            auto indexes = fetch_package_indexes(repository, release, arch, context, set.stats);
+            set.indexes.insert(set.indexes.end(), std::make_move_iterator(indexes.begin()),
+                               std::make_move_iterator(indexes.end()));
+            auto unused = unused_indexes(repository, release, arch);
+            set.unused.insert(set.unused.end(), std::make_move_iterator(unused.begin()),
+                              std::make_move_iterator(unused.end()));
+        });
+    }
+    return set;
+}
+
+std::string Debian::component_hint(const std::string& package, const UnusedIndex& where) const {
+    const auto& repository = where.repository;
+    auto components = repository.components;
+    components.push_back(where.index.component);
+    const std::string list = fmt::format("components: [{}]", fmt::join(components, ", "));
+    const std::string found = fmt::format("{} is in {} of {}, which this manifest does not use",
+                                          package, where.index.component, repository.suite);
+    if (repository.where.line <= 0) {
+        // No `sources` in the manifest: one entry with only components keeps every default.
+        return fmt::format("{}; add it with `sources: [{{{}}}]`", found, list);
+    }
+    return fmt::format("{}; add it with `{}` under sources (the source at {})", found, list,
+                       repository.where.str());
+}
+
+const resolve::solv::IndexLoader& Debian::index_loader() const {
+    static const PoolLoader loader;
+    return loader;
+}
+
+std::span<const PolicyRule> Debian::exclusion_rules() const {
+    return debian::exclusion_rules();
+}
+
+std::optional<std::string> Debian::installer_by_index(const IndexFacts& facts) const {
+    return debian::installer_by_index(facts);
+}
+
+const unpack::Reader& Debian::reader() const {
+    static const DebReader reader;
+    return reader;
+}
+
+std::optional<std::string>
+Debian::installer_by_package(const unpack::UnpackedPackage& package) const {
+    std::vector<std::string> paths;
+    for (const auto& entry : package.entries) {
+        paths.push_back(entry.path);
+    }
+    return debian::installer_by_package(PackageFacts{package.control, package.scripts, paths});
+}
+
+bool Debian::merged_usr(const std::string& release) const {
+    // Debian moved /bin, /sbin and /lib* under /usr with bookworm (new installs of bullseye
+    // already had it); the releases before keep them apart.
+    static const std::vector<std::string> split{"jessie", "stretch", "buster"};
+    return std::find(split.begin(), split.end(), release) == split.end();
+}
+
+std::string Debian::os_release(const manifest::Manifest& manifest) const {
+    return fmt::format("PRETTY_NAME=\"Distroless (debian {})\"\nNAME=\"Debian GNU/Linux\"\n"
+                       "ID=debian\nVERSION_CODENAME={}\nHOME_URL=\"https://www.debian.org/\"\n",
+                       manifest.release, manifest.release);
+}
+
+std::string_view Debian::openssl_directory() const {
+    // libssl3 is built with OPENSSLDIR /usr/lib/ssl, where Debian's openssl package links
+    // certs and cert.pem to /etc/ssl.
+    return "usr/lib/ssl";
+}
+
+std::vector<std::string> Debian::add_alternatives(unpack::Tree& tree) const {
+    return debian::add_alternatives(tree);
+}
+
+std::size_t Debian::write_package_database(unpack::Tree& tree) const {
+    return debian::write_package_database(tree);
+}
+
+std::string_view Debian::package_database() const {
+    return k_dpkg_status;
+}
+
+std::vector<InstalledPackage> Debian::read_package_database(std::string_view text) const {
+    return debian::read_package_database(text);
+}
+
+int Debian::compare_versions(std::string_view a, std::string_view b) const {
+    return debian::compare_versions(a, b);
+}
+
+std::optional<Fixes> Debian::changelog_fixes(const std::string& package,
+                                             std::span<const std::string> candidates,
+                                             const ContentsOf& contents, std::string_view older,
+                                             std::string_view newer, std::string& note) const {
+    // The changelog is in the package's own doc directory, or where that directory links to
+    // (another package of the same source, as Debian often does).
+    std::set<std::string> doc_dirs{package};
+    for (const auto& candidate : candidates) {
+        const auto content = contents(candidate);
+        if (!content) {
+            continue;
+        }
+        for (const auto& entry : content->entries) {
+            const auto path = unpack::Tree::normalise(entry.path, candidate);
+            if (entry.type == unpack::EntryType::symlink && path == "usr/share/doc/" + package) {
+                doc_dirs.insert(fs::path(entry.link).filename().string());
+            }
+        }
+        // Non-native packages keep Debian's changelog in changelog.Debian.gz (changelog.gz
+        // is upstream's); native ones (ca-certificates, tzdata's kind) in changelog.gz.
+        for (const char* name : {"changelog.Debian.gz", "changelog.gz"}) {
+            for (const auto& entry : content->entries) {
+                const auto path = unpack::Tree::normalise(entry.path, candidate);
+                for (const auto& dir : doc_dirs) {
+                    if (entry.type == unpack::EntryType::file &&
+                        path == "usr/share/doc/" + dir + "/" + name) {
+                        const auto text = core::gunzip(
+                            core::read_file_range(content->pack, entry.offset, entry.size), path);
+                        return fixes_between(parse_changelog(text), older, newer);
+                    }
+                }
+            }
+        }
+    }
+    note = "no changelog.Debian.gz in the package or its source's other packages";
+    return std::nullopt;
+}
+
+} // namespace distill::distro::debian

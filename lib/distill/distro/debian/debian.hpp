@@ -1,0 +1,59 @@
+#pragma once
+
+#include <distill/distro/distro.hpp>
+
+// Debian, the first distro: its archives (InRelease signed with OpenPGP and checked with gpgv,
+// Packages indexes, .debs), dpkg's semantics in the pool, and dpkg's database in the image.
+namespace distill::distro::debian {
+
+/// Debian as a distill::distro::Distro; everything it does is in the files beside this one.
+class Debian final : public Distro {
+public:
+    [[nodiscard]] manifest::Distro id() const override;
+
+    [[nodiscard]] std::string_view example_release() const override;
+    [[nodiscard]] std::optional<manifest::Diagnostic>
+    check_pin(const manifest::PackageRequest& request) const override;
+
+    [[nodiscard]] std::vector<sources::Repository>
+    repositories(const manifest::Manifest& manifest) const override;
+    [[nodiscard]] sources::IndexSet
+    fetch_indexes(const std::vector<sources::Repository>& repositories, const std::string& arch,
+                  sources::Context& context) const override;
+    [[nodiscard]] std::string component_hint(const std::string& package,
+                                             const sources::UnusedIndex& where) const override;
+
+    [[nodiscard]] const resolve::solv::IndexLoader& index_loader() const override;
+    [[nodiscard]] std::span<const PolicyRule> exclusion_rules() const override;
+    [[nodiscard]] std::optional<std::string>
+    installer_by_index(const IndexFacts& facts) const override;
+
+    [[nodiscard]] const unpack::Reader& reader() const override;
+    [[nodiscard]] std::optional<std::string>
+    installer_by_package(const unpack::UnpackedPackage& package) const override;
+    [[nodiscard]] bool merged_usr(const std::string& release) const override;
+
+    [[nodiscard]] std::string os_release(const manifest::Manifest& manifest) const override;
+    [[nodiscard]] std::string_view openssl_directory() const override;
+    std::vector<std::string> add_alternatives(unpack::Tree& tree) const override;
+    std::size_t write_package_database(unpack::Tree& tree) const override;
+
+    [[nodiscard]] std::string_view package_database() const override;
+    [[nodiscard]] std::vector<InstalledPackage>
+    read_package_database(std::string_view text) const override;
+    [[nodiscard]] int compare_versions(std::string_view a, std::string_view b) const override;
+    [[nodiscard]] std::optional<Fixes>
+    changelog_fixes(const std::string& package, std::span<const std::string> candidates,
+                    const ContentsOf& contents, std::string_view older, std::string_view newer,
+                    std::string& note) const override;
+};
+
+/// The one instance (distro::get() hands it out).
+[[nodiscard]] const Debian& distro();
+
+/// The alternatives links Debian's maintainer scripts would make, from a declarative table:
+/// for a JVM under /usr/lib/jvm, /usr/bin/<tool> -> /etc/alternatives/<tool> -> the tool.
+/// Returns "link -> target" for each.
+std::vector<std::string> add_alternatives(unpack::Tree& tree);
+
+} // namespace distill::distro::debian

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <distill/manifest/manifest.hpp>
+
+// What the manifest reference says about each distro a manifest can name, as data: enough to
+// validate and default a manifest of any of them, whether or not this distill implements the
+// distro yet (distro::get()). Their architecture names are in arch.hpp; what takes code (the
+// version syntax of a pin, say) is the implementation's (manifest::DistroRules).
+namespace distill::distro {
+
+/// The manifest-level facts of one distro.
+struct Facts {
+    manifest::Distro id = manifest::Distro::debian;
+    /// A source without `suites` reads the release with each of these appended ("": the
+    /// release itself).
+    std::span<const std::string_view> suite_suffixes;
+    /// The component a source without `components` reads.
+    std::string_view default_component;
+    /// Package names are at least two characters long, of letters (lowercase only unless
+    /// `uppercase_names`), digits and `name_punctuation`, and start with a letter or digit.
+    std::string_view name_punctuation;
+    bool uppercase_names = false;
+    /// That grammar in a sentence, for hints.
+    std::string_view name_rule;
+};
+
+/// The facts of `distro`.
+[[nodiscard]] const Facts& facts(manifest::Distro distro);
+
+/// Whether `c` may appear in a package name of the distro.
+[[nodiscard]] bool package_name_char(const Facts& facts, char c);
+
+/// Whether `name` is a valid package name of the distro.
+[[nodiscard]] bool valid_package_name(const Facts& facts, std::string_view name);
+
+} // namespace distill::distro

@@ -1,0 +1,147 @@
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <distill/assemble/assemble.hpp>
+#include <distill/core/text.hpp>
+#include <distill/fetch/fetch.hpp>
+#include <distill/image/oci.hpp>
+#include <distill/pipeline/steps.hpp>
+#include <distill/unpack/path_policy.hpp>
+#include <distill/unpack/unpack.hpp>
+
+namespace distill::pipeline {
+
+void fetch(Session& session, resolve::Plan& plan, const LockUse& lock) {
+    auto& reporter = session.reporter();
+    reporter.stage(fmt::format("fetch ({})", plan.arch));
+    std::vector<fetch::Download> downloads;
+    for (const auto& package : plan.packages) {
+        downloads.push_back(fetch::Download{
+            package::label(package), {package.url}, package.sha256, package.download_size});
+    }
+    fetch::Options options;
+    options.parallel = session.transfers();
+    const auto fetched = with_context("fetching packages", [&] {
+        try {
+            return fetch::fetch_all(downloads, session.cache(), options, reporter);
+        } catch (const core::NetworkError& error) {
+            if (!lock.used || error.http_status() != 404) {
+                throw;
+            }
+            // A locked version the mirror dropped (a security update replaced it): never
+            // another version behind the user's back.
+            throw core::NetworkError(
+                fmt::format("{}; the lock {} names a version the mirror no longer serves: run "
+                            "`distill lock --update` to resolve the current versions",
+                            error.what(), lock.path.string()),
+                404);
+        }
+    });
+    for (std::size_t i = 0; i < plan.packages.size(); ++i) {
+        plan.packages[i].file = fetched.paths[i];
+        package::remember_file(session.cache(), plan.packages[i]);
+    }
+    reporter.info(fmt::format("{} packages: {} downloaded ({}), {} from cache", downloads.size(),
+                              fetched.downloaded, core::human_size(fetched.bytes), fetched.cached));
+}
+
+void unpack(Session& session, const distro::Distro& distro, resolve::Plan& plan) {
+    auto& reporter = session.reporter();
+    reporter.stage(fmt::format("unpack ({})", plan.arch));
+    std::vector<unpack::Input> inputs;
+    for (const auto& package : plan.packages) {
+        unpack::Limits limits;
+        // The verified index says how big the package is once installed (in KiB, rounded);
+        // twice that and some slack bounds what its archive may expand to.
+        limits.max_bytes = 2 * package.installed_size + (64U << 20U);
+        inputs.push_back(
+            unpack::Input{package.file, package.sha256, package::label(package), limits});
+    }
+    auto unpacked =
+        unpack::unpack_all(inputs, distro.reader(), session.cache(), session.jobs(), reporter);
+    // The packages themselves tell better than the index which ones only a maintainer script
+    // would have completed.
+    plan.warnings.clear();
+    for (std::size_t i = 0; i < plan.packages.size(); ++i) {
+        auto& package = plan.packages[i];
+        package.contents = std::make_shared<const unpack::UnpackedPackage>(std::move(unpacked[i]));
+        if (const auto reason = distro.installer_by_package(*package.contents)) {
+            plan.warnings.push_back(fmt::format("{}: {}: what it would download or make at "
+                                                "install time will not be in the image (distill "
+                                                "runs no maintainer script)",
+                                                package.name, *reason));
+        }
+    }
+    for (const auto& warning : plan.warnings) {
+        reporter.warning(fmt::format("{}: {}", plan.arch, warning));
+    }
+}
+
+std::int64_t newest_build_date(const std::vector<resolve::Plan>& plans) {
+    std::int64_t newest = 0;
+    for (const auto& plan : plans) {
+        for (const auto& package : plan.packages) {
+            if (package.contents) {
+                newest = std::max(newest, package.contents->date);
+            }
+        }
+    }
+    return newest;
+}
+
+unpack::Tree assemble(Session& session, const distro::Distro& distro,
+                      const manifest::Manifest& manifest, const resolve::Plan& plan,
+                      std::int64_t epoch) {
+    auto& reporter = session.reporter();
+    reporter.stage(fmt::format("assemble ({})", plan.arch));
+    unpack::Tree tree(unpack::Tree::Options{distro.merged_usr(manifest.release),
+                                            unpack::PathPolicy::for_manifest(manifest)});
+    for (const auto& package : plan.packages) {
+        tree.add_package(package);
+    }
+    tree.finish();
+    const auto summary = assemble::assemble(tree, manifest, epoch, reporter);
+    reporter.info(fmt::format(
+        "{} paths; dropped {} files ({}) by the path policy, {} setuid/setgid bits; {} CA "
+        "certificates ({} hash links){}; accounts {}",
+        tree.entries().size(), tree.trimmed().files, core::human_size(tree.trimmed().bytes),
+        tree.trimmed().setuid_cleared, summary.ca_certificates, summary.hash_links,
+        summary.java_truststore ? " (and the Java truststore)" : "",
+        fmt::join(summary.accounts, ", ")));
+    return tree;
+}
+
+ArchImage layer(Session& session, const manifest::Manifest& manifest, const resolve::Plan& plan,
+                const unpack::Tree& tree, std::int64_t epoch, image::Compression compression,
+                image::LayoutWriter& layout) {
+    auto& reporter = session.reporter();
+    reporter.stage(fmt::format("layer ({})", plan.arch));
+    const image::LayerOptions options{compression, session.jobs(), epoch};
+    const auto layer = image::write_layer(tree, options, layout.blobs_dir(), reporter);
+
+    image::ConfigInput config;
+    config.platform = image::platform_for(manifest.distro, plan.arch);
+    config.config = manifest.config;
+    config.user = assemble::resolve_user(manifest);
+    config.epoch = epoch;
+    config.diff_id = layer.diff_id;
+    config.history =
+        fmt::format("distill build {} ({} {}, {} packages)", manifest.name,
+                    manifest::to_string(manifest.distro), manifest.release, plan.packages.size());
+    const auto config_blob = layout.put(image::k_config_media_type, image::config_json(config));
+    const auto manifest_blob =
+        layout.put(image::k_manifest_media_type, image::manifest_json(config_blob, layer.blob, {}));
+    std::uint64_t bytes = 0;
+    for (const auto& [path, entry] : tree.entries()) {
+        bytes += entry.size;
+    }
+    reporter.info(fmt::format("layer {} ({}, {} uncompressed, {} files)", layer.blob.digest,
+                              core::human_size(layer.blob.size), core::human_size(layer.tar_size),
+                              layer.files));
+    return ArchImage{plan.arch, manifest_blob,  config_blob,   layer,          plan.packages.size(),
+                     bytes,     tree.trimmed(), plan.warnings, config.platform};
+}
+
+} // namespace distill::pipeline

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <distill/distro/distro.hpp>
+#include <distill/image/oci.hpp>
+#include <distill/pipeline/pipeline.hpp>
+#include <distill/pipeline/session.hpp>
+#include <distill/sources/sources.hpp>
+#include <distill/unpack/tree.hpp>
+
+// The steps `plan`, `lock`, `build` and `verify` are made of, in the order a build takes them:
+// resolve (Planner, resolve_packages) -> fetch -> unpack -> assemble -> layer -> write (build.cpp)
+// -> write_lock. Each takes the records of one architecture's plan and fills in what it learns.
+namespace distill::pipeline {
+
+/// The resolve step of one architecture, from the indexes: the manifest's repositories are
+/// made once (with the host's defaults), then each architecture's indexes are fetched,
+/// verified and resolved.
+class Planner {
+public:
+    Planner(Session& session, const manifest::Loaded& loaded, const Settings& settings);
+
+    /// Fetches and verifies the indexes for `arch` and resolves the manifest's packages from
+    /// them; a missing package that another component has gets a hint. The index's installer
+    /// warnings are reported, or left to the caller.
+    [[nodiscard]] ArchPlan plan(const std::string& arch, IndexWarnings warnings);
+
+private:
+    Session& m_session;
+    const manifest::Loaded& m_loaded;
+    const Settings& m_settings;
+    const distro::Distro& m_distro;
+    std::vector<sources::Repository> m_repositories;
+};
+
+/// The fetch step: every package file of `plan` into the cache, verified against the SHA-256
+/// and size the plan has, `session.transfers()` at a time; each record gets its `file`, and the
+/// cache notes which file holds which package version (package::remember_file). A locked
+/// version the mirror no longer serves is an error that says so.
+void fetch(Session& session, resolve::Plan& plan, const LockUse& lock);
+
+/// The unpack step: every fetched package read with the distro's reader (or taken from the
+/// cache), `session.jobs()` at a time; each record gets its `contents`. The plan's warnings
+/// become those the packages themselves give: installers whose content their maintainer
+/// scripts would make (distill runs none), each reported.
+void unpack(Session& session, const distro::Distro& distro, resolve::Plan& plan);
+
+/// The newest build date of the unpacked packages of every plan: the epoch when the session
+/// gives none.
+[[nodiscard]] std::int64_t newest_build_date(const std::vector<resolve::Plan>& plans);
+
+/// The assemble step: the image's tree of one architecture: the unpacked packages (in plan
+/// order) under the manifest's path policy and the distro's merged /usr, then what their
+/// maintainer scripts would have done (assemble::assemble), dated `epoch`.
+[[nodiscard]] unpack::Tree assemble(Session& session, const distro::Distro& distro,
+                                    const manifest::Manifest& manifest, const resolve::Plan& plan,
+                                    std::int64_t epoch);
+
+/// The layer step: the tree as one layer, its image config and image manifest, written into
+/// `layout`.
+[[nodiscard]] ArchImage layer(Session& session, const manifest::Manifest& manifest,
+                              const resolve::Plan& plan, const unpack::Tree& tree,
+                              std::int64_t epoch, image::Compression compression,
+                              image::LayoutWriter& layout);
+
+} // namespace distill::pipeline

@@ -1,0 +1,120 @@
+// The distro seam: the registry that picks a distro's implementation from the manifest, the
+// data every nameable distro has, and what the Debian implementation answers through it.
+#include <algorithm>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <distill/distro/distro.hpp>
+#include <distill/distro/facts.hpp>
+#include <distill/manifest/manifest.hpp>
+#include <distill/resolve/policy.hpp>
+
+namespace distill::distro {
+namespace {
+
+using manifest::Distro;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(DistroRegistry, DebianIsImplementedAndRegisteredOnce) {
+    const auto& debian = get(Distro::debian);
+    EXPECT_EQ(debian.id(), Distro::debian);
+    EXPECT_EQ(find(Distro::debian), &debian);
+    EXPECT_EQ(std::count(all().begin(), all().end(), &debian), 1);
+    for (const auto* distro : all()) {
+        EXPECT_EQ(&get(distro->id()), distro);
+    }
+}
+
+TEST(DistroRegistry, ADistroWithoutAnImplementationIsAClearError) {
+    EXPECT_EQ(find(Distro::alpine), nullptr);
+    try {
+        (void)get(Distro::alpine);
+        FAIL() << "alpine has no implementation yet";
+    } catch (const Error& e) {
+        EXPECT_THAT(e.what(), HasSubstr("distro alpine is not supported by this version"));
+    }
+    // Its manifests still default and validate as the manifest reference says.
+    EXPECT_THAT(manifest::default_suites(Distro::alpine, "v3.19"), ElementsAre("v3.19"));
+    EXPECT_TRUE(resolve::ExclusionPolicy::distroless(Distro::alpine).rules().empty());
+}
+
+TEST(DistroFacts, PackageNameGrammarPerDistro) {
+    const auto& debian = facts(Distro::debian);
+    const auto& alpine = facts(Distro::alpine);
+    EXPECT_TRUE(valid_package_name(debian, "libstdc++6"));
+    EXPECT_FALSE(valid_package_name(debian, "LibSSL3"));
+    EXPECT_FALSE(valid_package_name(debian, "font_noto"));
+    EXPECT_FALSE(valid_package_name(debian, "c"));
+    EXPECT_TRUE(valid_package_name(alpine, "py3-Pillow"));
+    EXPECT_TRUE(valid_package_name(alpine, "font_noto"));
+    EXPECT_FALSE(valid_package_name(alpine, "-x"));
+    EXPECT_THAT(manifest::default_suites(Distro::debian, "trixie"),
+                ElementsAre("trixie", "trixie-updates", "trixie-security"));
+}
+
+TEST(DistroDebian, AnswersThroughTheInterface) {
+    const auto& debian = get(Distro::debian);
+    EXPECT_FALSE(debian.example_release().empty());
+    // Versions in dpkg's order, not as strings.
+    EXPECT_LT(debian.compare_versions("1.0-2", "1.0-10"), 0);
+    EXPECT_LT(debian.compare_versions("1.0~rc1", "1.0"), 0);
+    EXPECT_GT(debian.compare_versions("1:0.9", "2.0"), 0);
+    // Merged /usr from bookworm on.
+    EXPECT_TRUE(debian.merged_usr("bookworm"));
+    EXPECT_TRUE(debian.merged_usr("trixie"));
+    EXPECT_FALSE(debian.merged_usr("buster"));
+    // The exclusion policy is data, and a shell is in it.
+    const auto rules = debian.exclusion_rules();
+    const auto bash = std::find_if(rules.begin(), rules.end(),
+                                   [](const PolicyRule& rule) { return rule.pattern == "bash"; });
+    ASSERT_NE(bash, rules.end());
+    EXPECT_EQ(bash->reason, "shell");
+    // Pins follow dpkg's version syntax.
+    manifest::PackageRequest pin{"curl", "7.88.1-10", {}};
+    EXPECT_EQ(debian.check_pin(pin), std::nullopt);
+    pin.version = "beta-1";
+    const auto problem = debian.check_pin(pin);
+    ASSERT_TRUE(problem.has_value());
+    EXPECT_THAT(problem->message, HasSubstr("is not a Debian version"));
+    EXPECT_FALSE(debian.index_loader().cache_format().empty());
+}
+
+TEST(DistroDebian, ThePackageDatabaseReadsBack) {
+    const auto& debian = get(Distro::debian);
+    EXPECT_EQ(debian.package_database(), "var/lib/dpkg/status");
+    const auto packages =
+        debian.read_package_database("Package: libssl3\nStatus: install ok installed\n"
+                                     "Source: openssl (3.0.15-1)\nVersion: 3.0.15-1+b1\n"
+                                     "Architecture: amd64\nInstalled-Size: 6\n\n"
+                                     "Package: zlib1g\nVersion: 1:1.2.13\nArchitecture: amd64\n");
+    ASSERT_EQ(packages.size(), 2U);
+    EXPECT_EQ(packages[0].name, "libssl3");
+    EXPECT_EQ(packages[0].source, "openssl");
+    EXPECT_EQ(packages[0].version, "3.0.15-1+b1");
+    EXPECT_EQ(packages[0].installed_size, 6U * 1024U);
+    EXPECT_EQ(packages[1].source, "zlib1g");
+}
+
+TEST(DistroValidate, TheDistrosRulesJoinTheGenericChecks) {
+    manifest::Manifest manifest;
+    manifest.name = "app";
+    manifest.release = "bookworm";
+    manifest.keys["distro"] = {};
+    manifest.packages.push_back({"curl", "beta-1", {"m.yaml", 4, 12}});
+    try {
+        validate(manifest);
+        FAIL() << "accepted a pin that is no Debian version";
+    } catch (const manifest::ManifestError& e) {
+        ASSERT_EQ(e.diagnostics().size(), 1U) << e.what();
+        EXPECT_THAT(e.diagnostics()[0].message, HasSubstr("is not a Debian version"));
+    }
+    // Without an implementation only the generic checks run.
+    manifest.distro = Distro::alpine;
+    EXPECT_NO_THROW(validate(manifest));
+}
+
+} // namespace
+} // namespace distill::distro
