@@ -8,6 +8,7 @@
 #include <distill/core/fs.hpp>
 #include <distill/manifest/manifest.hpp>
 #include <distill/manifest/reader.hpp>
+#include <distill/manifest/yaml_guard.hpp>
 
 namespace distill::manifest {
 namespace {
@@ -141,7 +142,7 @@ public:
     Manifest load(const fs::path& file) {
         std::string text;
         try {
-            text = core::read_file(file);
+            text = detail::read_manifest_text(file);
         } catch (const Error& e) {
             // The error names the path, which the diagnostic's location already shows.
             std::string_view reason = e.what();
