@@ -51,6 +51,12 @@
 #endif
 
 namespace distill::manifest::detail {
+#ifdef DISTILL_ASAN
+const bool k_trial_memory_bounded = false;
+#else
+const bool k_trial_memory_bounded = true;
+#endif
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -185,17 +191,11 @@ std::size_t address_space_now() {
     // SIGXCPU at the soft limit, SIGKILL a second later if that is caught or ignored.
     const rlimit cpu{limits.cpu_seconds, limits.cpu_seconds + 1};
     ::setrlimit(RLIMIT_CPU, &cpu);
-#ifndef DISTILL_ASAN
-    // AddressSanitizer reserves terabytes of address space up front; there the CPU and wall
-    // bounds stand alone.
-    if (address_space > 0) {
+    if (k_trial_memory_bounded && address_space > 0) {
         const rlimit memory{address_space + limits.memory_bytes,
                             address_space + limits.memory_bytes};
         ::setrlimit(RLIMIT_AS, &memory);
     }
-#else
-    (void)address_space;
-#endif
     int code = k_trial_finished;
     try {
         (void)YAML::LoadAll(text);

@@ -42,6 +42,10 @@ struct TrialLimits {
     std::size_t memory_bytes = std::size_t{1} << 30; ///< address space beyond the current one
 };
 
+/// Whether trial_parse() bounds the child's memory. Not under AddressSanitizer, which reserves
+/// terabytes of address space up front: there the CPU and wall-clock bounds stand alone.
+extern const bool k_trial_memory_bounded;
+
 /// Runs yaml-cpp's parser over `text` in a child process under `limits` and waits for it,
 /// interruptibly. Returns nothing when the parse finished (well-formed or not: yaml-cpp then
 /// does the same in this process, in bounded time and memory), or a diagnostic at `file` when
