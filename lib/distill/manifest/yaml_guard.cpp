@@ -217,7 +217,8 @@ std::string read_manifest_text(const fs::path& file) {
     std::string text;
     char buffer[64 * 1024];
     while (text.size() <= k_max_manifest_bytes) {
-        const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+        const std::size_t wanted = std::min(sizeof buffer, k_max_manifest_bytes + 1 - text.size());
+        const ssize_t got = ::read(fd.get(), buffer, wanted);
         if (got < 0) {
             if (errno == EINTR) {
                 core::throw_if_cancelled();
