@@ -86,9 +86,9 @@ private:
 /// and, once read to the end (finish), exactly its size and its digest.
 class VerifiedStream {
 public:
-    VerifiedStream(std::unique_ptr<Stream> stream, const Descriptor& blob, std::string where)
+    VerifiedStream(std::unique_ptr<Stream> stream, Descriptor blob, std::string where)
         : m_stream(std::move(stream))
-        , m_blob(blob)
+        , m_blob(std::move(blob))
         , m_where(std::move(where)) {}
 
     std::size_t read(std::span<std::byte> buffer) {
@@ -410,7 +410,7 @@ VerifiedStream open_blob(const Layout::Source& source, const fs::path& layout,
     if (!stream) {
         throw Error(fmt::format("{}: missing", where));
     }
-    return VerifiedStream(std::move(stream), blob, where);
+    return {std::move(stream), blob, where};
 }
 
 /// Feeds a VerifiedStream to libarchive, keeping what it throws for after libarchive returns.

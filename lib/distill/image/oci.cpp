@@ -57,7 +57,7 @@ std::string config_json(const ConfigInput& input) {
     json runtime{{"User", input.user}, {"WorkingDir", config.workdir}};
     json env = json::array();
     for (const auto& [name, value] : config.env) {
-        env.push_back(name + "=" + value);
+        env.push_back(fmt::format("{}={}", name, value));
     }
     runtime["Env"] = std::move(env);
     if (!config.entrypoint.empty()) {

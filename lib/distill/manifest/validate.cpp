@@ -541,6 +541,7 @@ void Validator::check_config() {
     }
     if (config.values.contains("stop-signal") && !valid_signal(config.stop_signal)) {
         std::vector<std::string> names;
+        names.reserve(k_signals.size());
         for (const auto signal : k_signals) {
             names.push_back(fmt::format("SIG{}", signal));
         }

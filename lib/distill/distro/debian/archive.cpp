@@ -33,7 +33,7 @@ std::string dists_url(const Repository& repository) {
 void check_release(const Release& release, const Repository& repository, const std::string& url,
                    std::chrono::sys_seconds now) {
     if (!release.names(repository.suite)) {
-        throw VerificationError(fmt::format("{}: is for suite \"{}\" (codename \"{}\"), not \"{}\"",
+        throw VerificationError(fmt::format(R"({}: is for suite "{}" (codename "{}"), not "{}")",
                                             url, release.suite, release.codename,
                                             repository.suite));
     }

@@ -116,7 +116,8 @@ std::string dearmor_keyring(std::string_view content, std::string_view origin) {
             EVP_DecodeFinal(ctx.get(), out + out_length, &final_length) < 0) {
             throw Error(fmt::format("{}: armored key is not valid base64", origin));
         }
-        decoded.resize(static_cast<std::size_t>(out_length + final_length));
+        decoded.resize(static_cast<std::size_t>(out_length) +
+                       static_cast<std::size_t>(final_length));
         binary += decoded;
         pos = end;
     }

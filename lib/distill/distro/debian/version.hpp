@@ -31,7 +31,7 @@ public:
     /// dpkg's ordering: epochs numerically, then upstream and revision with the
     /// letters-before-non-letters, '~'-sorts-first rule; an absent revision equals "0".
     friend std::strong_ordering operator<=>(const Version& a, const Version& b);
-    friend bool operator==(const Version& a, const Version& b) { return (a <=> b) == 0; }
+    friend bool operator==(const Version& a, const Version& b) { return std::is_eq(a <=> b); }
 
 private:
     std::uint32_t m_epoch = 0;
