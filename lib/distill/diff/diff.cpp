@@ -130,7 +130,7 @@ Side load_layout(const fs::path& path) {
     side.label = path.string();
     side.is_image = true;
     const auto blob = [&](const std::string& digest) {
-        return path / "blobs" / "sha256" / digest.substr(digest.find(':') + 1);
+        return image::layout_blob_path(path, digest);
     };
     const auto index = json::parse(core::read_file(path / "index.json"));
     const auto& top = index.at("manifests").at(0);

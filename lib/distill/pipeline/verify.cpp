@@ -3,6 +3,7 @@
 
 #include <distill/core/fs.hpp>
 #include <distill/diff/diff.hpp>
+#include <distill/image/oci.hpp>
 #include <distill/image/output.hpp>
 #include <distill/pipeline/pipeline.hpp>
 
@@ -13,8 +14,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 json blob_json(const fs::path& layout, const std::string& digest) {
-    return json::parse(
-        core::read_file(layout / "blobs" / "sha256" / digest.substr(digest.find(':') + 1)));
+    return json::parse(core::read_file(image::layout_blob_path(layout, digest)));
 }
 
 /// The manifests of a layout (one, or those its image index lists).
