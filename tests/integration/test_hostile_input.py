@@ -50,23 +50,26 @@ class HostileInput(dt.TestCase):
         return self.distill("build", "-o", self.output, manifest, check=check)
 
     def outside(self):
-        """What exists in the scratch directory outside the cache, the output and the repo."""
+        """What exists in the scratch directory outside the cache, the output and the repo
+        (and the lock, which a successful build writes)."""
         return tree(self.scratch, skip={self.cache, self.scratch / "out",
-                                        self.scratch / "repo"})
+                                        self.scratch / "repo"}) - {"project/image.lock"}
 
     def assert_refused(self, result, exit_code, *fragments):
-        """The build failed with `exit_code` and said `fragments`; nothing was written outside
-        the cache, and no image holds a `..` entry."""
-        self.assertEqual(result.returncode, exit_code,
-                         f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}")
-        for fragment in fragments:
-            self.assertIn(fragment, result.stderr)
-        self.assertEqual(self.outside(), self.before, "a file was written outside the cache")
+        """Nothing was written outside the cache and no image holds a `..` entry or a name
+        with a newline; the build failed with `exit_code` and said `fragments`."""
+        self.assertEqual(self.outside() - self.before, set(),
+                         "a file was written outside the cache")
         if (self.output / "index.json").exists():
             _, _, layer = dt.image_files(self.output)
             members, _ = dt.layer_members(layer)
             names = [m.name for m, _ in members]
-            self.assertEqual([n for n in names if ".." in n.split("/") or "\n" in n], [])
+            self.assertEqual([n for n in names if ".." in n.split("/") or "\n" in n], [],
+                             "the image holds `..` entries or names with a newline")
+        self.assertEqual(result.returncode, exit_code,
+                         f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}")
+        for fragment in fragments:
+            self.assertIn(fragment, result.stderr)
 
     # --- fields of a signed index --------------------------------------------------------
 
