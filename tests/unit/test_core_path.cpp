@@ -1,10 +1,12 @@
 // The one check every path component taken from outside data passes.
 
+#include <filesystem>
 #include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <distill/core/cache.hpp>
 #include <distill/core/path.hpp>
 #include <distill/core/text.hpp>
 
@@ -45,6 +47,18 @@ TEST(SafeComponent, NamesWhatAndWhyWithoutRawControlCharacters) {
         EXPECT_EQ(message.find('\n'), std::string::npos);
         EXPECT_EQ(error.exit_code(), ExitCode::unsafe_content);
     }
+}
+
+TEST(SafeComponent, GuardsEveryCachePathMadeFromOutsideData) {
+    const Cache cache(std::filesystem::temp_directory_path() / "distill-test-core-path-cache");
+    EXPECT_EQ(cache.derived_path("packages", "libc6_2.36-9_amd64").filename(),
+              "libc6_2.36-9_amd64");
+    EXPECT_THROW((void)cache.derived_path("packages", "../../../x_1_amd64"), UnsafePathError);
+    EXPECT_THROW((void)cache.derived_path("packages", "x_1/../../../../y_amd64"), UnsafePathError);
+    EXPECT_THROW((void)cache.derived_path("../x", "key"), UnsafePathError);
+    EXPECT_THROW((void)cache.blob_path("../../etc/passwd"), UnsafePathError);
+    EXPECT_THROW((void)cache.blob_path(""), UnsafePathError);
+    std::filesystem::remove_all(cache.root());
 }
 
 TEST(Printable, EscapesControlCharactersOnly) {

@@ -5,8 +5,6 @@
 
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
-#include <distill/core/path.hpp>
-#include <distill/core/text.hpp>
 #include <distill/distro/arch.hpp>
 #include <distill/image/oci.hpp>
 
@@ -34,21 +32,6 @@ std::string hex_of(const std::string& digest) {
 }
 
 } // namespace
-
-std::filesystem::path layout_blob_path(const std::filesystem::path& layout,
-                                       std::string_view digest) {
-    constexpr std::string_view prefix = "sha256:";
-    const auto hex = digest.substr(digest.starts_with(prefix) ? prefix.size() : 0);
-    // A layout names blobs by SHA-256 only, a stricter grammar than a safe path component;
-    // the hex check comes after the one path check every outside name passes.
-    const auto component =
-        core::safe_component(hex, fmt::format("{}: blob digest", layout.string()));
-    if (!digest.starts_with(prefix) || !core::is_sha256_hex(component)) {
-        throw Error(fmt::format("{}: `{}` is not a sha256 digest", layout.string(),
-                                core::printable(digest)));
-    }
-    return layout / "blobs" / "sha256" / component;
-}
 
 Platform platform_for(manifest::Distro distro, const std::string& arch) {
     const auto* found = distro::find_arch(distro, arch);

@@ -54,12 +54,6 @@ struct IndexEntry {
 /// A descriptor for `content` with this media type.
 [[nodiscard]] Descriptor describe_blob(const std::string& media_type, const std::string& content);
 
-/// Where a layout at `layout` keeps the blob `digest` ("sha256:<hex>"), for layouts read from
-/// disk, whose index.json and manifests are outside data: a digest that is not a SHA-256 in
-/// hex is an Error naming the layout, and its hex part goes through core::safe_component().
-[[nodiscard]] std::filesystem::path layout_blob_path(const std::filesystem::path& layout,
-                                                     std::string_view digest);
-
 /// An OCI image layout being written into a directory: blobs/sha256/<hex>, oci-layout and,
 /// by finish(), index.json.
 class LayoutWriter {
