@@ -9,6 +9,7 @@
 #include <distill/distro/facts.hpp>
 #include <distill/manifest/manifest.hpp>
 #include <distill/manifest/reader.hpp>
+#include <distill/manifest/yaml_guard.hpp>
 
 namespace distill::manifest {
 namespace {
@@ -143,7 +144,7 @@ public:
     Manifest load(const fs::path& file) {
         std::string text;
         try {
-            text = core::read_file(file);
+            text = detail::read_manifest_text(file);
         } catch (const Error& e) {
             // The error names the path, which the diagnostic's location already shows.
             std::string_view reason = e.what();

@@ -13,6 +13,7 @@
 
 #include <distill/core/text.hpp>
 #include <distill/manifest/reader.hpp>
+#include <distill/manifest/yaml_guard.hpp>
 
 namespace distill::manifest::detail {
 namespace {
@@ -118,6 +119,11 @@ Layer Reader::read(const std::string& text) {
     layer.manifest.path = m_file;
     layer.manifest.included = {m_file};
 
+    // yaml-cpp can hang on malformed input; the guard says so first, at its line and column.
+    if (auto problem = guard_yaml(m_file, text)) {
+        m_diagnostics.push_back(std::move(*problem));
+        return layer;
+    }
     std::vector<YAML::Node> documents;
     try {
         documents = YAML::LoadAll(text);
