@@ -310,32 +310,44 @@ def _ar_member(name, data):
     return header + data + (b"\n" if len(data) % 2 else b"")
 
 
-def craft_deb(work, name, members, version="1.0-1", arch="amd64"):
+def tar_bytes(entries):
+    """An uncompressed tar of (TarInfo, bytes or None) pairs, times fixed."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
+        for info, data in entries:
+            info.mtime = FIXED_TIME
+            if data is not None:
+                info.size = len(data)
+            archive.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+def control_tar(control):
+    """A control.tar.gz member holding `control` as ./control."""
+    data = control.encode()
+    return gzip.compress(tar_bytes([(tarfile.TarInfo("./control"), data)]), mtime=0)
+
+
+def ar_archive(members):
+    """The bytes of an ar archive (a .deb) of (name, bytes) members, in order."""
+    return b"!<arch>\n" + b"".join(_ar_member(name, data) for name, data in members)
+
+
+def craft_deb(work, name, members, version="1.0-1", arch="amd64", control=None, layout=None):
     """Writes a .deb whose data.tar holds exactly `members`: tarfile.TarInfo objects, with their
     bytes as (info, bytes) pairs. For what dpkg-deb refuses to build: `..` paths, hard links out
-    of the package."""
-    def tar(entries):
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
-            for info, data in entries:
-                info.mtime = FIXED_TIME
-                archive.addfile(info, io.BytesIO(data) if data is not None else None)
-        return buffer.getvalue()
-
-    control = tarfile.TarInfo("./control")
-    control_bytes = control_text(name, version, arch).encode()
-    control.size = len(control_bytes)
+    of the package. `control` replaces the control file's text; `layout`, given the usual ar
+    members as a list of (name, bytes), returns the members to write instead (to add, drop or
+    reorder them)."""
     data = []
     for member in members:
         info, payload = member if isinstance(member, tuple) else (member, None)
-        if payload is not None:
-            info.size = len(payload)
         data.append((info, payload))
+    standard = [("debian-binary", b"2.0\n"),
+                ("control.tar.gz", control_tar(control or control_text(name, version, arch))),
+                ("data.tar.xz", lzma.compress(tar_bytes(data)))]
     out = Path(work) / f"{name}_{version}_{arch}.deb"
-    out.write_bytes(b"!<arch>\n" + _ar_member("debian-binary", b"2.0\n") +
-                    _ar_member("control.tar.gz", gzip.compress(tar([(control, control_bytes)]),
-                                                               mtime=0)) +
-                    _ar_member("data.tar.xz", lzma.compress(tar(data))))
+    out.write_bytes(ar_archive(layout(standard) if layout else standard))
     return out
 
 

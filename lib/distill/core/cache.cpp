@@ -6,6 +6,7 @@
 #include <distill/core/cache.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/error.hpp>
+#include <distill/core/path.hpp>
 
 namespace distill::core {
 
@@ -31,7 +32,7 @@ std::filesystem::path Cache::default_root() {
 }
 
 std::filesystem::path Cache::blob_path(std::string_view sha256) const {
-    return m_root / "blobs" / "sha256" / std::string(sha256);
+    return m_root / "blobs" / "sha256" / safe_component(sha256, "cache blob digest");
 }
 
 bool Cache::has_blob(std::string_view sha256) const {
@@ -72,7 +73,9 @@ void Cache::store_url_record(const UrlRecord& record) const {
 }
 
 std::filesystem::path Cache::derived_path(std::string_view kind, std::string_view key) const {
-    return m_root / "derived" / std::string(kind) / std::string(key);
+    // The key holds names and versions from indexes and locks ("packages/NAME_VERSION_ARCH").
+    return m_root / "derived" / safe_component(kind, "cache kind") /
+           safe_component(key, fmt::format("cache key for {}", kind));
 }
 
 } // namespace distill::core

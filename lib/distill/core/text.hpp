@@ -27,6 +27,10 @@ namespace distill::core {
 /// "a, b, c": the words joined for a hint.
 [[nodiscard]] std::string join(std::span<const std::string_view> words);
 
+/// `text` with each control character written as an escape ("\\n", "\\x1b") and nothing else
+/// changed, so that a hostile name cannot break a message into lines or drive a terminal.
+[[nodiscard]] std::string printable(std::string_view text);
+
 /// A human size: "1.2 MB", "340 kB", "12 B" (decimal units, as apt prints them).
 [[nodiscard]] std::string human_size(std::uint64_t bytes);
 

@@ -88,6 +88,21 @@ public:
     [[nodiscard]] virtual std::string component_hint(const std::string& package,
                                                      const sources::UnusedIndex& where) const = 0;
 
+    /// Why a package's name, version and architecture, as an index, a lock or the package
+    /// itself gives them, break the distro's grammar (naming the field and the value), or
+    /// nullopt. These fields become cache file names and package database paths: nothing
+    /// uses one before it passed this check.
+    [[nodiscard]] virtual std::optional<std::string>
+    identity_problem(std::string_view name, std::string_view version,
+                     std::string_view arch) const = 0;
+
+    /// Checks that a package's own description of itself (its control data) names the
+    /// package that was planned (from a verified index or a lock); a VerificationError naming
+    /// both values otherwise. A package for every architecture fits any planned one.
+    virtual void check_identity(const unpack::UnpackedPackage& contents, std::string_view label,
+                                std::string_view name, std::string_view version,
+                                std::string_view arch) const = 0;
+
     // --- resolve --------------------------------------------------------------------------
 
     /// How the distro's indexes go into the libsolv pool: its semantics (version comparison,

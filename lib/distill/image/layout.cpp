@@ -11,6 +11,8 @@
 
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
+#include <distill/core/path.hpp>
+#include <distill/core/text.hpp>
 #include <distill/image/layout.hpp>
 
 namespace distill::image {
@@ -162,12 +164,12 @@ std::string string_field(const json& object, const char* key, const std::string&
 void check_digest(const std::string& digest, const std::string& where) {
     const auto colon = digest.find(':');
     if (colon == std::string::npos || digest.substr(0, colon) != "sha256") {
-        throw Error(
-            fmt::format("{}: digest `{}`: only sha256 digests are supported", where, digest));
+        throw Error(fmt::format("{}: digest `{}`: only sha256 digests are supported", where,
+                                core::printable(digest)));
     }
     if (!core::is_sha256_hex(digest.substr(colon + 1))) {
-        throw Error(
-            fmt::format("{}: digest `{}` is not sha256:<64 lowercase hex digits>", where, digest));
+        throw Error(fmt::format("{}: digest `{}` is not sha256:<64 lowercase hex digits>", where,
+                                core::printable(digest)));
     }
 }
 
@@ -232,7 +234,10 @@ std::vector<ListedDescriptor> listed_in(const json& index, const std::string& wh
 }
 
 std::string blob_name(const Descriptor& blob) {
-    return "blobs/sha256/" + blob.digest.substr(blob.digest.find(':') + 1);
+    // check_digest() holds every digest to sha256:<hex>, a stricter grammar than a path
+    // component; the hex still passes the one check of file names made from outside data.
+    return "blobs/sha256/" +
+           core::safe_component(blob.digest.substr(blob.digest.find(':') + 1), "blob digest");
 }
 
 } // namespace

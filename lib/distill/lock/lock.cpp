@@ -6,6 +6,8 @@
 
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
+#include <distill/core/text.hpp>
+#include <distill/distro/distro.hpp>
 #include <distill/lock/lock.hpp>
 
 namespace distill::lock {
@@ -25,7 +27,7 @@ ordered package_json(const resolve::PlannedPackage& p) {
             {"sha256", p.sha256}};
 }
 
-resolve::PlannedPackage package_from(const json& j) {
+resolve::PlannedPackage package_from(const json& j, const distro::Distro* distro) {
     resolve::PlannedPackage p;
     p.name = j.at("name").get<std::string>();
     p.version = j.at("version").get<std::string>();
@@ -36,8 +38,16 @@ resolve::PlannedPackage package_from(const json& j) {
     p.download_size = j.at("size").get<std::uint64_t>();
     p.installed_size = j.at("installed_size").get<std::uint64_t>();
     p.sha256 = j.at("sha256").get<std::string>();
+    // A lock is outside data too (a pull request may touch only it): its names and versions
+    // become cache file names and package database paths, so they pass the distro's grammar.
+    if (distro != nullptr) {
+        if (const auto problem = distro->identity_problem(p.name, p.version, p.arch)) {
+            throw Error(*problem);
+        }
+    }
     if (!core::is_sha256_hex(p.sha256)) {
-        throw Error(fmt::format("package {}: `{}` is not a SHA-256", p.name, p.sha256));
+        throw Error(fmt::format("package {}: `{}` is not a SHA-256", core::printable(p.name),
+                                core::printable(p.sha256)));
     }
     p.why = {p.name};
     return p;
@@ -166,11 +176,14 @@ Lockfile read(const std::filesystem::path& path) {
                 source.at("signers").get<std::vector<std::string>>(),
                 source.at("keyring").get<std::string>()});
         }
+        const auto* distro = distro::find(lock.distro);
         for (const auto& arch : document.at("archs")) {
             LockedArch locked;
             locked.arch = arch.at("arch").get<std::string>();
             for (const auto& package : arch.at("packages")) {
-                locked.packages.push_back(package_from(package));
+                with_context(fmt::format("architecture {}, package {}",
+                                         core::printable(locked.arch), locked.packages.size() + 1),
+                             [&] { locked.packages.push_back(package_from(package, distro)); });
             }
             for (const auto& e : arch.at("excluded")) {
                 locked.excluded.push_back(resolve::ExcludedPackage{

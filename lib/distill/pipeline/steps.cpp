@@ -67,6 +67,8 @@ void unpack(Session& session, const distro::Distro& distro, resolve::Plan& plan)
     for (std::size_t i = 0; i < plan.packages.size(); ++i) {
         auto& package = plan.packages[i];
         package.contents = std::make_shared<const unpack::UnpackedPackage>(std::move(unpacked[i]));
+        distro.check_identity(*package.contents, package::label(package), package.name,
+                              package.version, package.arch);
         if (const auto reason = distro.installer_by_package(*package.contents)) {
             plan.warnings.push_back(fmt::format("{}: {}: what it would download or make at "
                                                 "install time will not be in the image (distill "

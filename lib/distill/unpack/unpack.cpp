@@ -14,8 +14,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// Bumped whenever the cached form changes meaning, so that old entries are not misread.
-constexpr int k_format = 2;
+/// Bumped whenever the cached form changes meaning, so that old entries are not misread (3: made
+/// only by readers that refuse smuggled members and control characters in names).
+constexpr int k_format = 3;
 /// The ratio bound starts counting past this many bytes.
 constexpr std::uint64_t k_ratio_grace = 64U << 20U;
 constexpr std::size_t k_chunk = 256U << 10U;

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <array>
+#include <set>
 #include <span>
 #include <string_view>
 
@@ -9,6 +10,8 @@
 
 #include <distill/core/archive.hpp>
 #include <distill/core/cancel.hpp>
+#include <distill/core/text.hpp>
+#include <distill/distro/debian/control.hpp>
 #include <distill/distro/debian/deb.hpp>
 #include <distill/distro/debian/installers.hpp>
 
@@ -74,6 +77,35 @@ core::Archive open_member(MemberStream& stream, std::string_view label, std::str
     return inner;
 }
 
+/// The compressions dpkg reads each member in (deb(5)).
+constexpr std::array<std::string_view, 4> k_control_suffixes{"", ".gz", ".xz", ".zst"};
+constexpr std::array<std::string_view, 6> k_data_suffixes{"",     ".gz",  ".xz",
+                                                          ".zst", ".bz2", ".lzma"};
+
+template <std::size_t N>
+bool is_member(std::string_view name, std::string_view stem,
+               const std::array<std::string_view, N>& suffixes) {
+    if (!name.starts_with(stem)) {
+        return false;
+    }
+    name.remove_prefix(stem.size());
+    return std::find(suffixes.begin(), suffixes.end(), name) != suffixes.end();
+}
+
+/// An entry name the package database could not list truthfully: dpkg refuses a newline in
+/// a name (it would add a line to info/NAME.list), and no other control character is ever
+/// needed in one.
+void check_entry_name(std::string_view label, std::string_view member, std::string_view name) {
+    for (const char c : name) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            throw UnsafeContentError(
+                fmt::format("{}: {}: the name `{}` holds a control character; refusing the package",
+                            label, member, core::printable(name)));
+        }
+    }
+}
+
 /// An entry's path. libarchive gives none (nullptr) for an entry without a name or with one it
 /// cannot convert; that is a malformed package, not a string to construct.
 std::string path_of(archive_entry* entry, const std::string& label, std::string_view member) {
@@ -107,9 +139,12 @@ public:
         if (archive_read_open_filename(outer.get(), m_input.path.c_str(), k_chunk) != ARCHIVE_OK) {
             throw Error(fmt::format("{}: {}: {}", label, m_input.path.string(), outer.error()));
         }
-        bool seen_version = false;
-        bool seen_control = false;
-        bool seen_data = false;
+        // deb(5): debian-binary first, then one control member, then one data member, in this
+        // order; members named with a leading '_' may come between and are not ours to read.
+        // dpkg stops at the data member, so anything after it would be content that
+        // `dpkg-deb -c` never shows: refused, like every other member dpkg does not know.
+        enum class Next { version, control, data, end };
+        Next next = Next::version;
         archive_entry* member = nullptr;
         for (;;) {
             const int status = archive_read_next_header(outer.get(), &member);
@@ -124,34 +159,55 @@ public:
             while (!name.empty() && name.back() == '/') {
                 name.pop_back();
             }
-            if (name == "debian-binary") {
+            if (next == Next::version) {
+                if (name != "debian-binary") {
+                    throw UnsafeContentError(fmt::format(
+                        "{}: not a valid .deb: the first member is `{}`, not debian-binary", label,
+                        core::printable(name)));
+                }
                 std::array<char, 16> version{};
                 const auto got = archive_read_data(outer.get(), version.data(), version.size());
                 if (got < 4 || std::string_view(version.data(), 2) != "2.") {
                     throw Error(fmt::format("{}: unsupported .deb format version", label));
                 }
-                seen_version = true;
-            } else if (name.starts_with("control.tar")) {
+                next = Next::control;
+            } else if (name.starts_with("_")) {
+                continue; // deb(5): reserved for others, ignored by dpkg
+            } else if (next == Next::control &&
+                       is_member(name, "control.tar", k_control_suffixes)) {
                 read_control(outer.get());
-                seen_control = true;
-            } else if (name.starts_with("data.tar")) {
+                next = Next::data;
+            } else if (next == Next::data && is_member(name, "data.tar", k_data_suffixes)) {
                 m_package.date = archive_entry_mtime(member);
                 const auto compressed = static_cast<std::uint64_t>(archive_entry_size(member));
                 read_data(outer.get(), compressed);
-                seen_data = true;
-            } else if (!name.starts_with("_")) {
-                // dpkg-deb refuses unknown members too, except those starting with '_'.
-                throw Error(fmt::format("{}: unexpected member `{}` in the .deb", label, name));
+                next = Next::end;
+            } else {
+                throw UnsafeContentError(fmt::format(
+                    "{}: member `{}` is not allowed {} of the .deb (deb(5) wants debian-binary, "
+                    "one control.tar, one data.tar, in this order); refusing the package",
+                    label, core::printable(name),
+                    next == Next::control ? "before the control member"
+                    : next == Next::data  ? "between the control and the data members"
+                                          : "after the data member"));
             }
         }
-        if (!seen_version || !seen_control || !seen_data) {
+        if (next != Next::end) {
             throw Error(fmt::format("{}: not a valid .deb: missing {}", label,
-                                    !seen_version   ? "debian-binary"
-                                    : !seen_control ? "control.tar"
-                                                    : "data.tar"));
+                                    next == Next::version   ? "debian-binary"
+                                    : next == Next::control ? "control.tar"
+                                                            : "data.tar"));
         }
         if (m_package.control.empty()) {
             throw Error(fmt::format("{}: the package has no control file", label));
+        }
+        // The image's package database copies the control file: a second paragraph would list
+        // a package that is not there.
+        if (const auto paragraphs = parse_paragraphs(m_package.control, label + ": control");
+            paragraphs.size() != 1) {
+            throw UnsafeContentError(fmt::format("{}: the control file holds {} paragraphs; a "
+                                                 "package describes itself in exactly one",
+                                                 label, paragraphs.size()));
         }
     }
 
@@ -159,6 +215,7 @@ private:
     void read_control(archive* outer) {
         MemberStream stream{outer};
         auto inner = open_member(stream, m_input.label, "control.tar");
+        std::set<std::string> seen;
         archive_entry* entry = nullptr;
         for (;;) {
             const int status = archive_read_next_header(inner.get(), &entry);
@@ -170,6 +227,7 @@ private:
             }
             const auto path = path_of(entry, m_input.label, "control.tar");
             const auto name = member_name(path);
+            check_entry_name(m_input.label, "control.tar", name);
             if (archive_entry_filetype(entry) != AE_IFREG) {
                 continue;
             }
@@ -182,6 +240,13 @@ private:
                                                         : nullptr;
             if (target == nullptr) {
                 continue;
+            }
+            if (!seen.insert(std::string(name)).second) {
+                // Read twice, the two would be joined: a second control file would add a
+                // package to the database.
+                throw UnsafeContentError(
+                    fmt::format("{}: control.tar holds `{}` twice; refusing the package",
+                                m_input.label, core::printable(name)));
             }
             if (static_cast<std::uint64_t>(archive_entry_size(entry)) > k_max_control_member) {
                 throw Error(
@@ -216,12 +281,14 @@ private:
             }
             RawEntry raw;
             raw.path = path_of(entry, m_input.label, "data.tar");
+            check_entry_name(m_input.label, "data.tar", raw.path);
             raw.type = type_of(entry);
             raw.mode = static_cast<std::uint32_t>(archive_entry_mode(entry)) & 07777U;
             raw.uid = static_cast<std::uint32_t>(archive_entry_uid(entry));
             raw.gid = static_cast<std::uint32_t>(archive_entry_gid(entry));
             if (raw.type == EntryType::hardlink) {
                 raw.link = archive_entry_hardlink(entry);
+                check_entry_name(m_input.label, "data.tar", raw.link);
             } else if (raw.type == EntryType::symlink) {
                 const char* target = archive_entry_symlink(entry);
                 raw.link = target != nullptr ? target : "";

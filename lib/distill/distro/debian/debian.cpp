@@ -6,12 +6,15 @@
 
 #include <distill/core/fs.hpp>
 #include <distill/core/gzip.hpp>
+#include <distill/core/text.hpp>
 #include <distill/distro/alternatives.hpp>
 #include <distill/distro/debian/archive.hpp>
 #include <distill/distro/debian/changelog.hpp>
+#include <distill/distro/debian/control.hpp>
 #include <distill/distro/debian/deb.hpp>
 #include <distill/distro/debian/debian.hpp>
 #include <distill/distro/debian/dpkg_database.hpp>
+#include <distill/distro/debian/fields.hpp>
 #include <distill/distro/debian/host.hpp>
 #include <distill/distro/debian/installers.hpp>
 #include <distill/distro/debian/policy.hpp>
@@ -215,6 +218,40 @@ std::vector<InstalledPackage> Debian::read_package_database(std::string_view tex
 
 int Debian::compare_versions(std::string_view a, std::string_view b) const {
     return debian::compare_versions(a, b);
+}
+
+std::optional<std::string> Debian::identity_problem(std::string_view name, std::string_view version,
+                                                    std::string_view arch) const {
+    return debian::identity_problem(name, version, arch);
+}
+
+void Debian::check_identity(const unpack::UnpackedPackage& contents, std::string_view label,
+                            std::string_view name, std::string_view version,
+                            std::string_view arch) const {
+    const auto paragraphs = parse_paragraphs(contents.control, fmt::format("{} control", label));
+    if (paragraphs.size() != 1) {
+        throw VerificationError(fmt::format("{}: the control file holds {} paragraphs; a package "
+                                            "describes itself in exactly one",
+                                            label, paragraphs.size()));
+    }
+    const auto& control = paragraphs.front();
+    // The image's package database shows the control data: it must say what the verified
+    // index (or the lock) said this file is, or the database would list another package.
+    const auto differs = [&](std::string_view field, std::string_view planned) {
+        const auto own = control.value_or(field, "");
+        if (field == "Architecture" && own == "all") {
+            return;
+        }
+        if (own != planned) {
+            throw VerificationError(fmt::format(
+                "{}: the package's control file says {} `{}`, but the index or lock that chose "
+                "it says `{}`",
+                label, field, core::printable(own), core::printable(planned)));
+        }
+    };
+    differs("Package", name);
+    differs("Version", version);
+    differs("Architecture", arch);
 }
 
 std::optional<Fixes> Debian::changelog_fixes(const std::string& package,

@@ -42,6 +42,12 @@ public:
     [[nodiscard]] std::vector<InstalledPackage>
     read_package_database(std::string_view text) const override;
     [[nodiscard]] int compare_versions(std::string_view a, std::string_view b) const override;
+    [[nodiscard]] std::optional<std::string> identity_problem(std::string_view name,
+                                                              std::string_view version,
+                                                              std::string_view arch) const override;
+    void check_identity(const unpack::UnpackedPackage& contents, std::string_view label,
+                        std::string_view name, std::string_view version,
+                        std::string_view arch) const override;
     [[nodiscard]] std::optional<Fixes>
     changelog_fixes(const std::string& package, std::span<const std::string> candidates,
                     const ContentsOf& contents, std::string_view older, std::string_view newer,

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <distill/core/path.hpp>
 #include <distill/distro/debian/control.hpp>
 #include <distill/distro/debian/dpkg_database.hpp>
 
@@ -49,9 +50,12 @@ std::size_t write_package_database(unpack::Tree& tree) {
         }
         const auto& control = paragraphs.front();
         // dpkg names the files of Multi-Arch: same packages with their architecture.
-        const std::string stem = control.value_or("Multi-Arch", "") == "same"
+        // The stem names files of the image: it goes through the one check of outside names.
+        const std::string stem =
+            core::safe_component(control.value_or("Multi-Arch", "") == "same"
                                      ? fmt::format("{}:{}", record.name, record.arch)
-                                     : record.name;
+                                     : record.name,
+                                 "package name in the package database");
         std::string list = "/.\n";
         std::string md5sums;
         for (const auto& shipped : record.paths) {

@@ -1,9 +1,18 @@
 #include <charconv>
 
+#include <fmt/format.h>
+
+#include <distill/core/digest.hpp>
+#include <distill/core/text.hpp>
+#include <distill/distro/debian/fields.hpp>
 #include <distill/distro/debian/packages_scan.hpp>
 
 namespace distill::distro::debian {
 namespace {
+
+/// No package file comes near this (ar members hold at most 10^10 bytes each); a Size beyond
+/// it is a broken or hostile index.
+constexpr std::uint64_t k_max_package_size = std::uint64_t{1} << 40U;
 
 std::string key(std::string_view name, std::string_view version, std::string_view arch) {
     std::string k;
@@ -61,6 +70,9 @@ long PackagesScan::read(void* cookie, char* buffer, std::size_t size) {
                 self->m_partial.clear();
             }
             self->end_stanza();
+            if (!self->m_problem.empty()) {
+                return -1;
+            }
         }
         return 0;
     }
@@ -71,11 +83,14 @@ long PackagesScan::read(void* cookie, char* buffer, std::size_t size) {
         return -1;
     }
     self->feed(data);
+    if (!self->m_problem.empty()) {
+        return -1; // libsolv stops here; load() reports problem()
+    }
     return static_cast<long>(got);
 }
 
 void PackagesScan::feed(std::string_view data) {
-    while (!data.empty()) {
+    while (!data.empty() && m_problem.empty()) {
         const auto newline = data.find('\n');
         if (newline == std::string_view::npos) {
             m_partial.append(data);
@@ -92,7 +107,32 @@ void PackagesScan::feed(std::string_view data) {
     }
 }
 
+void PackagesScan::fail(std::uint64_t line, std::string why) {
+    if (m_problem.empty()) {
+        m_problem = fmt::format("line {}: {}", line, why);
+    }
+}
+
+void PackagesScan::check(std::string_view name, std::string_view value) {
+    std::optional<std::string> problem;
+    if (name == "Package") {
+        problem = package_name_problem(value);
+    } else if (name == "Version") {
+        problem = version_problem(value);
+    } else if (name == "Architecture") {
+        problem = architecture_problem(value);
+    } else if (name == "Filename") {
+        problem = filename_problem(value);
+    } else if (name == "SHA256" && !core::is_sha256_hex(value)) {
+        problem = "not a SHA-256 (64 hexadecimal digits)";
+    }
+    if (problem) {
+        fail(m_line, fmt::format("{} `{}`: {}", name, core::printable(value), *problem));
+    }
+}
+
 void PackagesScan::line(std::string_view text) {
+    ++m_line;
     if (text.empty() || text == "\r") {
         end_stanza();
         return;
@@ -100,18 +140,32 @@ void PackagesScan::line(std::string_view text) {
     if (text.front() == ' ' || text.front() == '\t') {
         return;
     }
+    if (m_stanza_line == 0) {
+        m_stanza_line = m_line;
+    }
     if (auto v = field(text, "package")) {
+        check("Package", *v);
         m_name = *v;
     } else if (auto ver = field(text, "version")) {
+        check("Version", *ver);
         m_version = *ver;
+        m_seen_version = true;
     } else if (auto arch = field(text, "architecture")) {
+        check("Architecture", *arch);
         m_arch = *arch;
+    } else if (auto filename = field(text, "filename")) {
+        check("Filename", *filename);
+    } else if (auto sha256 = field(text, "sha256")) {
+        check("SHA256", *sha256);
     } else if (auto size = field(text, "size")) {
         std::uint64_t value = 0;
         const auto result = std::from_chars(size->data(), size->data() + size->size(), value);
-        if (result.ec == std::errc()) {
-            m_current.size = value;
+        if (size->empty() || result.ec != std::errc() ||
+            result.ptr != size->data() + size->size() || value > k_max_package_size) {
+            fail(m_line, fmt::format("Size `{}`: not a number of bytes up to {}",
+                                     core::printable(*size), k_max_package_size));
         }
+        m_current.size = value;
     } else if (auto priority = field(text, "priority")) {
         m_current.priority = *priority == "required"    ? 5
                              : *priority == "important" ? 4
@@ -123,6 +177,9 @@ void PackagesScan::line(std::string_view text) {
 }
 
 void PackagesScan::end_stanza() {
+    if (!m_name.empty() && !m_seen_version) {
+        fail(m_stanza_line, fmt::format("the stanza of {} has no Version", m_name));
+    }
     if (!m_name.empty()) {
         // libsolv gives a stanza without Architecture the arch "all"; key it the same way.
         m_noted[key(m_name, m_version, m_arch.empty() ? "all" : m_arch)] = m_current;
@@ -130,6 +187,8 @@ void PackagesScan::end_stanza() {
     m_name.clear();
     m_version.clear();
     m_arch.clear();
+    m_seen_version = false;
+    m_stanza_line = 0;
     m_current = Noted{};
 }
 

@@ -36,6 +36,12 @@ void PoolLoader::load(s_Pool* pool, s_Repo* repo, const std::filesystem::path& p
     FILE* tee = scan.file();
     const int parsed = repo_add_debpackages(repo, tee, 0);
     std::fclose(tee);
+    const std::string& where = served_as.empty() ? path.string() : served_as;
+    if (!scan.problem().empty()) {
+        // The index is signed, but its fields become cache file names and database paths:
+        // one that breaks its grammar is refused before anything uses it.
+        throw VerificationError(fmt::format("{}: {}", where, scan.problem()));
+    }
     if (scan.binary()) {
         throw Error(fmt::format("{}: not a Packages index (binary data; compressed unlike its "
                                 "name {} says?)",
@@ -70,8 +76,9 @@ void PoolLoader::load(s_Pool* pool, s_Repo* repo, const std::filesystem::path& p
 }
 
 std::string_view PoolLoader::cache_format() const {
-    // Bumped whenever what load() stores changes: "deb-3" keeps the Priority under the rank key.
-    return "deb-3";
+    // Bumped whenever what load() stores changes: "deb-3" keeps the Priority under the rank key,
+    // "deb-4" is only ever made from an index whose fields passed PackagesScan's checks.
+    return "deb-4";
 }
 
 } // namespace distill::distro::debian
