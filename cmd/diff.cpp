@@ -58,7 +58,7 @@ std::string change_line(const diff::PackageChange& change) {
     if (!change.changelog_note.empty()) {
         notes.push_back(fmt::format("(changelog not read: {})", change.changelog_note));
     } else if (change.kind == Kind::upgraded && notes.empty()) {
-        notes.push_back("no CVE or closed bug in the changelog");
+        notes.emplace_back("no CVE or closed bug in the changelog");
     }
     return notes.empty() ? line : fmt::format("{}: {}", line, fmt::join(notes, "; "));
 }

@@ -206,12 +206,11 @@ std::string alias_text(std::string_view text) {
         }
         const auto [code, length] = *decoded;
         pos += length;
+        const bool control = code < 0x20 || code == 0x7F || (code >= 0x80 && code < 0xA0);
         if (code == 0x130) {
             append_utf8(out, U'i');
             append_utf8(out, 0x307);
-        } else if (code < 0x20 || code == 0x7F || (code >= 0x80 && code < 0xA0)) {
-            out += '_';
-        } else if (code <= 0x17F || caseless(code)) {
+        } else if (!control && (code <= 0x17F || caseless(code))) {
             append_utf8(out, lowercase_latin(code));
         } else {
             out += '_';

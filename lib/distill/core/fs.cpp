@@ -156,7 +156,7 @@ void read_file_chunks(const std::filesystem::path& path,
     if (!fd) {
         throw Error(fmt::format("{}: cannot open: {}", path.string(), errno_text(errno)));
     }
-    std::vector<std::byte> buffer(256 * 1024);
+    std::vector<std::byte> buffer(std::size_t{256} * 1024);
     while (true) {
         const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
         if (got < 0) {

@@ -415,7 +415,7 @@ VerifiedStream open_blob(const Layout::Source& source, const fs::path& layout,
     if (!stream) {
         throw Error(fmt::format("{}: missing", where));
     }
-    return {std::move(stream), blob, where};
+    return VerifiedStream(std::move(stream), blob, where);
 }
 
 /// Feeds a VerifiedStream to libarchive, keeping what it throws for after libarchive returns.

@@ -78,6 +78,7 @@ std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& 
                 {}};
         }
         std::vector<std::string> labels;
+        labels.reserve(inputs.size());
         for (const auto& input : inputs) {
             labels.push_back(input.label);
         }
@@ -430,6 +431,7 @@ std::uint64_t Plan::download_size() const {
 
 std::vector<RepoInput> inputs_for(const std::vector<sources::PackageIndex>& indexes) {
     std::vector<RepoInput> inputs;
+    inputs.reserve(indexes.size());
     for (const auto& index : indexes) {
         inputs.push_back(RepoInput{fmt::format("{}/{}", index.suite, index.component),
                                    IndexFormat::native, index.path, index.url, index.sha256,

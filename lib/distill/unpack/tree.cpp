@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <array>
+#include <ranges>
 #include <set>
 
 #include <fmt/format.h>
@@ -334,8 +335,7 @@ void Tree::finish() {
     // their parent, so walking backwards sees them first).
     std::set<std::string> has_children;
     std::vector<std::string> empty_dropped;
-    for (auto it = m_entries.rbegin(); it != m_entries.rend(); ++it) {
-        const auto& [path, entry] = *it;
+    for (const auto& [path, entry] : std::views::reverse(m_entries)) {
         if (entry.type == EntryType::directory && !has_children.contains(path) &&
             !m_options.policy.keeps("/" + path)) {
             empty_dropped.push_back(path);

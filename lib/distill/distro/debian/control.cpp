@@ -87,7 +87,7 @@ std::vector<Paragraph> parse_paragraphs(std::string_view text, std::string_view 
         }
         const auto colon = line.find(':');
         if (colon == std::string_view::npos || colon == 0) {
-            throw ControlError(fmt::format("{}:{}: expected \"Field: value\", got \"{}\"", origin,
+            throw ControlError(fmt::format(R"({}:{}: expected "Field: value", got "{}")", origin,
                                            line_number,
                                            line.substr(0, std::min<std::size_t>(line.size(), 60))));
         }
