@@ -29,7 +29,7 @@ inline constexpr std::size_t k_max_component = 255;
 [[nodiscard]] std::optional<std::string> component_problem(std::string_view name);
 
 /// `name` as it is, when it can be one path component (component_problem()); otherwise an
-/// UnsafePathError naming `what` ("package name from http://.../Packages.xz").
+/// UnsafePathError naming `what` ("package name from http://.../index").
 [[nodiscard]] std::string safe_component(std::string_view name, std::string_view what);
 
 } // namespace distill::core
