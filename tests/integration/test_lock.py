@@ -189,6 +189,11 @@ class Lock(dt.TestCase):
                 "another build directory": ([], {}, 0o022, elsewhere, "cache"),
                 "ten days later (faketime)": ([], {"FAKETIME": "+10d"}, 0o022, None, "cache"),
             }
+            if os.environ.get("DISTILL_SANITIZER_EXIT_CODE"):
+                # libfaketime and clang's AddressSanitizer wait on each other when both start
+                # in one process; the plain build's run of this test covers that row.
+                print("  (sanitizer build: the faketime row runs in the plain build only)")
+                del runs["ten days later (faketime)"]
             for label, (args, env, umask, cwd, cache) in runs.items():
                 command = [dt.binary(), "--cache-dir", self.scratch / cache, "-q", "build",
                            "--frozen", "--json", *args, "-o",

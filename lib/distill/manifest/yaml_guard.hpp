@@ -55,9 +55,13 @@ extern const bool k_trial_memory_bounded;
                                                     const TrialLimits& limits = {});
 
 /// check_yaml(), then trial_parse() with the default limits: what the manifest reader calls
-/// before handing the text to yaml-cpp. In a fuzzing build (DISTILL_FUZZING) only
-/// check_yaml(): libFuzzer must see the parse in its own process, where it bounds it itself.
+/// before handing the text to yaml-cpp. After parse_yaml_in_process() only check_yaml().
 [[nodiscard]] std::optional<Diagnostic> guard_yaml(const std::filesystem::path& file,
                                                    const std::string& text);
+
+/// From now on guard_yaml() skips the trial in a child process: for the fuzz target, where
+/// libFuzzer must see the parse in its own process and bounds its time and memory itself.
+/// Nothing else calls it; there is no option or variable that reaches it.
+void parse_yaml_in_process();
 
 } // namespace distill::manifest::detail
