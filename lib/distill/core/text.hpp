@@ -27,6 +27,13 @@ namespace distill::core {
 /// "a, b, c": the words joined for a hint.
 [[nodiscard]] std::string join(std::span<const std::string_view> words);
 
+/// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+/// U+10FFFF).
+[[nodiscard]] bool is_utf8(std::string_view text);
+
+/// `text` printable in a message: bytes outside printable ASCII as \xNN.
+[[nodiscard]] std::string escaped(std::string_view text);
+
 /// A human size: "1.2 MB", "340 kB", "12 B" (decimal units, as apt prints them).
 [[nodiscard]] std::string human_size(std::uint64_t bytes);
 
