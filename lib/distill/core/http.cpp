@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <distill/core/cancel.hpp>
 #include <distill/core/curl_setup.hpp>
 #include <distill/core/http.hpp>
 
@@ -45,6 +46,11 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
     }
     transfer->response.bytes += bytes;
     return bytes;
+}
+
+int on_progress(void* /*user*/, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/,
+                curl_off_t /*ultotal*/, curl_off_t /*ulnow*/) {
+    return cancel_requested() ? 1 : 0; // non-zero aborts with CURLE_ABORTED_BY_CALLBACK
 }
 
 std::string_view trim(std::string_view text) {
@@ -191,11 +197,15 @@ HttpResponse HttpClient::perform(const HttpRequest& request, const BodySink* sin
         if (sink == nullptr) {
             curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
         }
+        // curl calls this while it waits, too (a stalled server): cancellation ends the wait.
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &on_progress);
 
         if (attempt > 1 && sink != nullptr && sink->restart) {
             sink->restart();
         }
         const CURLcode code = curl_easy_perform(curl);
+        throw_if_cancelled();
         if (transfer.sink_failure) {
             std::rethrow_exception(transfer.sink_failure);
         }
@@ -212,7 +222,11 @@ HttpResponse HttpClient::perform(const HttpRequest& request, const BodySink* sin
             return transfer.response;
         }
         if (attempt < m_retry.attempts && is_transient_failure(code, status)) {
-            std::this_thread::sleep_for(delay);
+            for (auto slept = std::chrono::milliseconds(0); slept < delay;
+                 slept += std::chrono::milliseconds(50)) {
+                throw_if_cancelled();
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
             delay *= 2;
             continue;
         }

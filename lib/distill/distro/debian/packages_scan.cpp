@@ -1,5 +1,8 @@
 #include <charconv>
 
+#include <fmt/format.h>
+
+#include <distill/core/cancel.hpp>
 #include <distill/distro/debian/packages_scan.hpp>
 
 namespace distill::distro::debian {
@@ -35,8 +38,16 @@ std::optional<std::string_view> field(std::string_view text, std::string_view na
 
 } // namespace
 
-PackagesScan::PackagesScan(std::FILE* source)
-    : m_source(source) {}
+PackagesScan::PackagesScan(std::FILE* source, std::string name, Limits limits)
+    : m_source(source)
+    , m_name(std::move(name))
+    , m_limits(limits) {}
+
+void PackagesScan::refuse(std::string message) {
+    if (m_error.empty()) {
+        m_error = std::move(message);
+    }
+}
 
 std::FILE* PackagesScan::file() {
     cookie_io_functions_t functions{};
@@ -48,6 +59,13 @@ std::FILE* PackagesScan::file() {
 
 long PackagesScan::read(void* cookie, char* buffer, std::size_t size) {
     auto* self = static_cast<PackagesScan*>(cookie);
+    if (core::cancel_requested()) {
+        self->m_cancelled = true;
+        return -1;
+    }
+    if (!self->m_error.empty()) {
+        return -1;
+    }
     const std::size_t got = std::fread(buffer, 1, size, self->m_source);
     if (got == 0) {
         if (std::ferror(self->m_source) != 0) {
@@ -70,8 +88,22 @@ long PackagesScan::read(void* cookie, char* buffer, std::size_t size) {
         self->m_binary = true;
         return -1;
     }
+    self->m_total += got;
+    const auto& limits = self->m_limits;
+    if (self->m_total > limits.max_total) {
+        self->refuse(fmt::format("{}: the index expands beyond {} bytes; refusing it", self->m_name,
+                                 limits.max_total));
+        return -1;
+    }
+    if (self->m_total > (64U << 20U) && limits.compressed != 0 &&
+        self->m_total / limits.compressed > limits.max_ratio) {
+        self->refuse(fmt::format("{}: the index expands more than {} times its compressed size "
+                                 "({} bytes); refusing it",
+                                 self->m_name, limits.max_ratio, limits.compressed));
+        return -1;
+    }
     self->feed(data);
-    return static_cast<long>(got);
+    return self->m_error.empty() ? static_cast<long>(got) : -1;
 }
 
 void PackagesScan::feed(std::string_view data) {
@@ -79,6 +111,10 @@ void PackagesScan::feed(std::string_view data) {
         const auto newline = data.find('\n');
         if (newline == std::string_view::npos) {
             m_partial.append(data);
+            if (m_partial.size() > m_limits.max_line) {
+                refuse(fmt::format("{}: line {}: longer than {} bytes; refusing the index", m_name,
+                                   m_line_number + 1, m_limits.max_line));
+            }
             return;
         }
         if (m_partial.empty()) {
@@ -93,25 +129,49 @@ void PackagesScan::feed(std::string_view data) {
 }
 
 void PackagesScan::line(std::string_view text) {
+    ++m_line_number;
+    if (text.size() > m_limits.max_line) {
+        refuse(fmt::format("{}: line {}: longer than {} bytes; refusing the index", m_name,
+                           m_line_number, m_limits.max_line));
+        return;
+    }
     if (text.empty() || text == "\r") {
         end_stanza();
+        return;
+    }
+    if (m_stanza_bytes == 0) {
+        m_stanza_line = m_line_number;
+    }
+    m_stanza_bytes += text.size() + 1;
+    if (m_stanza_bytes > m_limits.max_stanza) {
+        refuse(fmt::format("{}: line {}: the stanza starting there is longer than {} bytes; "
+                           "refusing the index",
+                           m_name, m_stanza_line, m_limits.max_stanza));
         return;
     }
     if (text.front() == ' ' || text.front() == '\t') {
         return;
     }
     if (auto v = field(text, "package")) {
-        m_name = *v;
+        m_package = *v;
     } else if (auto ver = field(text, "version")) {
         m_version = *ver;
+        m_has_version = true;
     } else if (auto arch = field(text, "architecture")) {
         m_arch = *arch;
     } else if (auto size = field(text, "size")) {
+        // A package file of a terabyte is no package: such a Size is a broken or hostile
+        // index, as is one that is no number.
+        constexpr std::uint64_t k_max_size = std::uint64_t{1} << 40U;
         std::uint64_t value = 0;
-        const auto result = std::from_chars(size->data(), size->data() + size->size(), value);
-        if (result.ec == std::errc()) {
-            m_current.size = value;
+        const auto* end = size->data() + size->size();
+        const auto result = std::from_chars(size->data(), end, value);
+        if (result.ec != std::errc() || result.ptr != end || value > k_max_size) {
+            refuse(fmt::format("{}: line {}: package {}: `Size: {}` is not a size in bytes", m_name,
+                               m_line_number, m_package, *size));
+            return;
         }
+        m_current.size = value;
     } else if (auto priority = field(text, "priority")) {
         m_current.priority = *priority == "required"    ? 5
                              : *priority == "important" ? 4
@@ -123,11 +183,22 @@ void PackagesScan::line(std::string_view text) {
 }
 
 void PackagesScan::end_stanza() {
-    if (!m_name.empty()) {
-        // libsolv gives a stanza without Architecture the arch "all"; key it the same way.
-        m_noted[key(m_name, m_version, m_arch.empty() ? "all" : m_arch)] = m_current;
+    if (m_stanza_bytes != 0 && m_error.empty()) {
+        if (++m_stanzas > m_limits.max_stanzas) {
+            refuse(fmt::format("{}: more than {} stanzas; refusing the index", m_name,
+                               m_limits.max_stanzas));
+        } else if (!m_package.empty() && (!m_has_version || m_version.empty())) {
+            refuse(fmt::format("{}: line {}: package {} has no Version", m_name, m_stanza_line,
+                               m_package));
+        }
     }
-    m_name.clear();
+    if (!m_package.empty()) {
+        // libsolv gives a stanza without Architecture the arch "all"; key it the same way.
+        m_noted[key(m_package, m_version, m_arch.empty() ? "all" : m_arch)] = m_current;
+    }
+    m_stanza_bytes = 0;
+    m_has_version = false;
+    m_package.clear();
     m_version.clear();
     m_arch.clear();
     m_current = Noted{};
