@@ -100,6 +100,7 @@ VerifyResult verify(Session& session, const fs::path& layout, const manifest::Lo
         manifests_of(layout).front().at("layers").at(0).at("mediaType").get<std::string>();
     rebuild.compression =
         media_type.ends_with("+zstd") ? image::Compression::zstd : image::Compression::gzip;
+    core::remove_stale(fs::absolute(layout).parent_path(), ".distill-verify-");
     const core::TempDir scratch(".distill-verify-", fs::absolute(layout).parent_path());
     rebuild.output = scratch.path() / "rebuild";
     const auto built = build(session, loaded, rebuild);
