@@ -160,7 +160,7 @@ void add_build_command(CLI::App& app, const GlobalOptions& globals, int& exit_co
 (verified against the signed indexes), reads them without running any maintainer
 script, and writes one image per architecture with a single layer:
 
-  - Paths: /bin, /sbin and /lib* move under /usr (merged /usr, bookworm on) with
+  - Paths: /bin, /sbin and /lib* move under /usr (merged /usr, Debian 12 on) with
     links in their place; documentation, manual pages, translations and lintian
     files are dropped (each package's copyright stays); `paths` in the manifest
     changes that. Setuid and setgid bits are dropped unless `paths.setuid` keeps them.
@@ -168,7 +168,7 @@ script, and writes one image per architecture with a single layer:
     manifest's accounts), /tmp, /etc/nsswitch.conf, /etc/localtime (UTC), the CA
     bundle with the links update-ca-certificates and `openssl rehash` make in
     /etc/ssl/certs (and /usr/lib/ssl/cert.pem and certs, where OpenSSL looks), the
-    Java truststore when a JVM is in, /usr/bin links for JVM tools, and dpkg's
+    Java truststore when a JVM is in, /usr/bin links for JVM tools, and the package
     database listing exactly the files that are in the image.
   - Reproducible: paths sorted, owners numeric, every time stamp the epoch
     (SOURCE_DATE_EPOCH, else the newest package's build date): the same manifest

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <distill/diff/diff.hpp>
 #include <distill/distro/distro.hpp>
 #include <distill/pipeline/pipeline.hpp>
 
@@ -43,7 +44,8 @@ Example:
         pipeline::Session session(session_options(globals, 0, source_date_epoch()), reporter);
         pipeline::BuildSettings settings;
         settings.lock.path = options->lock;
-        const auto result = pipeline::verify(session, options->layout, loaded, settings);
+        const auto result =
+            pipeline::verify(session, options->layout, loaded, settings, diff::first_difference);
         if (options->json) {
             fmt::print("{}\n", nlohmann::json{{"layout", options->layout},
                                               {"expected", result.expected},

@@ -4,6 +4,7 @@ SIGKILL leaves no chance to remove a staging directory or a half-written cache f
 owner holds a lock on them while it lives, so the next run removes those whose lock is free.
 """
 
+import functools
 import json
 import signal
 import subprocess
@@ -13,6 +14,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 import distill_test as dt  # noqa: E402
+
+
+class _StallingHandler(dt._Handler):
+    """Sends the first half of a .deb, then stalls: the download's temporary file exists (the
+    engine creates it with the first bytes) while the build waits for the rest."""
+
+    def do_GET(self):
+        if not self.path.endswith(".deb"):
+            super().do_GET()
+            return
+        self.server.arrived.append((time.monotonic(), self.path))
+        data = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        try:
+            self.wfile.write(data[:len(data) // 2])
+            self.wfile.flush()
+            time.sleep(8)
+            self.wfile.write(data[len(data) // 2:])
+        except OSError:
+            pass  # the build was killed
 
 
 class KilledRuns(dt.TestCase):
@@ -30,14 +53,19 @@ class KilledRuns(dt.TestCase):
         return sorted(found)
 
     def test_a_build_killed_while_downloading_leaves_nothing_for_long(self):
-        with dt.Server(self.local.root, delay=8) as server:
+        with dt.Server(self.local.root) as server:
+            server.httpd.RequestHandlerClass = functools.partial(
+                _StallingHandler, directory=str(self.local.root))
             manifest = dt.write_manifest(self.scratch / "image.yaml", "hello",
                                          [self.local.source(server.url)], ["hello"])
             process = subprocess.Popen(
                 [dt.binary(), "--cache-dir", self.cache, "build", "-o", self.output, manifest],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             deadline = time.monotonic() + 60
-            while not server.arrived_for(".deb") and time.monotonic() < deadline:
+            def downloading():
+                return server.arrived_for(".deb") and any(
+                    ".tmp." in p.name for p in self.cache.rglob("*"))
+            while not downloading() and time.monotonic() < deadline:
                 time.sleep(0.05)
             self.assertTrue(server.arrived_for(".deb"), "the download never started")
             process.send_signal(signal.SIGKILL)

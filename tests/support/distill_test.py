@@ -79,6 +79,13 @@ def run(args, env=None, check=None, cwd=None, timeout=1800):
     full_env.update(env or {})
     result = subprocess.run([binary(), *map(str, args)], capture_output=True, text=True,
                             env=full_env, cwd=cwd, timeout=timeout)
+    # Under the sanitizers (build-asan) a report is a failure whatever the test expected, even
+    # when it expected distill to fail.
+    sanitizer_exit = os.environ.get("DISTILL_SANITIZER_EXIT_CODE")
+    if sanitizer_exit and result.returncode == int(sanitizer_exit):
+        raise AssertionError(
+            f"distill {' '.join(map(str, args))}: a sanitizer stopped it (exit "
+            f"{result.returncode})\nstderr:\n{result.stderr[-8000:]}")
     if check is not None and result.returncode != check:
         raise AssertionError(
             f"distill {' '.join(map(str, args))} exited {result.returncode}, expected {check}\n"

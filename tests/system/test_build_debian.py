@@ -40,6 +40,14 @@ class BuildDebian(dt.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        # The figures of every image built above: a report, not a test, so it runs after all
+        # of them whatever their order.
+        for stock, result in sorted(cls.results.items()):
+            arch = result["archs"][0]
+            print(f"{stock}: {arch['packages']} packages, {arch['files']} files, "
+                  f"{arch['entries']} paths, {arch['size'] / 1e6:.1f} MB compressed, "
+                  f"{arch['uncompressed_size'] / 1e6:.1f} MB unpacked, built in "
+                  f"{cls.timings[stock]:.1f} s")
         shutil.rmtree(cls.shared, ignore_errors=True)
 
     @classmethod
@@ -224,15 +232,6 @@ class BuildDebian(dt.TestCase):
                          json.loads((first / "index.json").read_text()))
         print(f"java17 twice (warm cache, all threads; cold cache, -j1, TZ, umask 077): "
               f"{again['digest']}")
-
-    def test_zz_report(self):
-        """Prints the figures of every image built above (runs last)."""
-        for stock, result in sorted(self.results.items()):
-            arch = result["archs"][0]
-            print(f"{stock}: {arch['packages']} packages, {arch['files']} files, "
-                  f"{arch['entries']} paths, {arch['size'] / 1e6:.1f} MB compressed, "
-                  f"{arch['uncompressed_size'] / 1e6:.1f} MB unpacked, built in "
-                  f"{self.timings[stock]:.1f} s")
 
 
 if __name__ == "__main__":

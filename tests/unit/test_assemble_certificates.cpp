@@ -520,10 +520,7 @@ TEST_F(AssembleRehash, DebiansCertificatesGetTheLinksOpensslRehashMakes) {
         }
     }
     if (paths.empty()) {
-        if (test::in_ci()) {
-            FAIL() << "missing in CI: " << debian << " (install ca-certificates)";
-        }
-        GTEST_SKIP() << debian << " holds no certificates (install ca-certificates)";
+        DISTILL_SKIP_OR_FAIL(debian << " holds no certificates (install ca-certificates)");
     }
     std::sort(paths.begin(), paths.end());
     std::vector<CertificateFile> files;
@@ -716,10 +713,7 @@ TEST_F(AssembleKeytool, RefusesAWrongPassword) {
 TEST_F(AssembleKeytool, TheHostBundleBecomesAKeystoreOfTheSameSize) {
     const std::filesystem::path host(k_host_bundle);
     if (!std::filesystem::exists(host)) {
-        if (test::in_ci()) {
-            FAIL() << "missing in CI: " << host << " (install ca-certificates)";
-        }
-        GTEST_SKIP() << host << " not found (install ca-certificates)";
+        DISTILL_SKIP_OR_FAIL(host << " not found (install ca-certificates)");
     }
     const auto certificates = read_pem_certificates(core::read_file(host), host.string());
     ASSERT_GT(certificates.size(), 100U);

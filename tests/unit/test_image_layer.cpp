@@ -1,5 +1,5 @@
-// The layer: deterministic compression whatever the thread count, and a tar that other readers
-// see as intended (sorted, numeric owners, one epoch, digests that match the bytes).
+// The layer: a tar that other readers see as intended (sorted, numeric owners, one epoch,
+// digests that match the bytes), the same for any number of jobs.
 
 #include <string>
 #include <vector>
@@ -13,10 +13,8 @@
 
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
-#include <distill/core/process.hpp>
 #include <distill/image/compress.hpp>
 #include <distill/image/layer.hpp>
-#include <distill/image/oci.hpp>
 
 #include "support.hpp"
 
@@ -24,81 +22,9 @@ namespace distill::image {
 namespace {
 
 namespace fs = std::filesystem;
+using test::decompress;
+using test::sample;
 using ::testing::HasSubstr;
-
-/// Somewhat compressible bytes that are not all alike.
-std::string sample(std::size_t size) {
-    std::string out;
-    out.reserve(size);
-    std::uint32_t state = 12345;
-    while (out.size() < size) {
-        state = state * 1103515245U + 12345U;
-        out += fmt::format("line {} value {}\n", out.size() / 20, (state >> 16U) % 1000U);
-    }
-    out.resize(size);
-    return out;
-}
-
-std::string compress(Compression compression, int jobs, const std::string& input,
-                     std::size_t piece = 100000) {
-    std::string out;
-    auto compressor = make_compressor(compression, jobs, [&](std::span<const std::byte> data) {
-        out.append(reinterpret_cast<const char*>(data.data()), data.size());
-    });
-    for (std::size_t at = 0; at < input.size(); at += piece) {
-        const auto part = std::string_view(input).substr(at, piece);
-        compressor->write(std::as_bytes(std::span(part.data(), part.size())));
-    }
-    compressor->finish();
-    return out;
-}
-
-/// Decompresses with libarchive's "raw" format, an independent reader of gzip and zstd.
-std::string decompress(const std::string& data) {
-    std::unique_ptr<archive, decltype(&archive_read_free)> reader(archive_read_new(),
-                                                                  &archive_read_free);
-    archive_read_support_filter_all(reader.get());
-    archive_read_support_format_raw(reader.get());
-    EXPECT_EQ(archive_read_open_memory(reader.get(), data.data(), data.size()), ARCHIVE_OK);
-    archive_entry* entry = nullptr;
-    EXPECT_EQ(archive_read_next_header(reader.get(), &entry), ARCHIVE_OK);
-    std::string out;
-    std::vector<char> buffer(1 << 16);
-    for (la_ssize_t got;
-         (got = archive_read_data(reader.get(), buffer.data(), buffer.size())) > 0;) {
-        out.append(buffer.data(), static_cast<std::size_t>(got));
-    }
-    return out;
-}
-
-TEST(ImageCompress, GzipIsTheSameForAnyThreadCountAndReadsBack) {
-    const auto input = sample(5'500'000); // six members
-    const auto one = compress(Compression::gzip, 1, input);
-    EXPECT_EQ(compress(Compression::gzip, 2, input), one);
-    EXPECT_EQ(compress(Compression::gzip, 4, input, 7777), one);
-    EXPECT_LT(one.size(), input.size() / 3);
-    EXPECT_EQ(decompress(one), input);
-    EXPECT_EQ(static_cast<unsigned char>(one[0]), 0x1fU);
-}
-
-TEST(ImageCompress, EmptyInputIsStillValidGzip) {
-    const test::ScratchDir scratch;
-    const auto out = compress(Compression::gzip, 2, "");
-    ASSERT_GE(out.size(), 18U);
-    const auto file = scratch.path() / "empty.gz";
-    core::write_file_atomic(file, out);
-    const auto gunzip = core::run_process({"gzip", "-dc", file.string()});
-    EXPECT_EQ(gunzip.exit_code, 0) << gunzip.err;
-    EXPECT_EQ(gunzip.out, "");
-}
-
-TEST(ImageCompress, ZstdIsTheSameForAnyThreadCountAndReadsBack) {
-    const auto input = sample(9'000'000); // more than one zstd job
-    const auto one = compress(Compression::zstd, 1, input);
-    EXPECT_EQ(compress(Compression::zstd, 2, input), one);
-    EXPECT_EQ(compress(Compression::zstd, 4, input, 5000), one);
-    EXPECT_EQ(decompress(one), input);
-}
 
 class ImageLayer : public test::ScratchTest {
 protected:
@@ -238,29 +164,6 @@ TEST_F(ImageLayer, ADamagedContentPackIsCaught) {
         EXPECT_THAT(e.what(), HasSubstr("`/etc/greeting` from p"));
         EXPECT_THAT(e.what(), HasSubstr("damaged"));
     }
-}
-
-TEST(ImageOci, ConfigAndManifestAreCanonicalJson) {
-    ConfigInput input;
-    input.platform = platform_for(manifest::Distro::debian, "arm64");
-    input.config.entrypoint = {"/usr/bin/java"};
-    input.config.env = {{"PATH", "/usr/bin"}, {"JAVA_VERSION", "17"}};
-    input.config.workdir = "/";
-    input.config.ports = {"8080", "53/udp"};
-    input.user = "65532:65532";
-    input.epoch = 0;
-    input.diff_id = "sha256:" + std::string(64, 'a');
-    input.history = "distill build test";
-    const auto config = config_json(input);
-    EXPECT_EQ(config, config_json(input));
-    EXPECT_THAT(config, HasSubstr(R"("architecture":"arm64")"));
-    EXPECT_THAT(config, HasSubstr(R"("variant":"v8")"));
-    EXPECT_THAT(config, HasSubstr(R"("created":"1970-01-01T00:00:00Z")"));
-    EXPECT_THAT(config, HasSubstr(R"("Env":["JAVA_VERSION=17","PATH=/usr/bin"])"));
-    EXPECT_THAT(config, HasSubstr(R"("ExposedPorts":{"53/udp":{},"8080/tcp":{}})"));
-    EXPECT_THAT(config, HasSubstr(R"("User":"65532:65532")"));
-    EXPECT_EQ(rfc3339(1700000000), "2023-11-14T22:13:20Z");
-    EXPECT_THROW((void)platform_for(manifest::Distro::debian, "x86_64"), Error);
 }
 
 } // namespace

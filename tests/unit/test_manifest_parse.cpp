@@ -49,7 +49,7 @@ protected:
     /// The diagnostics parse() throws for `path`; a test failure if it throws none.
     static std::vector<Diagnostic> errors(const fs::path& path) {
         try {
-            (void)parse(path);
+            (void)parse(path, distro::get(Distro::debian).example_release());
         } catch (const ManifestError& e) {
             return e.diagnostics();
         }

@@ -25,8 +25,8 @@ private:
 };
 
 /// What the cache remembers about a URL whose content cannot be named by hash in advance
-/// (InRelease): the validators for a conditional request, and the verified blob it gave.
-/// A record is written only after its blob was verified.
+/// (a signed release file): the validators for a conditional request, and the verified blob it
+/// gave. A record is written only after its blob was verified.
 struct UrlRecord {
     std::string url;
     std::string etag;

@@ -9,8 +9,8 @@
 
 namespace distill::core {
 
-/// The hash functions distill needs: SHA-256 for everything it verifies, MD5 for dpkg's
-/// md5sums files, SHA-1 for the Java keystore's integrity digest.
+/// The hash functions distill needs: SHA-256 for everything it verifies, MD5 for the
+/// md5sums files of package databases, SHA-1 for the Java keystore's integrity digest.
 enum class HashAlgorithm { md5, sha1, sha256 };
 
 /// An incremental hash over OpenSSL's EVP interface.

@@ -12,7 +12,7 @@
 
 namespace distill::core {
 
-/// A file known by its SHA-256 before it is downloaded (a Packages index, a .deb).
+/// A file known by its SHA-256 before it is downloaded (a package index, a package file).
 struct ExpectedBlob {
     std::vector<std::string> urls;     ///< tried in order; the next one only after a 404
     std::string sha256;                ///< what the content must hash to

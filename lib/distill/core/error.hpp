@@ -53,7 +53,7 @@ public:
         : Error(message, ExitCode::verification) {}
 };
 
-/// Runs `body`; if it throws, rethrows with `context` ("fetching InRelease from URL") nested
+/// Runs `body`; if it throws, rethrows with `context` ("fetching the release file from URL") nested
 /// around the original error, so the CLI can print the whole chain. An error that is
 /// located() goes on as it is: the place in the manifest says more than the step did.
 template <typename Body>

@@ -2,19 +2,16 @@
 #include <memory>
 #include <set>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <distill/core/archive.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/diff/diff.hpp>
 #include <distill/distro/arch.hpp>
 #include <distill/distro/distro.hpp>
 #include <distill/fetch/fetch.hpp>
-#include <distill/image/oci.hpp>
+#include <distill/image/layout.hpp>
 #include <distill/lock/lock.hpp>
 #include <distill/package/record.hpp>
 #include <distill/unpack/unpack.hpp>
@@ -52,56 +49,47 @@ std::string arch_name(manifest::Distro distro, const json& config) {
 
 /// Reads a layer: every entry with the hash of its bytes, and the package database it holds.
 /// Returns the distro whose package database that is, if any.
-std::optional<manifest::Distro> read_layer(const fs::path& blob, Arch& arch) {
-    const auto reader = core::Archive::reader();
-    archive_read_support_filter_all(reader.get());
-    archive_read_support_format_tar(reader.get());
-    if (archive_read_open_filename(reader.get(), blob.c_str(), 1U << 16U) != ARCHIVE_OK) {
-        throw Error(fmt::format("{}: {}", blob.string(), reader.error()));
-    }
+std::optional<manifest::Distro> read_layer(const image::Layout& layout,
+                                           const image::Descriptor& layer, Arch& arch) {
     std::map<std::string, File> files;
     std::map<std::string, std::string> databases; // each distro's package database, if present
     for (const auto* distro : distro::all()) {
         databases.emplace(distro->package_database(), std::string());
     }
-    std::vector<char> buffer(1U << 16U);
-    archive_entry* entry = nullptr;
-    int result = ARCHIVE_OK;
-    while ((result = archive_read_next_header(reader.get(), &entry)) == ARCHIVE_OK) {
-        std::string path = archive_entry_pathname(entry);
+    const auto read_entry = [&](const image::LayerEntry& entry,
+                                const image::EntryContent& content) {
+        std::string path = entry.path;
         while (!path.empty() && path.back() == '/') {
             path.pop_back();
         }
         File file;
-        file.mode = archive_entry_perm(entry);
-        file.uid = static_cast<std::uint32_t>(archive_entry_uid(entry));
-        file.gid = static_cast<std::uint32_t>(archive_entry_gid(entry));
-        if (const char* hardlink = archive_entry_hardlink(entry)) {
+        file.mode = entry.mode;
+        file.uid = entry.uid;
+        file.gid = entry.gid;
+        if (entry.type == image::LayerEntry::Type::hard_link) {
             file.type = 'h';
-            file.content = files.contains(hardlink) ? files[hardlink].content : hardlink;
-        } else if (archive_entry_filetype(entry) == AE_IFDIR) {
+            file.content = files.contains(entry.link) ? files[entry.link].content : entry.link;
+        } else if (entry.type == image::LayerEntry::Type::directory) {
             file.type = 'd';
-        } else if (archive_entry_filetype(entry) == AE_IFLNK) {
+        } else if (entry.type == image::LayerEntry::Type::symlink) {
             file.type = 'l';
-            file.content = archive_entry_symlink(entry);
+            file.content = entry.link;
         } else {
             core::Hasher hasher;
             const auto database = databases.find(path);
-            for (la_ssize_t got;
-                 (got = archive_read_data(reader.get(), buffer.data(), buffer.size())) > 0;) {
-                hasher.update(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
-                file.size += static_cast<std::uint64_t>(got);
+            content([&](std::span<const std::byte> bytes) {
+                hasher.update(bytes);
+                file.size += bytes.size();
                 if (database != databases.end()) {
-                    database->second.append(buffer.data(), static_cast<std::size_t>(got));
+                    database->second.append(reinterpret_cast<const char*>(bytes.data()),
+                                            bytes.size());
                 }
-            }
+            });
             file.content = hasher.hex_digest();
         }
         files[path] = std::move(file);
-    }
-    if (result != ARCHIVE_EOF) {
-        throw Error(fmt::format("{}: {}", blob.string(), reader.error()));
-    }
+    };
+    layout.read_layer(layer, read_entry);
     std::optional<manifest::Distro> found;
     for (const auto* distro : distro::all()) {
         const auto database = std::string(distro->package_database());
@@ -129,30 +117,14 @@ Side load_layout(const fs::path& path) {
     Side side;
     side.label = path.string();
     side.is_image = true;
-    const auto blob = [&](const std::string& digest) {
-        return path / "blobs" / "sha256" / digest.substr(digest.find(':') + 1);
-    };
-    const auto index = json::parse(core::read_file(path / "index.json"));
-    const auto& top = index.at("manifests").at(0);
-    side.digest = top.at("digest").get<std::string>();
-    std::vector<std::string> manifests;
-    if (top.at("mediaType").get<std::string>() == image::k_index_media_type) {
-        for (const auto& entry : json::parse(core::read_file(blob(side.digest))).at("manifests")) {
-            manifests.push_back(entry.at("digest").get<std::string>());
-        }
-    } else {
-        manifests.push_back(side.digest);
-    }
-    for (const auto& digest : manifests) {
-        const auto manifest = json::parse(core::read_file(blob(digest)));
-        const auto config = json::parse(
-            core::read_file(blob(manifest.at("config").at("digest").get<std::string>())));
+    const auto layout = image::Layout::open(path);
+    side.digest = layout.top().blob.digest;
+    for (const auto& image : layout.images()) {
         Arch arch;
-        const auto& layer = manifest.at("layers").at(0);
-        arch.size = layer.at("size").get<std::uint64_t>();
-        side.distro =
-            read_layer(blob(layer.at("digest").get<std::string>()), arch).value_or(side.distro);
-        arch.arch = arch_name(side.distro, config);
+        const auto& layer = image.layers.at(0);
+        arch.size = layer.size;
+        side.distro = read_layer(layout, layer, arch).value_or(side.distro);
+        arch.arch = arch_name(side.distro, image.config_json);
         side.archs.push_back(std::move(arch));
     }
     return side;
@@ -225,6 +197,75 @@ private:
     core::Reporter& m_reporter;
 };
 
+std::string describe_file(const File& file) {
+    return fmt::format("{} mode {:o} owner {}:{} size {} {}", file.type, file.mode, file.uid,
+                       file.gid, file.size, file.content.substr(0, 16));
+}
+
+PackageChange change_of(PackageChange::Kind kind, const std::string& name,
+                        const std::string& old_version, const std::string& new_version) {
+    PackageChange change;
+    change.kind = kind;
+    change.name = name;
+    change.old_version = old_version;
+    change.new_version = new_version;
+    return change;
+}
+
+/// The packages of one architecture that were added, removed, upgraded or downgraded (in the
+/// distro's version order), by name; upgrades with what their changelog says.
+std::vector<PackageChange> compare_packages(const distro::Distro& distro, const Arch& old_arch,
+                                            const Arch& new_arch, Changelogs& changelogs) {
+    std::vector<PackageChange> changes;
+    for (const auto& [name, package] : new_arch.packages) {
+        const auto old = old_arch.packages.find(name);
+        if (old == old_arch.packages.end()) {
+            changes.push_back(change_of(PackageChange::Kind::added, name, {}, package.version));
+            continue;
+        }
+        const int order = distro.compare_versions(old->second.version, package.version);
+        if (order == 0) {
+            continue;
+        }
+        auto change =
+            change_of(order < 0 ? PackageChange::Kind::upgraded : PackageChange::Kind::downgraded,
+                      name, old->second.version, package.version);
+        if (order < 0) {
+            changelogs.explain(package, change);
+        }
+        changes.push_back(std::move(change));
+    }
+    for (const auto& [name, package] : old_arch.packages) {
+        if (!new_arch.packages.contains(name)) {
+            changes.push_back(change_of(PackageChange::Kind::removed, name, package.version, {}));
+        }
+    }
+    std::sort(changes.begin(), changes.end(),
+              [](const PackageChange& a, const PackageChange& b) { return a.name < b.name; });
+    return changes;
+}
+
+/// The files added, removed and changed, when both sides are images.
+void compare_files(const Arch& old_arch, const Arch& new_arch, ArchDiff& out) {
+    if (!old_arch.files || !new_arch.files) {
+        return;
+    }
+    out.has_files = true;
+    for (const auto& [path, file] : *new_arch.files) {
+        const auto old = old_arch.files->find(path);
+        if (old == old_arch.files->end()) {
+            out.files_added.push_back(path);
+        } else if (!(old->second == file)) {
+            out.files_changed.push_back(path);
+        }
+    }
+    for (const auto& [path, file] : *old_arch.files) {
+        if (!new_arch.files->contains(path)) {
+            out.files_removed.push_back(path);
+        }
+    }
+}
+
 } // namespace
 
 Side load(const fs::path& path) {
@@ -261,83 +302,69 @@ Diff compare(const Side& before, const Side& after, const core::Cache& cache,
         }
     }
     const Arch empty;
+    const auto find = [&](const Side& side, const std::string& name) -> const Arch& {
+        const auto found = std::find_if(side.archs.begin(), side.archs.end(),
+                                        [&](const Arch& a) { return a.arch == name; });
+        return found == side.archs.end() ? empty : *found;
+    };
     for (const auto& name : arch_names) {
-        const auto find = [&](const Side& side) -> const Arch& {
-            const auto found = std::find_if(side.archs.begin(), side.archs.end(),
-                                            [&](const Arch& a) { return a.arch == name; });
-            return found == side.archs.end() ? empty : *found;
-        };
-        const Arch& old_arch = find(before);
-        const Arch& new_arch = find(after);
+        const Arch& old_arch = find(before, name);
+        const Arch& new_arch = find(after, name);
         ArchDiff out;
         out.arch = name;
         out.size_before = old_arch.size;
         out.size_after = new_arch.size;
         Changelogs changelogs(distro, new_arch, cache, reporter);
-        for (const auto& [package_name, package] : new_arch.packages) {
-            const auto old = old_arch.packages.find(package_name);
-            if (old == old_arch.packages.end()) {
-                out.packages.push_back({PackageChange::Kind::added,
-                                        package_name,
-                                        {},
-                                        package.version,
-                                        {},
-                                        {},
-                                        {},
-                                        {}});
-                continue;
-            }
-            const int order = distro.compare_versions(old->second.version, package.version);
-            if (order == 0) {
-                continue;
-            }
-            PackageChange change{order < 0 ? PackageChange::Kind::upgraded
-                                           : PackageChange::Kind::downgraded,
-                                 package_name,
-                                 old->second.version,
-                                 package.version,
-                                 {},
-                                 {},
-                                 {},
-                                 {}};
-            if (order < 0) {
-                changelogs.explain(package, change);
-            }
-            out.packages.push_back(std::move(change));
-        }
-        for (const auto& [package_name, package] : old_arch.packages) {
-            if (!new_arch.packages.contains(package_name)) {
-                out.packages.push_back({PackageChange::Kind::removed,
-                                        package_name,
-                                        package.version,
-                                        {},
-                                        {},
-                                        {},
-                                        {},
-                                        {}});
-            }
-        }
-        std::sort(out.packages.begin(), out.packages.end(),
-                  [](const PackageChange& a, const PackageChange& b) { return a.name < b.name; });
-        if (old_arch.files && new_arch.files) {
-            out.has_files = true;
-            for (const auto& [path, file] : *new_arch.files) {
-                const auto old = old_arch.files->find(path);
-                if (old == old_arch.files->end()) {
-                    out.files_added.push_back(path);
-                } else if (!(old->second == file)) {
-                    out.files_changed.push_back(path);
-                }
-            }
-            for (const auto& [path, file] : *old_arch.files) {
-                if (!new_arch.files->contains(path)) {
-                    out.files_removed.push_back(path);
-                }
-            }
-        }
+        out.packages = compare_packages(distro, old_arch, new_arch, changelogs);
+        compare_files(old_arch, new_arch, out);
         diff.archs.push_back(std::move(out));
     }
     return diff;
+}
+
+std::string first_difference(const fs::path& expected, const fs::path& actual) {
+    const auto a = load(expected);
+    const auto b = load(actual);
+    if (a.archs.size() != b.archs.size()) {
+        return fmt::format("{} architectures were built, {} are in the layout", b.archs.size(),
+                           a.archs.size());
+    }
+    for (std::size_t i = 0; i < a.archs.size(); ++i) {
+        const auto& old_files = *a.archs[i].files;
+        const auto& new_files = *b.archs[i].files;
+        auto o = old_files.begin();
+        auto n = new_files.begin();
+        while (o != old_files.end() || n != new_files.end()) {
+            if (n == new_files.end() || (o != old_files.end() && o->first < n->first)) {
+                return fmt::format("/{}: in the layout, not in the rebuild", o->first);
+            }
+            if (o == old_files.end() || n->first < o->first) {
+                return fmt::format("/{}: in the rebuild, not in the layout", n->first);
+            }
+            if (!(o->second == n->second)) {
+                return fmt::format("/{}: layout has {}, rebuild has {}", o->first,
+                                   describe_file(o->second), describe_file(n->second));
+            }
+            ++o;
+            ++n;
+        }
+    }
+    // Same files: the difference is in the tar's own bytes or in the image config.
+    const auto old_images = image::Layout::open(expected).images();
+    const auto new_images = image::Layout::open(actual).images();
+    for (std::size_t i = 0; i < old_images.size() && i < new_images.size(); ++i) {
+        const auto& old_config = old_images[i].config_json;
+        const auto& new_config = new_images[i].config_json;
+        if (old_config != new_config) {
+            const auto patch = json::diff(old_config, new_config);
+            return fmt::format("the same files, but the image config differs: {}", patch.dump());
+        }
+        if (old_images[i].manifest.at("layers") != new_images[i].manifest.at("layers")) {
+            return "the same files and config, but the layer's bytes differ (entry order, "
+                   "headers or compression)";
+        }
+    }
+    return "the same files, config and layers; the manifests or the index differ";
 }
 
 } // namespace distill::diff

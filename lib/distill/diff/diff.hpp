@@ -105,4 +105,11 @@ struct Diff {
 [[nodiscard]] Diff compare(const Side& before, const Side& after, const core::Cache& cache,
                            core::Reporter& reporter);
 
+/// The first difference between the images of two layouts, in the user's terms: the number of
+/// architectures, a file (type, mode, owner, size and content hash on both sides), the image
+/// config, the layer's bytes, or else the manifests or the index. `expected` is the layout
+/// given, `actual` the rebuild.
+[[nodiscard]] std::string first_difference(const std::filesystem::path& expected,
+                                           const std::filesystem::path& actual);
+
 } // namespace distill::diff

@@ -45,7 +45,8 @@ void validate(const manifest::Manifest& manifest) {
 
 manifest::Loaded load_manifest(const std::filesystem::path& path,
                                const std::vector<std::string>& archs) {
-    auto parsed = manifest::parse(path);
+    // Hints name a release before the manifest has said its distro: the first distro's.
+    auto parsed = manifest::parse(path, all().front()->example_release());
     validate(parsed);
     manifest::Loaded loaded{path, manifest::with_defaults(std::move(parsed)), archs};
     if (loaded.archs.empty()) {

@@ -1,17 +1,8 @@
-#include <algorithm>
-#include <array>
-#include <chrono>
-#include <deque>
-#include <exception>
-#include <map>
 #include <memory>
 #include <set>
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
-#include <distill/core/cancel.hpp>
-#include <distill/core/curl_setup.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/download.hpp>
 #include <distill/fetch/fetch.hpp>
@@ -19,194 +10,88 @@
 namespace distill::fetch {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-/// One download on its way: which URL, which attempt, and the blob file it streams into.
-struct Transfer {
+/// One download on its way: which of its URLs, and the blob file it streams into.
+struct Pending {
     const Download* download = nullptr;
     std::size_t url = 0; ///< index into download->urls
-    int attempt = 0;
-    Clock::time_point not_before{};
+    /// Opened with the first bytes, so that only the transfers under way hold a file.
     std::unique_ptr<core::BlobWriter> writer;
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy{nullptr, &curl_easy_cleanup};
-    std::array<char, CURL_ERROR_SIZE> error{};
-    std::exception_ptr sink_failure;
     std::uint64_t received = 0;
+    bool finished = false;
 
     [[nodiscard]] const std::string& current_url() const { return download->urls.at(url); }
-
-    /// Whether the answer so far is the file (file:// answers 0).
-    [[nodiscard]] bool answered_ok() const {
-        long status = 0;
-        curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &status);
-        return status == 0 || (status >= 200 && status < 300);
-    }
 };
 
-std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
-    auto* transfer = static_cast<Transfer*>(user);
-    const std::size_t bytes = size * count;
-    if (!transfer->answered_ok()) {
-        // The page of a 404 or a 500 is not the file: hashing it, or counting it against the
-        // promised size, would turn a retry or a fallback into a verification error.
-        return bytes;
-    }
-    try {
-        transfer->writer->sink().data(std::as_bytes(std::span(data, bytes)));
-        transfer->received += bytes;
-        if (transfer->writer->size() > transfer->download->size) {
-            throw VerificationError(fmt::format(
-                "{}: {}: larger than the {} bytes the verified index promises",
-                transfer->download->label, transfer->current_url(), transfer->download->size));
-        }
-    } catch (...) {
-        transfer->sink_failure = std::current_exception();
-        return 0; // curl aborts the transfer with CURLE_WRITE_ERROR
-    }
-    return bytes;
-}
-
+/// The package-specific side of the downloads: labels, verification into the cache, the
+/// fallback over several URLs, progress. The transfers themselves are the HTTP engine's.
 class Fetcher {
 public:
     Fetcher(const core::Cache& cache, const Options& options, core::Reporter& reporter)
         : m_cache(cache)
-        , m_options(options)
         , m_reporter(reporter)
-        , m_multi(curl_multi_init(), &curl_multi_cleanup) {
-        if (!m_multi) {
-            throw Error("cannot initialise libcurl");
-        }
-    }
+        , m_engine(core::HttpOptions{
+              .retry = options.retry, .parallel = options.parallel, .reporter = &reporter}) {}
 
-    ~Fetcher() {
-        // Stop what is still running; the writers' temporary files go with them.
-        for (auto& [easy, transfer] : m_running) {
-            curl_multi_remove_handle(m_multi.get(), easy);
-        }
-    }
-
-    Fetcher(const Fetcher&) = delete;
-    Fetcher& operator=(const Fetcher&) = delete;
-
-    void run(std::vector<const Download*> todo, Result& result) {
+    void run(const std::vector<const Download*>& todo, Result& result) {
         for (const auto* download : todo) {
-            auto transfer = std::make_unique<Transfer>();
-            transfer->download = download;
+            auto& pending = *m_pending.emplace_back(std::make_unique<Pending>());
+            pending.download = download;
             m_total += download->size;
-            m_waiting.push_back(std::move(transfer));
+            request(pending, result);
         }
-        while (!m_waiting.empty() || !m_running.empty()) {
-            core::throw_if_cancelled();
-            start_ready();
-            int running = 0;
-            check(curl_multi_perform(m_multi.get(), &running));
-            finish_done(result);
-            if (!m_running.empty() || !m_waiting.empty()) {
-                check(curl_multi_poll(m_multi.get(), nullptr, 0, poll_timeout_ms(), nullptr));
-            }
-            m_reporter.progress("downloading", m_done_bytes + running_bytes(), m_total);
-        }
+        m_engine.run(
+            [&] { m_reporter.progress("downloading", m_done_bytes + running_bytes(), m_total); });
     }
 
 private:
-    static void check(CURLMcode code) {
-        if (code != CURLM_OK) {
-            throw Error(fmt::format("libcurl: {}", curl_multi_strerror(code)));
-        }
-    }
-
     [[nodiscard]] std::uint64_t running_bytes() const {
         std::uint64_t bytes = 0;
-        for (const auto& [easy, transfer] : m_running) {
-            bytes += transfer->received;
+        for (const auto& pending : m_pending) {
+            bytes += pending->finished ? 0 : pending->received;
         }
         return bytes;
     }
 
-    /// Transfers at once; at least one, or nothing would ever start.
-    [[nodiscard]] std::size_t slots() const {
-        return static_cast<std::size_t>(std::max(1, m_options.parallel));
+    core::BlobWriter& writer_of(Pending& pending) {
+        if (!pending.writer) {
+            pending.writer = std::make_unique<core::BlobWriter>(m_cache);
+        }
+        return *pending.writer;
     }
 
-    /// How long to wait for the network: at most 100 ms, so that cancellation is noticed, and
-    /// no longer than until a waiting transfer is due, if there is a free slot to start it in.
-    /// Without a free slot only a transfer ending can change anything, and curl wakes the poll
-    /// for that.
-    [[nodiscard]] int poll_timeout_ms() const {
-        auto wait = std::chrono::milliseconds(100);
-        if (m_running.size() >= slots()) {
-            return static_cast<int>(wait.count());
+    void restart(Pending& pending) {
+        if (pending.writer) {
+            pending.writer->sink().restart(); // the body starts again
         }
-        const auto now = Clock::now();
-        for (const auto& transfer : m_waiting) {
-            const auto due =
-                std::chrono::duration_cast<std::chrono::milliseconds>(transfer->not_before - now);
-            wait = std::max(std::chrono::milliseconds(0), std::min(wait, due));
-        }
-        return static_cast<int>(wait.count());
+        pending.received = 0;
     }
 
-    void start_ready() {
-        const auto now = Clock::now();
-        for (auto it = m_waiting.begin(); it != m_waiting.end() && m_running.size() < slots();) {
-            if ((*it)->not_before > now) {
-                ++it;
-                continue;
-            }
-            start(std::move(*it));
-            it = m_waiting.erase(it);
-        }
+    void request(Pending& pending, Result& result) {
+        core::BodySink sink{[this, &pending] { restart(pending); },
+                            [this, &pending](std::span<const std::byte> data) {
+                                auto& writer = writer_of(pending);
+                                writer.sink().data(data);
+                                pending.received += data.size();
+                                if (writer.size() > pending.download->size) {
+                                    throw VerificationError(fmt::format(
+                                        "{}: {}: larger than the {} bytes the verified index "
+                                        "promises",
+                                        pending.download->label, pending.current_url(),
+                                        pending.download->size));
+                                }
+                            }};
+        m_engine.add(core::HttpTransfer{core::HttpRequest{pending.current_url(), {}, {}},
+                                        std::move(sink),
+                                        [this, &pending, &result](core::HttpResult& outcome) {
+                                            settle(pending, outcome, result);
+                                        }});
     }
 
-    void start(std::unique_ptr<Transfer> transfer) {
-        ++transfer->attempt;
-        transfer->received = 0;
-        transfer->error.fill('\0');
-        transfer->sink_failure = nullptr;
-        if (!transfer->writer) {
-            transfer->writer = std::make_unique<core::BlobWriter>(m_cache);
-        } else {
-            transfer->writer->sink().restart(); // a retry starts the body again
-        }
-        transfer->easy.reset(curl_easy_init());
-        CURL* easy = transfer->easy.get();
-        if (easy == nullptr) {
-            throw Error("cannot initialise libcurl");
-        }
-        core::detail::set_common_options(easy, transfer->current_url(), transfer->error.data());
-        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &on_body);
-        curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
-        check(curl_multi_add_handle(m_multi.get(), easy));
-        m_running.emplace(easy, std::move(transfer));
-    }
-
-    void finish_done(Result& result) {
-        int left = 0;
-        while (CURLMsg* message = curl_multi_info_read(m_multi.get(), &left)) {
-            if (message->msg != CURLMSG_DONE) {
-                continue;
-            }
-            CURL* easy = message->easy_handle;
-            const CURLcode code = message->data.result;
-            curl_multi_remove_handle(m_multi.get(), easy);
-            auto found = m_running.find(easy);
-            auto transfer = std::move(found->second);
-            m_running.erase(found);
-            settle(std::move(transfer), code, result);
-        }
-    }
-
-    void settle(std::unique_ptr<Transfer> transfer, CURLcode code, Result& result) {
-        if (transfer->sink_failure) {
-            std::rethrow_exception(transfer->sink_failure);
-        }
-        long status = 0;
-        curl_easy_getinfo(transfer->easy.get(), CURLINFO_RESPONSE_CODE, &status);
-        const Download& download = *transfer->download;
-        const std::string& url = transfer->current_url();
-        // file:// answers 0 on success.
-        if (code == CURLE_OK && (status == 0 || (status >= 200 && status < 300))) {
-            core::BlobWriter& writer = *transfer->writer;
+    void settle(Pending& pending, const core::HttpResult& outcome, Result& result) {
+        const Download& download = *pending.download;
+        const std::string& url = pending.current_url();
+        if (outcome.ok()) {
+            core::BlobWriter& writer = writer_of(pending);
             if (writer.size() != download.size) {
                 throw VerificationError(
                     fmt::format("{}: {}: size mismatch: expected {} bytes, got {}", download.label,
@@ -220,46 +105,29 @@ private:
             ++result.downloaded;
             result.bytes += writer.size();
             m_done_bytes += writer.size();
+            pending.finished = true;
+            pending.writer.reset();
             return;
         }
-        // A file:// mirror that lacks the file is what a 404 is for HTTP.
-        const bool not_found =
-            (code == CURLE_OK && status == 404) || code == CURLE_FILE_COULDNT_READ_FILE;
-        if (not_found && transfer->url + 1 < download.urls.size()) {
-            ++transfer->url; // the next mirror, from the first attempt
-            transfer->attempt = 0;
-            m_waiting.push_back(std::move(transfer));
+        if (outcome.not_found && pending.url + 1 < download.urls.size()) {
+            ++pending.url; // the next mirror, from the first attempt
+            restart(pending);
+            request(pending, result);
             return;
         }
-        if (transfer->attempt < m_options.retry.attempts &&
-            core::is_transient_failure(code, status)) {
-            // Doubling from the first delay; capped so that the shift stays defined.
-            const auto delay =
-                m_options.retry.first_delay * (1 << std::min(transfer->attempt - 1, 20));
-            m_reporter.debug(fmt::format("{}: retrying in {} ms", url, delay.count()));
-            transfer->not_before = Clock::now() + delay;
-            m_waiting.push_back(std::move(transfer));
-            return;
+        try {
+            std::rethrow_exception(outcome.error);
+        } catch (const core::NetworkError& error) {
+            throw core::NetworkError(fmt::format("{}: {}", download.label, error.what()),
+                                     error.http_status());
         }
-        const std::string tries = transfer->attempt > 1
-                                      ? fmt::format(" (after {} attempts)", transfer->attempt)
-                                      : std::string();
-        if (code == CURLE_OK) {
-            throw core::NetworkError(fmt::format("{}: {}: server answered HTTP {}{}",
-                                                 download.label, url, status, tries),
-                                     status);
-        }
-        throw core::NetworkError(
-            fmt::format("{}: {}: {}{}", download.label, url,
-                        core::detail::curl_failure_text(code, transfer->error.data()), tries));
     }
 
     const core::Cache& m_cache;
-    const Options& m_options;
     core::Reporter& m_reporter;
-    std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> m_multi;
-    std::deque<std::unique_ptr<Transfer>> m_waiting;
-    std::map<CURL*, std::unique_ptr<Transfer>> m_running;
+    /// Before the engine, so that the engine (and the transfers that point here) goes first.
+    std::vector<std::unique_ptr<Pending>> m_pending;
+    core::HttpEngine m_engine;
     std::uint64_t m_total = 0;
     std::uint64_t m_done_bytes = 0;
 };
@@ -268,7 +136,6 @@ private:
 
 Result fetch_all(const std::vector<Download>& downloads, const core::Cache& cache,
                  const Options& options, core::Reporter& reporter) {
-    core::detail::curl_global_once();
     Result result;
     std::vector<const Download*> todo;
     std::set<std::string> seen; // one transfer per blob, however many downloads name it
@@ -292,7 +159,7 @@ Result fetch_all(const std::vector<Download>& downloads, const core::Cache& cach
         todo.push_back(&download);
     }
     if (!todo.empty()) {
-        Fetcher(cache, options, reporter).run(std::move(todo), result);
+        Fetcher(cache, options, reporter).run(todo, result);
     }
     return result;
 }

@@ -36,7 +36,7 @@ struct Result {
 };
 
 /// Makes sure every download is in the cache, verified against its size and SHA-256, fetching
-/// the missing ones in parallel with libcurl's multi interface; downloads naming the same
+/// the missing ones in parallel on core::HttpEngine; downloads naming the same
 /// SHA-256 share one transfer, and a blob already in the cache is not requested. Transient
 /// failures (connection errors, timeouts, 5xx, 429) are retried with exponential backoff, each
 /// transfer on its own schedule while the others go on; a size or hash mismatch is a

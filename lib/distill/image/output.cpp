@@ -11,6 +11,7 @@
 
 #include <distill/core/archive.hpp>
 #include <distill/core/fs.hpp>
+#include <distill/image/layout.hpp>
 #include <distill/image/output.hpp>
 
 namespace distill::image {
@@ -22,37 +23,6 @@ bool is_layout(const fs::path& dir) {
     std::error_code error;
     return fs::is_regular_file(dir / "oci-layout", error) &&
            fs::is_regular_file(dir / "index.json", error);
-}
-
-std::optional<std::string> digest_in_index(const std::string& index_text) {
-    try {
-        const auto index = nlohmann::json::parse(index_text);
-        return index.at("manifests").at(0).at("digest").get<std::string>();
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
-}
-
-/// Reads index.json out of a layout archive, if it is one.
-std::optional<std::string> index_in_archive(const fs::path& archive_path) {
-    const auto reader = core::Archive::reader();
-    archive_read_support_format_tar(reader.get());
-    if (archive_read_open_filename(reader.get(), archive_path.c_str(), 1U << 16U) != ARCHIVE_OK) {
-        return std::nullopt;
-    }
-    archive_entry* entry = nullptr;
-    while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
-        if (std::string_view(archive_entry_pathname(entry)) != "index.json") {
-            continue;
-        }
-        std::string text(static_cast<std::size_t>(archive_entry_size(entry)), '\0');
-        if (archive_read_data(reader.get(), text.data(), text.size()) !=
-            static_cast<la_ssize_t>(text.size())) {
-            return std::nullopt;
-        }
-        return text;
-    }
-    return std::nullopt;
 }
 
 } // namespace
@@ -169,19 +139,11 @@ std::string docker_manifest_json(const Descriptor& config, const Descriptor& lay
 }
 
 std::optional<std::string> existing_digest(const fs::path& path) {
-    std::error_code error;
-    if (fs::is_directory(path, error)) {
-        if (!is_layout(path)) {
-            return std::nullopt;
-        }
-        return digest_in_index(core::read_file(path / "index.json"));
+    try {
+        return Layout::open(path).top().blob.digest;
+    } catch (const std::exception&) {
+        return std::nullopt; // not a layout, or not one to trust: there is no previous image
     }
-    if (fs::is_regular_file(path, error)) {
-        if (const auto index = index_in_archive(path)) {
-            return digest_in_index(*index);
-        }
-    }
-    return std::nullopt;
 }
 
 } // namespace distill::image

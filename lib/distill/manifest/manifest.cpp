@@ -9,6 +9,7 @@
 #include <distill/distro/facts.hpp>
 #include <distill/manifest/manifest.hpp>
 #include <distill/manifest/reader.hpp>
+#include <distill/manifest/yaml_guard.hpp>
 
 namespace distill::manifest {
 namespace {
@@ -134,15 +135,16 @@ Manifest merge(Manifest base, Manifest over) {
 
 class Loader {
 public:
-    explicit Loader(std::vector<Diagnostic>& diagnostics)
-        : m_diagnostics(diagnostics) {}
+    Loader(std::vector<Diagnostic>& diagnostics, std::string_view example_release)
+        : m_diagnostics(diagnostics)
+        , m_example_release(example_release) {}
 
     /// Reads `file` and, first, the manifest it includes. `file` is known to be a regular file
     /// unless it is the top manifest.
     Manifest load(const fs::path& file) {
         std::string text;
         try {
-            text = core::read_file(file);
+            text = detail::read_manifest_text(file);
         } catch (const Error& e) {
             // The error names the path, which the diagnostic's location already shows.
             std::string_view reason = e.what();
@@ -156,7 +158,7 @@ public:
             empty.included = {file};
             return empty;
         }
-        auto layer = detail::read_layer(file, text, m_diagnostics);
+        auto layer = detail::read_layer(file, text, m_example_release, m_diagnostics);
         if (!layer.include) {
             return std::move(layer.manifest);
         }
@@ -209,6 +211,7 @@ private:
     }
 
     std::vector<Diagnostic>& m_diagnostics;
+    std::string_view m_example_release;
     std::vector<Link> m_chain;
 };
 
@@ -255,9 +258,9 @@ std::optional<Distro> distro_named(std::string_view name) {
     return std::nullopt;
 }
 
-Manifest parse(const std::filesystem::path& path) {
+Manifest parse(const std::filesystem::path& path, std::string_view example_release) {
     std::vector<Diagnostic> diagnostics;
-    Loader loader(diagnostics);
+    Loader loader(diagnostics, example_release);
     auto manifest = loader.load(path.lexically_normal());
     if (!diagnostics.empty()) {
         throw ManifestError(std::move(diagnostics));

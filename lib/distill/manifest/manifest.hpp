@@ -141,7 +141,7 @@ struct Manifest {
     std::vector<std::filesystem::path> included; ///< every file merged in, this one last
     std::string name;                            ///< Required. The image name.
     Distro distro = Distro::debian;              ///< Required. debian | alpine.
-    std::string release;                         ///< Required. e.g. bookworm, v3.19.
+    std::string release;                         ///< Required: the distro's release name.
     std::vector<Located> archs;                  ///< Optional. Default: the host's.
     std::vector<Source> sources;                 ///< Optional. Default: see Source.
     std::vector<PackageRequest> packages;        ///< Optional. Default: none.
@@ -165,8 +165,11 @@ struct Manifest {
 
 /// Reads a manifest and the manifests it includes. Checks YAML syntax, known keys and value
 /// types; throws ManifestError with every problem found. The result holds what the files say:
-/// optional settings left out stay empty (see with_defaults()).
-[[nodiscard]] Manifest parse(const std::filesystem::path& path);
+/// optional settings left out stay empty (see with_defaults()). Hints that show a release name
+/// show `example_release` (the distro is not known until the manifest is read: the caller
+/// picks one, distro::load_manifest() the first implemented distro's).
+[[nodiscard]] Manifest parse(const std::filesystem::path& path,
+                             std::string_view example_release = "RELEASE");
 
 /// What only the implementation of the manifest's distro can check or say (distro::Distro
 /// implements it; distro::validate() hands it to validate()).

@@ -13,6 +13,7 @@
 
 #include <distill/core/text.hpp>
 #include <distill/manifest/reader.hpp>
+#include <distill/manifest/yaml_guard.hpp>
 
 namespace distill::manifest::detail {
 namespace {
@@ -62,9 +63,10 @@ bool plain_in_flow(std::string_view text) {
 
 class Reader {
 public:
-    Reader(fs::path file, std::vector<Diagnostic>& diagnostics)
+    Reader(fs::path file, std::string_view example_release, std::vector<Diagnostic>& diagnostics)
         : m_file(std::move(file))
         , m_dir(fs::absolute(m_file).parent_path())
+        , m_example_release(example_release)
         , m_diagnostics(diagnostics) {}
 
     Layer read(const std::string& text);
@@ -108,6 +110,7 @@ private:
 
     fs::path m_file;
     fs::path m_dir;
+    std::string_view m_example_release; ///< the caller's, outlives the Reader
     std::vector<Diagnostic>& m_diagnostics;
 };
 
@@ -116,6 +119,11 @@ Layer Reader::read(const std::string& text) {
     layer.manifest.path = m_file;
     layer.manifest.included = {m_file};
 
+    // yaml-cpp can hang on malformed input; the guard says so first, at its line and column.
+    if (auto problem = guard_yaml(m_file, text)) {
+        m_diagnostics.push_back(std::move(*problem));
+        return layer;
+    }
     std::vector<YAML::Node> documents;
     try {
         documents = YAML::LoadAll(text);
@@ -138,7 +146,8 @@ Layer Reader::read(const std::string& text) {
     const YAML::Node& root = documents.front();
     if (!root.IsMap()) {
         report(at(root), fmt::format("a manifest must be a map of keys, not {}", kind(root)),
-               "start with `name: my-image`, `distro: debian`, `release: bookworm`");
+               fmt::format("start with `name: my-image`, `distro: debian`, `release: {}`",
+                           m_example_release));
         return layer;
     }
     walk(root, k_top_keys, "", [&](const Entry& entry) {
@@ -350,10 +359,10 @@ void Reader::read_top(const Entry& entry, Layer& layer) {
     Manifest& manifest = layer.manifest;
     const std::string& key = entry.key;
     if (key == "name" || key == "release" || key == "distro" || key == "include") {
-        const auto example = key == "name"      ? "my-image"
-                             : key == "release" ? "bookworm"
-                             : key == "distro"  ? "debian"
-                                                : "base.yaml";
+        const std::string_view example = key == "name"      ? "my-image"
+                                         : key == "release" ? m_example_release
+                                         : key == "distro"  ? "debian"
+                                                            : "base.yaml";
         const auto text = string(entry, example);
         if (!text) {
             return;
@@ -455,7 +464,8 @@ Source Reader::read_source(const YAML::Node& node) {
             }
         } else {
             auto& list = entry.key == "suites" ? source.suites : source.components;
-            const auto items = strings(entry, entry.key == "suites" ? "bookworm" : "main");
+            const auto items = strings(
+                entry, entry.key == "suites" ? std::string_view(m_example_release) : "main");
             for (std::size_t i = 0; i < items.size(); ++i) {
                 list.push_back(items[i].value);
                 source.values[fmt::format("{}.{}", entry.key, i)] = items[i].where;
@@ -619,8 +629,8 @@ void Reader::read_paths(const Entry& entry, PathRules& paths) {
 } // namespace
 
 Layer read_layer(const std::filesystem::path& file, const std::string& text,
-                 std::vector<Diagnostic>& diagnostics) {
-    return Reader(file, diagnostics).read(text);
+                 std::string_view example_release, std::vector<Diagnostic>& diagnostics) {
+    return Reader(file, example_release, diagnostics).read(text);
 }
 
 } // namespace distill::manifest::detail

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <distill/manifest/manifest.hpp>
@@ -18,8 +19,10 @@ struct Layer {
 };
 
 /// Parses the text of the manifest `file`. Syntax errors, unknown keys and values of the wrong
-/// type are appended to `diagnostics`; what could be read is returned all the same.
+/// type are appended to `diagnostics`; what could be read is returned all the same. Hints
+/// that show a release name show `example_release`.
 [[nodiscard]] Layer read_layer(const std::filesystem::path& file, const std::string& text,
+                               std::string_view example_release,
                                std::vector<Diagnostic>& diagnostics);
 
 } // namespace distill::manifest::detail

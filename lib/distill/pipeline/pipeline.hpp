@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -171,9 +172,15 @@ struct VerifyResult {
     [[nodiscard]] bool reproduced() const { return expected == actual; }
 };
 
+/// Says how two image layouts differ (the layout given, then the rebuild): diff::first_difference.
+using Explain =
+    std::function<std::string(const std::filesystem::path&, const std::filesystem::path&)>;
+
 /// Rebuilds the image of the manifest from its lock (never re-resolving) into a scratch
-/// directory and compares it with the layout: the same digest, or the first file that differs.
+/// directory and compares it with the layout: the same digest, or `explain`'s account of the
+/// first difference.
 [[nodiscard]] VerifyResult verify(Session& session, const std::filesystem::path& layout,
-                                  const manifest::Loaded& loaded, const BuildSettings& settings);
+                                  const manifest::Loaded& loaded, const BuildSettings& settings,
+                                  const Explain& explain);
 
 } // namespace distill::pipeline

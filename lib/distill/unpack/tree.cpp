@@ -198,7 +198,8 @@ void Tree::add_package(package::Record record) {
         if (const auto found = m_entries.find(path); found != m_entries.end() &&
                                                      found->second.type == EntryType::symlink &&
                                                      raw.type == EntryType::directory) {
-            // dpkg would follow the link and unpack what comes below into its target.
+            // A package manager would follow the link and unpack what comes below into its
+            // target.
             throw UnsafeContentError(fmt::format(
                 "{}: `/{}` is a directory in this package but a symlink (to `{}`) from {}; "
                 "what the package puts below it would land wherever the link points",

@@ -123,19 +123,10 @@ VerifiedRelease fetch_release(const Repository& repository, Context& context, Fe
     }
     // apt reads at most 10 MB of a release file; a bigger one is no release file, and would
     // only be held whole in memory to be checked.
-    constexpr std::uint64_t k_max_release = 10U << 20U;
-    const core::BodySink sink{writer.sink().restart, [&](std::span<const std::byte> data) {
-                                  writer.sink().data(data);
-                                  if (writer.size() > k_max_release) {
-                                      throw VerificationError(fmt::format(
-                                          "{}: larger than {} bytes, the most a release file "
-                                          "may be; refusing it",
-                                          url, k_max_release));
-                                  }
-                              }};
+    request.max_bytes = std::uint64_t{10} << 20U;
     core::HttpResponse response;
     try {
-        response = context.http.get(request, sink);
+        response = context.http.get(request, writer.sink());
     } catch (const core::NetworkError& error) {
         if (error.http_status() == 404) {
             // The mirror answered, and has no such suite: the manifest names one that does

@@ -96,6 +96,16 @@ core::Archive open_member(MemberStream& stream, std::string_view label, std::str
     return inner;
 }
 
+/// An entry's path. libarchive gives none (nullptr) for an entry without a name or with one it
+/// cannot convert; that is a malformed package, not a string to construct.
+std::string path_of(archive_entry* entry, const std::string& label, std::string_view member) {
+    const char* path = archive_entry_pathname(entry);
+    if (path == nullptr) {
+        throw Error(fmt::format("{}: {}: an entry without a readable name", label, member));
+    }
+    return path;
+}
+
 /// "./usr/bin/x" and "usr/bin/x" name the same control member.
 std::string_view member_name(std::string_view path) {
     while (path.starts_with("./")) {
@@ -133,7 +143,7 @@ public:
             if (status < ARCHIVE_WARN) {
                 throw Error(fmt::format("{}: not a valid .deb: {}", label, outer.error()));
             }
-            std::string name = archive_entry_pathname(member);
+            std::string name = path_of(member, label, "ar archive");
             // GNU ar ends member names with '/'.
             while (!name.empty() && name.back() == '/') {
                 name.pop_back();
@@ -182,7 +192,8 @@ private:
             if (status < ARCHIVE_WARN) {
                 throw Error(fmt::format("{}: control.tar: {}", m_input.label, inner.error()));
             }
-            const auto name = member_name(archive_entry_pathname(entry));
+            const auto path = path_of(entry, m_input.label, "control.tar");
+            const auto name = member_name(path);
             if (archive_entry_filetype(entry) != AE_IFREG) {
                 continue;
             }
@@ -233,7 +244,7 @@ private:
                                 m_input.label, m_input.limits.max_entries));
             }
             RawEntry raw;
-            raw.path = archive_entry_pathname(entry);
+            raw.path = path_of(entry, m_input.label, "data.tar");
             raw.type = type_of(entry);
             raw.mode = static_cast<std::uint32_t>(archive_entry_mode(entry)) & 07777U;
             raw.uid = static_cast<std::uint32_t>(archive_entry_uid(entry));

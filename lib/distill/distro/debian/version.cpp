@@ -198,7 +198,10 @@ std::optional<Version> Version::parse(std::string_view text, std::string* why) {
 }
 
 std::string Version::str() const {
-    std::string text = m_epoch != 0 ? fmt::format("{}:{}", m_epoch, m_upstream) : m_upstream;
+    // An upstream version with a colon needs its epoch, even 0: "0:1:2" without it reads as
+    // epoch 1 (dpkg prints it the same way).
+    const bool epoch = m_epoch != 0 || m_upstream.find(':') != std::string::npos;
+    std::string text = epoch ? fmt::format("{}:{}", m_epoch, m_upstream) : m_upstream;
     if (!m_revision.empty()) {
         text += '-';
         text += m_revision;

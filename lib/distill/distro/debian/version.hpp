@@ -24,7 +24,8 @@ public:
     /// The Debian revision; empty when the version has none.
     [[nodiscard]] const std::string& revision() const noexcept { return m_revision; }
 
-    /// The version as dpkg prints it (epoch only when non-zero).
+    /// The version as dpkg prints it: the epoch when non-zero or when the upstream version has
+    /// a colon (which would otherwise read as the epoch).
     [[nodiscard]] std::string str() const;
 
     /// dpkg's ordering: epochs numerically, then upstream and revision with the

@@ -134,6 +134,8 @@ TEST(DebVersion, StrLeavesOutAZeroEpochAndKeepsTheRest) {
     EXPECT_EQ(Version::parse("0:1.2-3")->str(), "1.2-3");
     EXPECT_EQ(Version::parse("2:4.35-1")->str(), "2:4.35-1");
     EXPECT_EQ(Version::parse("17.0.21.1+2-1~deb12u1")->str(), "17.0.21.1+2-1~deb12u1");
+    // A colon in the upstream version keeps even a zero epoch, or it would read as the epoch.
+    EXPECT_EQ(Version::parse("0:0:0-0")->str(), "0:0:0-0");
     std::string why;
     EXPECT_FALSE(Version::parse("foo", &why));
     EXPECT_EQ(why, "version number does not start with a digit");
