@@ -65,14 +65,14 @@ TEST(DebFields, IdentityNamesTheField) {
 /// Runs the scan over `text` as libsolv would read it; the scan's problem, or "" if none.
 std::string scan_problem(const std::string& text) {
     std::FILE* source = fmemopen(const_cast<char*>(text.data()), text.size(), "r");
-    PackagesScan scan(source);
+    PackagesScan scan(source, "Packages", PackagesScan::Limits{});
     std::FILE* tee = scan.file();
     char buffer[64];
     while (std::fread(buffer, 1, sizeof buffer, tee) > 0) {
     }
     std::fclose(tee);
     std::fclose(source);
-    return scan.problem();
+    return scan.error();
 }
 
 const std::string k_good = "Package: hello\n"

@@ -18,6 +18,8 @@ Cache::Cache(std::filesystem::path root)
         throw Error(fmt::format("{}: cannot create the cache directory: {}", m_root.string(),
                                 ec.message()));
     }
+    // Temporary files of runs that were killed (a SIGKILL leaves no chance to remove them).
+    remove_stale(m_root, temporary_prefix(), true);
 }
 
 std::filesystem::path Cache::default_root() {

@@ -5,9 +5,24 @@
 #include <string>
 #include <string_view>
 
+#include <distill/core/error.hpp>
 #include <distill/core/fs.hpp>
 
 namespace distill::core {
+
+/// A file in the cache is not what its name or its record says (a flipped byte, an edit): it is
+/// never used; the caller drops it and fetches or makes it again.
+class CacheDamageError : public VerificationError {
+public:
+    CacheDamageError(const std::string& message, std::filesystem::path path)
+        : VerificationError(message)
+        , m_path(std::move(path)) {}
+    /// The damaged file.
+    [[nodiscard]] const std::filesystem::path& path() const noexcept { return m_path; }
+
+private:
+    std::filesystem::path m_path;
+};
 
 /// What the cache remembers about a URL whose content cannot be named by hash in advance
 /// (a signed release file): the validators for a conditional request, and the verified blob it

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -63,7 +64,57 @@ void write_all(int fd, const std::byte* data, std::size_t size, const std::files
     }
 }
 
+/// Takes the lock that says a live process owns `fd`, a temporary file or directory just made
+/// at `path`. A remove_stale() of another process may have locked and removed it in between:
+/// then it is no longer at `path`, and false says to make another one.
+bool own(const Fd& fd, const std::filesystem::path& path) {
+    while (::flock(fd.get(), LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            throw Error(fmt::format("{}: cannot lock: {}", path.string(), errno_text(errno)));
+        }
+    }
+    struct stat opened {};
+    struct stat named {};
+    return ::fstat(fd.get(), &opened) == 0 && ::lstat(path.c_str(), &named) == 0 &&
+           opened.st_dev == named.st_dev && opened.st_ino == named.st_ino;
+}
+
 } // namespace
+
+std::string temporary_prefix(std::string_view destination_name) {
+    return destination_name.empty() ? std::string(".") : fmt::format(".{}.tmp.", destination_name);
+}
+
+void remove_stale(const std::filesystem::path& dir, std::string_view prefix, bool recursive) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto& path = it->path();
+        const std::string name = path.filename().string();
+        const bool directory = it->is_directory(ec) && !it->is_symlink(ec);
+        const bool ours =
+            name.starts_with(prefix) && (prefix != "." || name.find(".tmp.") != std::string::npos);
+        if (!ours) {
+            if (recursive && directory) {
+                remove_stale(path, prefix, true);
+            }
+            continue;
+        }
+        // A live owner holds the lock; a killed one's lock went with it.
+        const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+        if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+            continue;
+        }
+        struct stat opened {};
+        struct stat named {};
+        if (::fstat(fd.get(), &opened) != 0 || ::lstat(path.c_str(), &named) != 0 ||
+            opened.st_dev != named.st_dev || opened.st_ino != named.st_ino) {
+            continue; // replaced meanwhile: not the entry that was found unlocked
+        }
+        std::error_code ignored;
+        fs::remove_all(path, ignored);
+    }
+}
 
 AtomicFile::AtomicFile(std::filesystem::path destination, unsigned mode)
     : m_destination(std::move(destination)) {
@@ -74,15 +125,21 @@ AtomicFile::AtomicFile(std::filesystem::path destination, unsigned mode)
     if (ec) {
         throw Error(fmt::format("{}: cannot create directory: {}", dir.string(), ec.message()));
     }
-    std::string pattern =
-        (dir / ("." + m_destination.filename().string() + ".tmp.XXXXXX")).string();
-    const int fd = ::mkstemp(pattern.data());
-    if (fd < 0) {
-        throw Error(
-            fmt::format("{}: cannot create a temporary file: {}", dir.string(), errno_text(errno)));
+    for (;;) {
+        std::string pattern =
+            (dir / (temporary_prefix(m_destination.filename().string()) + "XXXXXX")).string();
+        Fd fd(::mkostemp(pattern.data(), O_CLOEXEC));
+        if (!fd) {
+            throw Error(fmt::format("{}: cannot create a temporary file: {}", dir.string(),
+                                    errno_text(errno)));
+        }
+        if (own(fd, pattern)) {
+            m_fd = std::move(fd);
+            m_temp = pattern;
+            break;
+        }
     }
-    m_fd = Fd(fd);
-    m_temp = pattern;
+    const int fd = m_fd.get();
     // mkstemp creates 0600; give the file its final mode now so that rename publishes it whole.
     ::fchmod(fd, static_cast<mode_t>(mode));
 }
@@ -118,28 +175,42 @@ void AtomicFile::commit(const std::filesystem::path& destination) {
     if (::fsync(m_fd.get()) != 0) {
         throw Error(fmt::format("{}: fsync failed: {}", m_temp.string(), errno_text(errno)));
     }
-    m_fd.close();
+    // Renamed while still open and locked: remove_stale() of another process never sees the
+    // temporary file unlocked.
     if (::rename(m_temp.c_str(), destination.c_str()) != 0) {
         throw Error(fmt::format("{}: cannot rename into place: {}", destination.string(),
                                 errno_text(errno)));
     }
     m_committed = true;
+    m_fd.close();
 }
 
 TempDir::TempDir(std::string_view prefix, std::filesystem::path parent) {
     if (parent.empty()) {
         parent = std::filesystem::temp_directory_path();
     }
-    std::string pattern = (parent / (std::string(prefix) + "XXXXXX")).string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-        throw Error(fmt::format("{}: cannot create a temporary directory: {}", parent.string(),
-                                errno_text(errno)));
+    for (;;) {
+        std::string pattern = (parent / (std::string(prefix) + "XXXXXX")).string();
+        if (::mkdtemp(pattern.data()) == nullptr) {
+            throw Error(fmt::format("{}: cannot create a temporary directory: {}", parent.string(),
+                                    errno_text(errno)));
+        }
+        Fd fd(::open(pattern.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd) {
+            throw Error(
+                fmt::format("{}: cannot open the new directory: {}", pattern, errno_text(errno)));
+        }
+        if (own(fd, pattern)) {
+            m_path = pattern;
+            m_lock = std::move(fd);
+            break;
+        }
     }
-    m_path = pattern;
 }
 
 TempDir::TempDir(TempDir&& other) noexcept
-    : m_path(std::move(other.m_path)) {
+    : m_path(std::move(other.m_path))
+    , m_lock(std::move(other.m_lock)) {
     other.m_path.clear();
 }
 

@@ -37,7 +37,9 @@ private:
 
 /// A file written under a temporary name beside its destination and renamed into place only
 /// by commit(), so readers never see half-written data and a failure leaves the old file as
-/// it was. Without commit(), the destructor removes the temporary file.
+/// it was. Without commit(), the destructor removes the temporary file. The temporary file is
+/// named `.<name>.tmp.XXXXXX` and locked (flock) by its writer until it is renamed or removed,
+/// so that remove_stale() can tell one a killed process left from one being written.
 class AtomicFile {
 public:
     /// Opens a temporary file in `destination`'s directory (created if missing).
@@ -73,7 +75,8 @@ private:
     bool m_committed = false;
 };
 
-/// A directory created with a unique name and removed with everything in it on destruction.
+/// A directory created with a unique name and removed with everything in it on destruction;
+/// locked (flock) while it lives, like AtomicFile's temporary file.
 class TempDir {
 public:
     /// Creates `<parent>/<prefix>XXXXXX`; parent defaults to the system temporary directory.
@@ -88,7 +91,18 @@ public:
 
 private:
     std::filesystem::path m_path;
+    Fd m_lock;
 };
+
+/// Removes what a killed process left in `dir`: entries whose name starts with `prefix` (an
+/// AtomicFile's temporary file, a TempDir) that no live process holds locked. With
+/// `recursive`, the directories under `dir` too (a cache). Failures are ignored: what cannot be
+/// removed now is tried again by the next run.
+void remove_stale(const std::filesystem::path& dir, std::string_view prefix,
+                  bool recursive = false);
+
+/// The prefix of AtomicFile's temporary files for `destination`, or of every one with "".
+[[nodiscard]] std::string temporary_prefix(std::string_view destination_name = "");
 
 /// Reads a whole (small) file into a string; throws naming the path.
 [[nodiscard]] std::string read_file(const std::filesystem::path& path);

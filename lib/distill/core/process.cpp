@@ -1,5 +1,6 @@
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
@@ -11,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <distill/core/cancel.hpp>
 #include <distill/core/error.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/core/process.hpp>
@@ -81,7 +83,15 @@ ProcessResult run_process(const std::vector<std::string>& args) {
     std::array<char, 65536> buffer{};
     int open_count = 2;
     while (open_count > 0) {
-        if (::poll(fds.data(), fds.size(), -1) < 0) {
+        // Woken every 100 ms to notice cancellation: the child is killed and reaped, never
+        // waited for.
+        if (cancel_requested()) {
+            ::kill(pid, SIGKILL);
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+            }
+            throw_if_cancelled();
+        }
+        if (::poll(fds.data(), fds.size(), 100) < 0) {
             if (errno == EINTR) {
                 continue;
             }

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdint>
 #include <utility>
@@ -113,7 +114,50 @@ std::string human_size(std::uint64_t bytes) {
                         : fmt::format("{:.0f} {}", value, units[unit]);
 }
 
+bool is_utf8(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        std::size_t length = 0;
+        std::uint32_t code = 0;
+        if (lead < 0x80U) {
+            ++i;
+            continue;
+        }
+        if ((lead & 0xE0U) == 0xC0U) {
+            length = 2;
+            code = lead & 0x1FU;
+        } else if ((lead & 0xF0U) == 0xE0U) {
+            length = 3;
+            code = lead & 0x0FU;
+        } else if ((lead & 0xF8U) == 0xF0U) {
+            length = 4;
+            code = lead & 0x07U;
+        } else {
+            return false;
+        }
+        if (i + length > text.size()) {
+            return false;
+        }
+        for (std::size_t k = 1; k < length; ++k) {
+            const auto next = static_cast<unsigned char>(text[i + k]);
+            if ((next & 0xC0U) != 0x80U) {
+                return false;
+            }
+            code = (code << 6U) | (next & 0x3FU);
+        }
+        constexpr std::array<std::uint32_t, 5> k_smallest{0, 0, 0x80, 0x800, 0x10000};
+        if (code < k_smallest.at(length) || code > 0x10FFFFU ||
+            (code >= 0xD800U && code <= 0xDFFFU)) {
+            return false;
+        }
+        i += length;
+    }
+    return true;
+}
+
 std::string printable(std::string_view text) {
+    const bool keep_utf8 = is_utf8(text);
     std::string out;
     out.reserve(text.size());
     for (const char c : text) {
@@ -122,7 +166,7 @@ std::string printable(std::string_view text) {
             out += "\\n";
         } else if (c == '\t') {
             out += "\\t";
-        } else if (byte < 0x20 || byte == 0x7f) {
+        } else if (byte < 0x20 || byte == 0x7f || (byte >= 0x80 && !keep_utf8)) {
             out += fmt::format("\\x{:02x}", byte);
         } else {
             out += c;

@@ -27,8 +27,13 @@ namespace distill::core {
 /// "a, b, c": the words joined for a hint.
 [[nodiscard]] std::string join(std::span<const std::string_view> words);
 
-/// `text` with each control character written as an escape ("\\n", "\\x1b") and nothing else
-/// changed, so that a hostile name cannot break a message into lines or drive a terminal.
+/// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+/// U+10FFFF).
+[[nodiscard]] bool is_utf8(std::string_view text);
+
+/// `text` with each control character written as an escape ("\\n", "\\x1b"), and every byte
+/// past ASCII too when `text` is not well-formed UTF-8, so that a hostile name cannot break a
+/// message into lines, drive a terminal or garble the output's encoding.
 [[nodiscard]] std::string printable(std::string_view text);
 
 /// A human size: "1.2 MB", "340 kB", "12 B" (decimal units, as apt prints them).

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <distill/core/archive.hpp>
+#include <distill/core/cache.hpp>
 #include <distill/core/cancel.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
@@ -199,16 +200,20 @@ private:
                 fmt::format("`/{}`: expected {} bytes, read {}", path, entry.size, delivered));
         }
         if (const auto actual = hasher.hex_digest(); actual != entry.sha256) {
-            throw VerificationError(fmt::format(
-                "`/{}` from {}: sha256 {} differs from {} recorded when it was read; the cache "
-                "under {} is damaged (delete it and build again)",
-                path, entry.origin, actual, entry.sha256,
-                std::holds_alternative<unpack::PackContent>(entry.content)
-                    ? m_tree.packs()
-                          .at(std::get<unpack::PackContent>(entry.content).pack)
-                          .parent_path()
-                          .string()
-                    : std::string("the source")));
+            const auto* packed = std::get_if<unpack::PackContent>(&entry.content);
+            const auto message =
+                fmt::format("`/{}` from {}: sha256 {} differs from {} recorded when it was read",
+                            path, entry.origin, actual, entry.sha256);
+            if (packed != nullptr) {
+                // The package's unpacked copy in the cache is damaged: the caller makes it
+                // again.
+                const auto& pack = m_tree.packs().at(packed->pack);
+                throw core::CacheDamageError(
+                    fmt::format("{}: the cached unpacked copy {} is damaged", message,
+                                pack.string()),
+                    pack);
+            }
+            throw VerificationError(message);
         }
     }
 

@@ -30,8 +30,13 @@ bool is_layout(const fs::path& dir) {
 core::TempDir staging_dir_for(const fs::path& destination) {
     const fs::path absolute = fs::absolute(destination);
     fs::create_directories(absolute.parent_path());
-    return core::TempDir(fmt::format(".{}.distill-", absolute.filename().string()),
-                         absolute.parent_path());
+    const auto prefix = fmt::format(".{}.distill-", absolute.filename().string());
+    // What a killed build of this output left: its staging directory, its archive's temporary
+    // file.
+    core::remove_stale(absolute.parent_path(), prefix);
+    core::remove_stale(absolute.parent_path(),
+                       core::temporary_prefix(absolute.filename().string()));
+    return core::TempDir(prefix, absolute.parent_path());
 }
 
 void publish_layout(const fs::path& staged, const fs::path& destination) {

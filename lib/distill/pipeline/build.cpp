@@ -158,11 +158,24 @@ BuildResult build(Session& session, const manifest::Loaded& loaded, const BuildS
         });
     }
     const std::int64_t epoch = session.epoch().value_or(newest_build_date(resolved.plans));
-    for (const auto& plan : resolved.plans) {
+    for (auto& plan : resolved.plans) {
         with_context(building(manifest, plan), [&] {
-            const auto tree = assemble(session, distro, manifest, plan, epoch);
-            staging.add(layer(session, manifest, plan, tree, epoch, staging.compression(),
-                              staging.layout()));
+            // The layer step re-checks every file it takes from a content pack: a damaged pack
+            // is made again from its package file and the layer written again, once per
+            // package at most.
+            for (std::size_t remade = 0;; ++remade) {
+                try {
+                    const auto tree = assemble(session, distro, manifest, plan, epoch);
+                    staging.add(layer(session, manifest, plan, tree, epoch, staging.compression(),
+                                      staging.layout()));
+                    return;
+                } catch (const core::CacheDamageError& damage) {
+                    if (remade >= plan.packages.size()) {
+                        throw;
+                    }
+                    remake_unpacked(session, distro, plan, damage);
+                }
+            }
         });
     }
     session.reporter().stage("output");

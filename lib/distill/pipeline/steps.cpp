@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <distill/assemble/assemble.hpp>
+#include <distill/core/cancel.hpp>
 #include <distill/core/text.hpp>
 #include <distill/fetch/fetch.hpp>
 #include <distill/image/oci.hpp>
@@ -47,20 +48,45 @@ void fetch(Session& session, resolve::Plan& plan, const LockUse& lock) {
                               fetched.downloaded, core::human_size(fetched.bytes), fetched.cached));
 }
 
+namespace {
+
+unpack::Input unpack_input(const package::Record& package) {
+    unpack::Limits limits;
+    // The verified index says how big the package is once installed (in KiB, rounded); twice
+    // that and some slack bounds what its archive may expand to.
+    limits.max_bytes = 2 * package.installed_size + (64U << 20U);
+    return unpack::Input{package.file, package.sha256, package::label(package), limits};
+}
+
+} // namespace
+
 void unpack(Session& session, const distro::Distro& distro, resolve::Plan& plan) {
     auto& reporter = session.reporter();
     reporter.stage(fmt::format("unpack ({})", plan.arch));
     std::vector<unpack::Input> inputs;
     for (const auto& package : plan.packages) {
-        unpack::Limits limits;
-        // The verified index says how big the package is once installed (in KiB, rounded);
-        // twice that and some slack bounds what its archive may expand to.
-        limits.max_bytes = 2 * package.installed_size + (64U << 20U);
-        inputs.push_back(
-            unpack::Input{package.file, package.sha256, package::label(package), limits});
+        inputs.push_back(unpack_input(package));
     }
-    auto unpacked =
-        unpack::unpack_all(inputs, distro.reader(), session.cache(), session.jobs(), reporter);
+    std::vector<std::size_t> damaged;
+    auto unpacked = unpack::unpack_all(inputs, distro.reader(), session.cache(), session.jobs(),
+                                       reporter, &damaged);
+    if (!damaged.empty()) {
+        // Package files the cache held damaged are gone from it: fetched again (verified as
+        // they arrive) and read again; damage now is an error.
+        resolve::Plan again;
+        again.arch = plan.arch;
+        std::vector<unpack::Input> again_inputs;
+        for (const auto i : damaged) {
+            again.packages.push_back(plan.packages[i]);
+            again_inputs.push_back(inputs[i]);
+        }
+        fetch(session, again, LockUse{});
+        auto redone = unpack::unpack_all(again_inputs, distro.reader(), session.cache(),
+                                         session.jobs(), reporter);
+        for (std::size_t k = 0; k < damaged.size(); ++k) {
+            unpacked[damaged[k]] = std::move(redone[k]);
+        }
+    }
     // The packages themselves tell better than the index which ones only a maintainer script
     // would have completed.
     plan.warnings.clear();
@@ -79,6 +105,22 @@ void unpack(Session& session, const distro::Distro& distro, resolve::Plan& plan)
     for (const auto& warning : plan.warnings) {
         reporter.warning(fmt::format("{}: {}", plan.arch, warning));
     }
+}
+
+void remake_unpacked(Session& session, const distro::Distro& distro, resolve::Plan& plan,
+                     const core::CacheDamageError& damage) {
+    for (auto& package : plan.packages) {
+        if (!package.contents || package.contents->pack != damage.path()) {
+            continue;
+        }
+        session.reporter().warning(fmt::format("{}; making it again", damage.what()));
+        const auto input = unpack_input(package);
+        unpack::drop_unpacked(input, session.cache());
+        package.contents = std::make_shared<const unpack::UnpackedPackage>(
+            unpack::unpack(input, distro.reader(), session.cache()));
+        return;
+    }
+    throw damage; // not a pack of this plan: nothing to make again
 }
 
 std::int64_t newest_build_date(const std::vector<resolve::Plan>& plans) {
@@ -101,6 +143,7 @@ unpack::Tree assemble(Session& session, const distro::Distro& distro,
     unpack::Tree tree(unpack::Tree::Options{distro.merged_usr(manifest.release),
                                             unpack::PathPolicy::for_manifest(manifest)});
     for (const auto& package : plan.packages) {
+        core::throw_if_cancelled();
         tree.add_package(package);
     }
     tree.finish();

@@ -48,6 +48,12 @@ void fetch(Session& session, resolve::Plan& plan, const LockUse& lock);
 /// scripts would make (distill runs none), each reported.
 void unpack(Session& session, const distro::Distro& distro, resolve::Plan& plan);
 
+/// After the layer step found the content pack `damage` names damaged: drops the unpacked copy
+/// of the package it belongs to and makes it again from its package file (hashed as it is
+/// read), with a warning. Rethrows `damage` when no package of `plan` has that pack.
+void remake_unpacked(Session& session, const distro::Distro& distro, resolve::Plan& plan,
+                     const core::CacheDamageError& damage);
+
 /// The newest build date of the unpacked packages of every plan: the epoch when the session
 /// gives none.
 [[nodiscard]] std::int64_t newest_build_date(const std::vector<resolve::Plan>& plans);

@@ -23,6 +23,7 @@ VerifyResult verify(Session& session, const fs::path& layout, const manifest::Lo
     const auto media_type = image::Layout::open(layout).images().front().layers.at(0).media_type;
     rebuild.compression =
         media_type.ends_with("+zstd") ? image::Compression::zstd : image::Compression::gzip;
+    core::remove_stale(fs::absolute(layout).parent_path(), ".distill-verify-");
     const core::TempDir scratch(".distill-verify-", fs::absolute(layout).parent_path());
     rebuild.output = scratch.path() / "rebuild";
     const auto built = build(session, loaded, rebuild);

@@ -298,6 +298,9 @@ std::string install_time_warning(const std::string& name, const std::string& rea
                        name, reason);
 }
 
+/// The most packages a "why" chain shows.
+constexpr std::size_t k_max_why = 32;
+
 /// Fills in why each package is there (the shortest dependency chain from a request) and who
 /// wanted each excluded package.
 Plan build_plan(const distro::Distro& distro, const solv::PreparedPool& pool,
@@ -317,12 +320,20 @@ Plan build_plan(const distro::Distro& distro, const solv::PreparedPool& pool,
 
     // Breadth-first from the requests, in manifest order: the first chain found is a
     // shortest one, and the same inputs always give the same chain.
-    std::map<Id, Id> parent;
+    // Each package keeps only its parent (and the request its chain starts from): a chain is
+    // walked when it is shown, never copied from package to package, so a hostile index with
+    // a chain thousands deep costs linear memory.
+    struct Link {
+        Id parent = 0;
+        Id root = 0;
+        std::size_t depth = 0;
+    };
+    std::map<Id, Link> links;
     std::deque<Id> queue;
     for (const auto& choices : wanted) {
         for (const Id p : choices) {
-            if (installed.contains(p) && !parent.contains(p)) {
-                parent[p] = 0;
+            if (installed.contains(p) && !links.contains(p)) {
+                links[p] = Link{0, p, 1};
                 queue.push_back(p);
                 break;
             }
@@ -331,17 +342,32 @@ Plan build_plan(const distro::Distro& distro, const solv::PreparedPool& pool,
     while (!queue.empty()) {
         const Id p = queue.front();
         queue.pop_front();
+        const Link link = links.at(p);
         for (const Id q : children[p]) {
-            if (!parent.contains(q)) {
-                parent[q] = p;
+            if (!links.contains(q)) {
+                links[q] = Link{p, link.root, link.depth + 1};
                 queue.push_back(q);
             }
         }
     }
+    // The request, then the packages down to this one; a chain deeper than k_max_why keeps
+    // its request and its last packages, with "…" for the middle.
     auto chain = [&](Id p) {
         std::vector<std::string> names;
-        for (Id at = p; at != 0; at = parent.contains(at) ? parent[at] : 0) {
+        const auto found = links.find(p);
+        if (found == links.end()) {
+            return std::vector<std::string>{name_of(pool, p)};
+        }
+        const std::size_t depth = found->second.depth;
+        const std::size_t tail = depth <= k_max_why ? depth : k_max_why - 2;
+        Id at = p;
+        for (std::size_t i = 0; i < tail; ++i) {
             names.push_back(name_of(pool, at));
+            at = links.at(at).parent;
+        }
+        if (depth > k_max_why) {
+            names.emplace_back("…");
+            names.push_back(name_of(pool, found->second.root));
         }
         std::reverse(names.begin(), names.end());
         return names;

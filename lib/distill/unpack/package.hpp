@@ -86,6 +86,9 @@ struct Limits {
     /// Most times the data may expand over its compressed size (past the first 64 MiB, so that
     /// small, very compressible packages pass).
     std::uint64_t max_ratio = 200;
+    /// Most entries (files, directories, links) one package may hold: Debian's largest hold a
+    /// few tens of thousands; a million empty files costs a gigabyte of memory.
+    std::uint64_t max_entries = 200'000;
 };
 
 } // namespace distill::unpack

@@ -175,7 +175,9 @@ void Tree::add_package(package::Record record) {
     record.paths.clear();
     const auto pack = static_cast<std::uint32_t>(m_packs.size());
     m_packs.push_back(package.pack);
-    std::set<std::string> own_files; // hard links may only point at these
+    // Hard links may only point at these: the package's earlier regular files, those the path
+    // policy drops included (a link is judged after the policy, not before it).
+    std::map<std::string, Entry> own_files;
 
     for (const auto& raw : package.entries) {
         const std::string shipped = normalise(raw.path, name);
@@ -222,8 +224,8 @@ void Tree::add_package(package::Record record) {
             entry.md5 = raw.md5;
         } else if (raw.type == EntryType::hardlink) {
             const std::string target = merge_usr(normalise(raw.link, name));
-            const auto found = m_entries.find(target);
-            if (found == m_entries.end() || !own_files.contains(target)) {
+            const auto found = own_files.find(target);
+            if (found == own_files.end()) {
                 throw UnsafeContentError(fmt::format(
                     "{}: hard link `/{}` points at `{}`, which is not an earlier file of this "
                     "package",
@@ -236,6 +238,14 @@ void Tree::add_package(package::Record record) {
             entry.sha256 = file.sha256;
             entry.md5 = file.md5;
             entry.link = target;
+            if (!m_entries.contains(target)) {
+                // The policy dropped the file it points at: the link keeps the content.
+                entry.type = EntryType::file;
+                entry.link.clear();
+            }
+        }
+        if (raw.type == EntryType::file) {
+            own_files.insert_or_assign(path, entry);
         }
         if (raw.type != EntryType::directory && !m_options.policy.keeps("/" + path)) {
             ++m_trimmed.files;
@@ -249,9 +259,6 @@ void Tree::add_package(package::Record record) {
             ++m_trimmed.setuid_cleared;
         }
         insert(path, std::move(entry));
-        if (raw.type == EntryType::file) {
-            own_files.insert(path);
-        }
         record.paths.push_back({shipped, path, raw.type});
     }
     m_packages.push_back(std::move(record));

@@ -121,6 +121,9 @@ VerifiedRelease fetch_release(const Repository& repository, Context& context, Fe
         request.etag = previous->etag;
         request.last_modified = previous->last_modified;
     }
+    // apt reads at most 10 MB of a release file; a bigger one is no release file, and would
+    // only be held whole in memory to be checked.
+    request.max_bytes = std::uint64_t{10} << 20U;
     core::HttpResponse response;
     try {
         response = context.http.get(request, writer.sink());

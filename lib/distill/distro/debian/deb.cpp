@@ -1,8 +1,10 @@
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <set>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -19,6 +21,7 @@ namespace distill::distro::debian {
 namespace {
 
 using unpack::Input;
+using unpack::PackageFile;
 using unpack::PackWriter;
 
 /// Control members are small text files; anything bigger is not a sane package.
@@ -44,6 +47,25 @@ EntryType type_of(archive_entry* entry) {
         return EntryType::socket;
     default:
         return EntryType::file;
+    }
+}
+
+/// The .deb itself read through PackageFile, which hashes what libarchive reads.
+struct FileStream {
+    PackageFile* file;
+    std::vector<char> buffer = std::vector<char>(k_chunk);
+};
+
+la_ssize_t read_file(archive* outer, void* client, const void** data) {
+    auto* stream = static_cast<FileStream*>(client);
+    try {
+        const auto got = stream->file->read(std::span(stream->buffer));
+        *data = stream->buffer.data();
+        return static_cast<la_ssize_t>(got);
+    } catch (const std::exception& error) {
+        // No exception may cross libarchive's C frames.
+        archive_set_error(outer, EIO, "%s", error.what());
+        return ARCHIVE_FATAL;
     }
 }
 
@@ -127,8 +149,9 @@ std::string_view member_name(std::string_view path) {
 /// One .deb being read into a package's content.
 class DebUnpacker {
 public:
-    DebUnpacker(const Input& input, PackWriter& pack, UnpackedPackage& package)
+    DebUnpacker(const Input& input, PackageFile& file, PackWriter& pack, UnpackedPackage& package)
         : m_input(input)
+        , m_file(file)
         , m_pack(pack)
         , m_package(package) {}
 
@@ -136,7 +159,8 @@ public:
         const std::string& label = m_input.label;
         auto outer = core::Archive::reader();
         archive_read_support_format_ar(outer.get());
-        if (archive_read_open_filename(outer.get(), m_input.path.c_str(), k_chunk) != ARCHIVE_OK) {
+        FileStream stream{&m_file};
+        if (archive_read_open(outer.get(), &stream, nullptr, &read_file, nullptr) != ARCHIVE_OK) {
             throw Error(fmt::format("{}: {}: {}", label, m_input.path.string(), outer.error()));
         }
         // deb(5): debian-binary first, then one control member, then one data member, in this
@@ -279,6 +303,11 @@ private:
             if (status < ARCHIVE_WARN) {
                 throw Error(fmt::format("{}: data.tar: {}", m_input.label, inner.error()));
             }
+            if (m_package.entries.size() >= m_input.limits.max_entries) {
+                throw UnsafeContentError(
+                    fmt::format("{}: data.tar: more than {} entries; refusing the package",
+                                m_input.label, m_input.limits.max_entries));
+            }
             RawEntry raw;
             raw.path = path_of(entry, m_input.label, "data.tar");
             check_entry_name(m_input.label, "data.tar", raw.path);
@@ -302,20 +331,30 @@ private:
                     }
                     return static_cast<std::size_t>(got);
                 });
+                // A truncated member (a sparse file's map promising more than its data holds)
+                // reads short without an error from libarchive.
+                if (const auto promised = archive_entry_size(entry);
+                    promised >= 0 && raw.size != static_cast<std::uint64_t>(promised)) {
+                    throw Error(fmt::format("{}: data.tar: {}: the header says {} bytes, the "
+                                            "archive holds {}",
+                                            m_input.label, raw.path, promised, raw.size));
+                }
             }
             m_package.entries.push_back(std::move(raw));
         }
     }
 
     const Input& m_input;
+    PackageFile& m_file;
     PackWriter& m_pack;
     UnpackedPackage& m_package;
 };
 
 } // namespace
 
-void DebReader::read(const Input& input, PackWriter& pack, UnpackedPackage& package) const {
-    DebUnpacker(input, pack, package).run();
+void DebReader::read(const Input& input, PackageFile& file, PackWriter& pack,
+                     UnpackedPackage& package) const {
+    DebUnpacker(input, file, pack, package).run();
 }
 
 UnpackedPackage unpack_deb(const DebInput& input, const core::Cache& cache) {

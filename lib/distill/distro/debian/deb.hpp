@@ -25,7 +25,7 @@ using DebInput = unpack::Input;
 /// entries.
 class DebReader final : public unpack::Reader {
 public:
-    void read(const unpack::Input& input, unpack::PackWriter& pack,
+    void read(const unpack::Input& input, unpack::PackageFile& file, unpack::PackWriter& pack,
               UnpackedPackage& package) const override;
 };
 

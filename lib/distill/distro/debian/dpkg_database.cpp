@@ -71,8 +71,14 @@ std::size_t write_package_database(unpack::Tree& tree) {
         std::string conffiles;
         for (const auto& line : split_lines(package.conffiles)) {
             const auto path = line.substr(0, line.find(' '));
-            const auto* entry = tree.find(
-                unpack::Tree::normalise(path.substr(path.find_first_not_of('/')), record.name));
+            const auto relative = path.find_first_not_of('/');
+            if (path.empty() || path.front() != '/' || relative == std::string::npos) {
+                throw Error(fmt::format("{}: control.tar: conffiles: `{}` names no file (each "
+                                        "line is an absolute file path)",
+                                        package::label(record), line));
+            }
+            const auto* entry =
+                tree.find(unpack::Tree::normalise(path.substr(relative), record.name));
             if (entry != nullptr && is_file(*entry)) {
                 conffiles += fmt::format(" {} {}\n", path, entry->md5);
             }

@@ -138,6 +138,7 @@ SignedText verify_clearsigned(const std::filesystem::path& file,
     }
 
     // gpgv reads binary keyrings only, and wants a home directory it may write to.
+    core::remove_stale(std::filesystem::temp_directory_path(), "distill-gpgv-");
     core::TempDir home("distill-gpgv-");
     auto keyring_path = keyring;
     if (const auto key_content = core::read_file(keyring);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <distill/core/cancel.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/text.hpp>
 #include <distill/distro/debian/fields.hpp>
@@ -10,8 +11,7 @@
 namespace distill::distro::debian {
 namespace {
 
-/// No package file comes near this (ar members hold at most 10^10 bytes each); a Size beyond
-/// it is a broken or hostile index.
+/// A package file of a terabyte is no package: such a Size is a broken or hostile index.
 constexpr std::uint64_t k_max_package_size = std::uint64_t{1} << 40U;
 
 std::string key(std::string_view name, std::string_view version, std::string_view arch) {
@@ -44,72 +44,14 @@ std::optional<std::string_view> field(std::string_view text, std::string_view na
 
 } // namespace
 
-PackagesScan::PackagesScan(std::FILE* source)
-    : m_source(source) {}
+PackagesScan::PackagesScan(std::FILE* source, std::string name, Limits limits)
+    : m_source(source)
+    , m_name(std::move(name))
+    , m_limits(limits) {}
 
-std::FILE* PackagesScan::file() {
-    cookie_io_functions_t functions{};
-    functions.read = [](void* cookie, char* buffer, std::size_t size) -> ssize_t {
-        return static_cast<ssize_t>(PackagesScan::read(cookie, buffer, size));
-    };
-    return fopencookie(this, "r", functions);
-}
-
-long PackagesScan::read(void* cookie, char* buffer, std::size_t size) {
-    auto* self = static_cast<PackagesScan*>(cookie);
-    const std::size_t got = std::fread(buffer, 1, size, self->m_source);
-    if (got == 0) {
-        if (std::ferror(self->m_source) != 0) {
-            self->m_failed = true;
-            return -1;
-        }
-        if (!self->m_ended) {
-            self->m_ended = true;
-            if (!self->m_partial.empty()) {
-                self->line(self->m_partial);
-                self->m_partial.clear();
-            }
-            self->end_stanza();
-            if (!self->m_problem.empty()) {
-                return -1;
-            }
-        }
-        return 0;
-    }
-    const std::string_view data(buffer, got);
-    if (data.find('\0') != std::string_view::npos) {
-        // Binary data: the file is compressed in a way its name did not say, or not an index.
-        self->m_binary = true;
-        return -1;
-    }
-    self->feed(data);
-    if (!self->m_problem.empty()) {
-        return -1; // libsolv stops here; load() reports problem()
-    }
-    return static_cast<long>(got);
-}
-
-void PackagesScan::feed(std::string_view data) {
-    while (!data.empty() && m_problem.empty()) {
-        const auto newline = data.find('\n');
-        if (newline == std::string_view::npos) {
-            m_partial.append(data);
-            return;
-        }
-        if (m_partial.empty()) {
-            line(data.substr(0, newline));
-        } else {
-            m_partial.append(data.substr(0, newline));
-            line(m_partial);
-            m_partial.clear();
-        }
-        data.remove_prefix(newline + 1);
-    }
-}
-
-void PackagesScan::fail(std::uint64_t line, std::string why) {
-    if (m_problem.empty()) {
-        m_problem = fmt::format("line {}: {}", line, why);
+void PackagesScan::refuse(std::string message) {
+    if (m_error.empty()) {
+        m_error = std::move(message);
     }
 }
 
@@ -127,29 +69,121 @@ void PackagesScan::check(std::string_view name, std::string_view value) {
         problem = "not a SHA-256 (64 hexadecimal digits)";
     }
     if (problem) {
-        fail(m_line, fmt::format("{} `{}`: {}", name, core::printable(value), *problem));
+        refuse(fmt::format("{}: line {}: {} `{}`: {}", m_name, m_line_number, name,
+                           core::printable(value), *problem));
+    }
+}
+
+std::FILE* PackagesScan::file() {
+    cookie_io_functions_t functions{};
+    functions.read = [](void* cookie, char* buffer, std::size_t size) -> ssize_t {
+        return static_cast<ssize_t>(PackagesScan::read(cookie, buffer, size));
+    };
+    return fopencookie(this, "r", functions);
+}
+
+long PackagesScan::read(void* cookie, char* buffer, std::size_t size) {
+    auto* self = static_cast<PackagesScan*>(cookie);
+    if (core::cancel_requested()) {
+        self->m_cancelled = true;
+        return -1;
+    }
+    if (!self->m_error.empty()) {
+        return -1;
+    }
+    const std::size_t got = std::fread(buffer, 1, size, self->m_source);
+    if (got == 0) {
+        if (std::ferror(self->m_source) != 0) {
+            self->m_failed = true;
+            return -1;
+        }
+        if (!self->m_ended) {
+            self->m_ended = true;
+            if (!self->m_partial.empty()) {
+                self->line(self->m_partial);
+                self->m_partial.clear();
+            }
+            self->end_stanza();
+        }
+        return 0;
+    }
+    const std::string_view data(buffer, got);
+    if (data.find('\0') != std::string_view::npos) {
+        // Binary data: the file is compressed in a way its name did not say, or not an index.
+        self->m_binary = true;
+        return -1;
+    }
+    self->m_total += got;
+    const auto& limits = self->m_limits;
+    if (self->m_total > limits.max_total) {
+        self->refuse(fmt::format("{}: the index expands beyond {} bytes; refusing it", self->m_name,
+                                 limits.max_total));
+        return -1;
+    }
+    if (self->m_total > (64U << 20U) && limits.compressed != 0 &&
+        self->m_total / limits.compressed > limits.max_ratio) {
+        self->refuse(fmt::format("{}: the index expands more than {} times its compressed size "
+                                 "({} bytes); refusing it",
+                                 self->m_name, limits.max_ratio, limits.compressed));
+        return -1;
+    }
+    self->feed(data);
+    return self->m_error.empty() ? static_cast<long>(got) : -1;
+}
+
+void PackagesScan::feed(std::string_view data) {
+    while (!data.empty()) {
+        const auto newline = data.find('\n');
+        if (newline == std::string_view::npos) {
+            m_partial.append(data);
+            if (m_partial.size() > m_limits.max_line) {
+                refuse(fmt::format("{}: line {}: longer than {} bytes; refusing the index", m_name,
+                                   m_line_number + 1, m_limits.max_line));
+            }
+            return;
+        }
+        if (m_partial.empty()) {
+            line(data.substr(0, newline));
+        } else {
+            m_partial.append(data.substr(0, newline));
+            line(m_partial);
+            m_partial.clear();
+        }
+        data.remove_prefix(newline + 1);
     }
 }
 
 void PackagesScan::line(std::string_view text) {
-    ++m_line;
+    ++m_line_number;
+    if (text.size() > m_limits.max_line) {
+        refuse(fmt::format("{}: line {}: longer than {} bytes; refusing the index", m_name,
+                           m_line_number, m_limits.max_line));
+        return;
+    }
     if (text.empty() || text == "\r") {
         end_stanza();
+        return;
+    }
+    if (m_stanza_bytes == 0) {
+        m_stanza_line = m_line_number;
+    }
+    m_stanza_bytes += text.size() + 1;
+    if (m_stanza_bytes > m_limits.max_stanza) {
+        refuse(fmt::format("{}: line {}: the stanza starting there is longer than {} bytes; "
+                           "refusing the index",
+                           m_name, m_stanza_line, m_limits.max_stanza));
         return;
     }
     if (text.front() == ' ' || text.front() == '\t') {
         return;
     }
-    if (m_stanza_line == 0) {
-        m_stanza_line = m_line;
-    }
     if (auto v = field(text, "package")) {
         check("Package", *v);
-        m_name = *v;
+        m_package = *v;
     } else if (auto ver = field(text, "version")) {
         check("Version", *ver);
         m_version = *ver;
-        m_seen_version = true;
+        m_has_version = true;
     } else if (auto arch = field(text, "architecture")) {
         check("Architecture", *arch);
         m_arch = *arch;
@@ -159,11 +193,13 @@ void PackagesScan::line(std::string_view text) {
         check("SHA256", *sha256);
     } else if (auto size = field(text, "size")) {
         std::uint64_t value = 0;
-        const auto result = std::from_chars(size->data(), size->data() + size->size(), value);
-        if (size->empty() || result.ec != std::errc() ||
-            result.ptr != size->data() + size->size() || value > k_max_package_size) {
-            fail(m_line, fmt::format("Size `{}`: not a number of bytes up to {}",
-                                     core::printable(*size), k_max_package_size));
+        const auto* end = size->data() + size->size();
+        const auto result = std::from_chars(size->data(), end, value);
+        if (size->empty() || result.ec != std::errc() || result.ptr != end ||
+            value > k_max_package_size) {
+            refuse(fmt::format("{}: line {}: Size `{}`: not a number of bytes up to {}", m_name,
+                               m_line_number, core::printable(*size), k_max_package_size));
+            return;
         }
         m_current.size = value;
     } else if (auto priority = field(text, "priority")) {
@@ -177,18 +213,24 @@ void PackagesScan::line(std::string_view text) {
 }
 
 void PackagesScan::end_stanza() {
-    if (!m_name.empty() && !m_seen_version) {
-        fail(m_stanza_line, fmt::format("the stanza of {} has no Version", m_name));
+    if (m_stanza_bytes != 0 && m_error.empty()) {
+        if (++m_stanzas > m_limits.max_stanzas) {
+            refuse(fmt::format("{}: more than {} stanzas; refusing the index", m_name,
+                               m_limits.max_stanzas));
+        } else if (!m_package.empty() && (!m_has_version || m_version.empty())) {
+            refuse(fmt::format("{}: line {}: the stanza of {} has no Version", m_name,
+                               m_stanza_line, core::printable(m_package)));
+        }
     }
-    if (!m_name.empty()) {
+    if (!m_package.empty()) {
         // libsolv gives a stanza without Architecture the arch "all"; key it the same way.
-        m_noted[key(m_name, m_version, m_arch.empty() ? "all" : m_arch)] = m_current;
+        m_noted[key(m_package, m_version, m_arch.empty() ? "all" : m_arch)] = m_current;
     }
-    m_name.clear();
+    m_stanza_bytes = 0;
+    m_has_version = false;
+    m_package.clear();
     m_version.clear();
     m_arch.clear();
-    m_seen_version = false;
-    m_stanza_line = 0;
     m_current = Noted{};
 }
 

@@ -15,6 +15,7 @@ extern "C" {
 #pragma GCC diagnostic ignored "-Wsign-conversion"
 #pragma GCC diagnostic ignored "-Wold-style-cast"
 
+#include <distill/core/cancel.hpp>
 #include <distill/core/error.hpp>
 #include <distill/distro/debian/packages_scan.hpp>
 
@@ -30,17 +31,26 @@ void PoolLoader::load(s_Pool* pool, s_Repo* repo, const std::filesystem::path& p
                       const std::string& served_as) const {
     // libsolv's Packages parser skips the Size field, which distill needs for downloads and
     // locks; a scanner reads the same decompressed bytes on their way into libsolv.
-    auto source =
-        resolve::solv::open_decompressing(path, served_as.empty() ? path.string() : served_as);
-    PackagesScan scan(source.get());
+    const std::string name = served_as.empty() ? path.string() : served_as;
+    auto source = resolve::solv::open_decompressing(path, name);
+    PackagesScan::Limits limits;
+    std::error_code ignored;
+    limits.compressed = std::filesystem::file_size(path, ignored);
+    if (ignored) {
+        limits.compressed = 0;
+    }
+    PackagesScan scan(source.get(), name, limits);
     FILE* tee = scan.file();
     const int parsed = repo_add_debpackages(repo, tee, 0);
     std::fclose(tee);
-    const std::string& where = served_as.empty() ? path.string() : served_as;
-    if (!scan.problem().empty()) {
-        // The index is signed, but its fields become cache file names and database paths:
-        // one that breaks its grammar is refused before anything uses it.
-        throw VerificationError(fmt::format("{}: {}", where, scan.problem()));
+    if (scan.cancelled()) {
+        core::throw_if_cancelled();
+    }
+    if (!scan.error().empty()) {
+        // The index is signed, but its fields become cache file names and database paths, and
+        // its size drives memory and time: one that breaks its grammar or a bound is refused
+        // before anything uses it.
+        throw VerificationError(scan.error());
     }
     if (scan.binary()) {
         throw Error(fmt::format("{}: not a Packages index (binary data; compressed unlike its "

@@ -31,6 +31,7 @@ extern "C" {
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <distill/core/cancel.hpp>
 #include <distill/core/error.hpp>
 #include <distill/core/fs.hpp>
 
@@ -476,7 +477,10 @@ Solution PreparedPool::solve(const std::vector<std::vector<Id>>& wanted,
     Solver solver(pool);
     // Recommends and Suggests are not part of a distroless closure.
     solver_set_flag(solver.get(), SOLVER_FLAG_IGNORE_RECOMMENDED, 1);
+    // libsolv's solver offers no way to stop it: cancellation is noticed before and after.
+    core::throw_if_cancelled();
     const int problem_count = solver_solve(solver.get(), jobs.get());
+    core::throw_if_cancelled();
     if (!debug_dir.empty()) {
         std::filesystem::create_directories(debug_dir);
         if (testcase_write(solver.get(), debug_dir.c_str(),

