@@ -153,6 +153,22 @@ class Lock(dt.TestCase):
         self.assertEqual(images["digest"], {"before": before["digest"], "after": after["digest"]})
         print(text)
 
+    def test_a_locked_version_the_mirror_dropped_is_an_error_with_the_old_index_cached(self):
+        self.publish([self.app, self.v1], age_days=1)
+        with dt.Server(self.local.root) as server:
+            manifest = self.manifest(server.url)
+            self.build(manifest)
+            v2 = libhello(self.local.pool, "1.0-2")
+            self.publish([self.app, v2])
+            # The cache keeps the release file and index the lock was made from (they vouch
+            # for it) but not the package file itself.
+            (self.cache / "blobs" / "sha256" / dt.sha256_file(self.v1)).unlink()
+            self.v1.unlink()
+            failed = self.build(manifest, check=5)
+        self.assertIn("libhello1 1.0-1", failed.stderr)
+        self.assertIn("the mirror no longer serves", failed.stderr)
+        self.assertIn("distill lock --update", failed.stderr)
+
     def test_a_locked_version_the_mirror_dropped_is_an_error(self):
         self.publish([self.app, self.v1], age_days=1)
         with dt.Server(self.local.root) as server:
@@ -161,9 +177,9 @@ class Lock(dt.TestCase):
             v2 = libhello(self.local.pool, "1.0-2")
             self.publish([self.app, v2])
             self.v1.unlink()  # replaced by the security update, as Debian does
-            shutil.rmtree(self.cache)
-            failed = self.build(manifest, check=5)
-        self.assertIn("libhello1 1.0-1", failed.stderr)
+            shutil.rmtree(self.cache)  # a fresh machine: only the current index can vouch
+            failed = self.build(manifest, check=4)
+        self.assertIn("libhello1 1.0-1, where the signed index has 1.0-2", failed.stderr)
         self.assertIn("the mirror no longer serves", failed.stderr)
         self.assertIn("distill lock --update", failed.stderr)
         self.assertNotIn("1.0-2", json.loads((self.project / "image.lock").read_text()).__str__())

@@ -3,15 +3,33 @@
 A hard link between two files the path policy drops is no escape: both go; a kept link to a
 dropped file keeps its content. A file name that is not UTF-8 and a `conffiles` line that names
 no file are errors naming the package, not library messages, and leave nothing in the cache.
+A sparse file, which dpkg does not unpack and whose map can promise more data than the archive
+holds (libarchive fills the rest with zeros), is refused.
 """
 
 import json
+import lzma
 import sys
 import tarfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 import distill_test as dt  # noqa: E402
+
+
+def short_sparse_tar(path, data, promised):
+    """An uncompressed tar of one old-GNU sparse file (type S) at `path`: its map says `promised`
+    bytes of data at offset 0, its member holds only `data`."""
+    header = bytearray(dt.tar_bytes([(dt.tar_info(path), data)])[:512])
+    header[156:157] = b"S"
+    header[386:398] = b"%011o\0" % 0  # sparse[0].offset
+    header[398:410] = b"%011o\0" % promised  # sparse[0].numbytes
+    header[482] = 0  # no extension headers
+    header[483:495] = b"%011o\0" % promised  # realsize
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header)
+    padding = b"\0" * (-len(data) % 512)
+    return bytes(header) + data + padding + b"\0" * 1024
 
 
 class PackageContent(dt.TestCase):
@@ -55,6 +73,18 @@ class PackageContent(dt.TestCase):
                       result.stderr)
         self.assertNotIn("json", result.stderr.lower())
         self.assertEqual(list((self.cache / "derived").rglob("*.pack")), [])
+
+    def test_a_sparse_file_is_refused(self):
+        data_tar = short_sparse_tar("./usr/share/short/file", b"x" * 600, 100000)
+
+        def layout(members):
+            return [(name, lzma.compress(data_tar) if name == "data.tar.xz" else payload)
+                    for name, payload in members]
+        deb = dt.craft_deb(self.local.pool, "short", [], layout=layout)
+        result = self.build(deb, 7)
+        self.assertIn("short 1.0-1: data.tar: ./usr/share/short/file: a sparse file, which dpkg "
+                      "does not unpack", result.stderr)
+        self.assertFalse(self.output.exists())
 
 
 if __name__ == "__main__":

@@ -79,20 +79,24 @@ protected:
     core::NullReporter m_reporter;
 };
 
-TEST_F(PipelineSteps, ResolvingFromAMatchingLockRunsNoSolver) {
+TEST_F(PipelineSteps, AMatchingLockIsUsedOnlyWhenTheSignedIndexesGiveIt) {
     const auto loaded = manifest("mopidy");
     const auto lock_path = lock::path_for(loaded.path);
+    // A lock made by hand: it matches the manifest, but no signed index vouches for it (mopidy
+    // needs packages this archive does not have).
     lock::write(lock_path,
                 lock::make(loaded.manifest, {plan_of("mopidy", "mopidy_3.4.2-2_all.deb")}, {}));
     auto s = session();
-    const auto resolved = resolve_packages(s, loaded, {}, LockSettings{});
-    EXPECT_TRUE(resolved.lock.used);
-    EXPECT_EQ(resolved.lock.path, lock_path);
-    ASSERT_EQ(resolved.plans.size(), 1U);
-    ASSERT_EQ(resolved.plans[0].packages.size(), 1U);
-    EXPECT_EQ(resolved.plans[0].packages[0].name, "mopidy");
-    // Nothing was fetched: the lock alone answered.
-    EXPECT_FALSE(fs::exists(scratch() / "cache" / "urls"));
+    for (const auto mode : {LockMode::automatic, LockMode::frozen}) {
+        try {
+            (void)resolve_packages(s, loaded, {}, LockSettings{mode, {}});
+            FAIL() << "a lock nothing vouches for was used";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.exit_code(), ExitCode::verification);
+            EXPECT_THAT(e.what(), HasSubstr(lock_path.string()));
+            EXPECT_THAT(e.what(), HasSubstr("distill lock --update"));
+        }
+    }
 
     // --frozen refuses a lock the manifest has moved away from.
     write("app.yaml", core::read_file(loaded.path) + "exclude: [bash]\n");

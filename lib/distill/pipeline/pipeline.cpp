@@ -49,12 +49,12 @@ void explain_missing(const distro::Distro& distro, resolve::Resolution& resoluti
     }
 }
 
-/// The packages of a lock that matches the manifest (and the archs asked for): nothing to
-/// download, no solver to run. nullopt when the lock cannot be used; an Error when it must be
-/// (--frozen) and cannot.
-std::optional<std::vector<resolve::Plan>> from_lock(const manifest::Loaded& loaded,
-                                                    const LockSettings& settings, LockUse& use,
-                                                    core::Reporter& reporter) {
+/// The lock that matches the manifest (and the archs asked for). nullopt when the lock cannot
+/// be used; an Error when it must be (--frozen) and cannot. What it says is not trusted yet:
+/// see vouch().
+std::optional<lock::Lockfile> from_lock(const manifest::Loaded& loaded,
+                                        const LockSettings& settings, LockUse& use,
+                                        core::Reporter& reporter) {
     std::error_code error;
     const bool exists = std::filesystem::exists(use.path, error);
     const std::string manifest_path = loaded.path.string();
@@ -71,15 +71,9 @@ std::optional<std::vector<resolve::Plan>> from_lock(const manifest::Loaded& load
     const auto lock = lock::read(use.path);
     const bool same_manifest = lock.manifest_digest == lock::manifest_digest(loaded.manifest);
     if (same_manifest && lock.arch_names() == loaded.archs) {
-        reporter.info(
-            fmt::format("using the lock {}: exact versions, no solver run", use.path.string()));
-        std::vector<resolve::Plan> plans;
-        for (const auto& arch : lock.archs) {
-            plans.push_back(lock::to_plan(arch));
-        }
         use.used = true;
         use.reason = "the lock matches the manifest";
-        return plans;
+        return lock;
     }
     const std::string why = !same_manifest
                                 ? "the manifest (or a manifest it includes) changed since the "
@@ -96,7 +90,93 @@ std::optional<std::vector<resolve::Plan>> from_lock(const manifest::Loaded& load
     return std::nullopt;
 }
 
+/// How `locked` and what the signed indexes give (`vouched`) differ, for the first package
+/// where they do; nullopt when they are the same packages, versions, files and hashes.
+std::optional<std::string> difference(const resolve::Plan& locked, const resolve::Plan& vouched) {
+    std::map<std::pair<std::string, std::string>, const package::Record*> given;
+    for (const auto& package : vouched.packages) {
+        given.emplace(std::pair{package.name, package.arch}, &package);
+    }
+    for (const auto& package : locked.packages) {
+        const auto found = given.find({package.name, package.arch});
+        const std::string name = core::printable(package.name);
+        if (found == given.end()) {
+            return fmt::format("it has {} {}, which the manifest does not need", name,
+                               core::printable(package.version));
+        }
+        const auto& index = *found->second;
+        if (index.version != package.version) {
+            return fmt::format("it has {} {}, where the signed index has {}", name,
+                               core::printable(package.version), index.version);
+        }
+        if (index.sha256 != package.sha256 || index.download_size != package.download_size) {
+            return fmt::format("its SHA-256 or size of {} {} is not the one the signed index "
+                               "gives ({}, {} bytes)",
+                               name, index.version, index.sha256, index.download_size);
+        }
+        if (index.url != package.url) {
+            return fmt::format("it fetches {} {} from {}, where the signed index has {}", name,
+                               index.version, core::printable(package.url), index.url);
+        }
+        given.erase(found);
+    }
+    if (!given.empty()) {
+        const auto& missing = *given.begin()->second;
+        return fmt::format("it leaves out {} {}, which the manifest needs", missing.name,
+                           missing.version);
+    }
+    return std::nullopt;
+}
+
 } // namespace
+
+std::vector<resolve::Plan> vouch(Session& session, const manifest::Loaded& loaded,
+                                 const Settings& settings, const lock::Lockfile& lock,
+                                 const LockUse& use) {
+    sources::PinnedReleases pinned;
+    for (const auto& source : lock.sources) {
+        pinned.emplace(source.release, source.sha256);
+    }
+    Planner planner(session, loaded, settings, &pinned);
+    std::vector<resolve::Plan> plans;
+    for (const auto& locked_arch : lock.archs) {
+        auto locked = lock::to_plan(locked_arch);
+        auto planned = planner.plan(locked_arch.arch, IndexWarnings::leave);
+        const auto& stats = planned.stats;
+        const bool all_pinned = stats.releases_pinned == stats.releases_checked +
+                                                             stats.releases_pinned;
+        std::optional<std::string> problem;
+        if (!planned.resolution.solved()) {
+            problem = fmt::format("the manifest does not resolve against the signed indexes: {}",
+                                  planned.resolution.problems.front().summary);
+        } else {
+            problem = difference(locked, planned.resolution.plan);
+        }
+        if (problem && all_pinned) {
+            throw VerificationError(fmt::format(
+                "the lock {} does not hold what the signed indexes it was made from give for {} "
+                "({}): {}; a lock pins versions, it does not vouch for them: run `distill lock "
+                "--update` to resolve from the signed indexes again, and review what changes",
+                use.path.string(), locked_arch.arch, loaded.manifest.name, *problem));
+        }
+        if (problem) {
+            throw VerificationError(fmt::format(
+                "the lock {} does not hold what the mirror's signed indexes give now for {} ({}): "
+                "{}; the cache lacks the release files the lock was made from, so only the "
+                "current ones can vouch for it. Either the mirror no longer serves the locked "
+                "versions or the lock was edited: run `distill lock --update` to resolve from "
+                "the signed indexes again, and review what changes",
+                use.path.string(), locked_arch.arch, loaded.manifest.name, *problem));
+        }
+        session.reporter().info(fmt::format(
+            "using the lock {}: {} packages for {}, each as a signed index gives it ({} of {} "
+            "release files as the lock names them, from the cache)",
+            use.path.string(), locked.packages.size(), locked_arch.arch, stats.releases_pinned,
+            stats.releases_checked + stats.releases_pinned));
+        plans.push_back(std::move(planned.resolution.plan));
+    }
+    return plans;
+}
 
 bool PlanResult::solved() const {
     for (const auto& arch : archs) {
@@ -107,27 +187,34 @@ bool PlanResult::solved() const {
     return true;
 }
 
-Planner::Planner(Session& session, const manifest::Loaded& loaded, const Settings& settings)
+Planner::Planner(Session& session, const manifest::Loaded& loaded, const Settings& settings,
+                 const sources::PinnedReleases* pinned)
     : m_session(session)
     , m_loaded(loaded)
     , m_settings(settings)
     , m_distro(distro::get(loaded.manifest))
-    , m_repositories(m_distro.repositories(loaded.manifest)) {}
+    , m_repositories(m_distro.repositories(loaded.manifest))
+    , m_pinned(pinned) {}
 
 ArchPlan Planner::plan(const std::string& arch, IndexWarnings warnings) {
     const auto& manifest = m_loaded.manifest;
     auto& reporter = m_session.reporter();
     sources::Context context{m_session.cache(), m_session.http(), reporter};
+    context.pinned = m_pinned;
     reporter.stage(fmt::format("sources ({})", arch));
     auto indexes = with_context(fmt::format("fetching package indexes for {}", arch), [&] {
         return m_distro.fetch_indexes(m_repositories, arch, context);
     });
     const auto& stats = indexes.stats;
-    reporter.info(fmt::format("{} release files checked ({} not modified), {} indexes "
+    const std::string pinned =
+        stats.releases_pinned == 0
+            ? std::string()
+            : fmt::format(", {} from the cache as the lock names them", stats.releases_pinned);
+    reporter.info(fmt::format("{} release files checked ({} not modified{}), {} indexes "
                               "downloaded, {} from cache, {} downloaded",
-                              stats.releases_checked, stats.releases_not_modified,
-                              stats.indexes_downloaded, stats.indexes_cached,
-                              core::human_size(stats.bytes_downloaded)));
+                              stats.releases_checked + stats.releases_pinned,
+                              stats.releases_not_modified, pinned, stats.indexes_downloaded,
+                              stats.indexes_cached, core::human_size(stats.bytes_downloaded)));
 
     reporter.stage(fmt::format("resolve ({})", arch));
     resolve::Options options;
@@ -169,8 +256,8 @@ Resolved resolve_packages(Session& session, const manifest::Loaded& loaded,
     Resolved resolved{loaded.manifest, {}, {}, {}};
     resolved.lock.path =
         lock_settings.path.empty() ? lock::path_for(loaded.path) : lock_settings.path;
-    if (auto plans = from_lock(loaded, lock_settings, resolved.lock, session.reporter())) {
-        resolved.plans = std::move(*plans);
+    if (auto lock = from_lock(loaded, lock_settings, resolved.lock, session.reporter())) {
+        resolved.plans = vouch(session, loaded, settings, *lock, resolved.lock);
         return resolved;
     }
     Planner planner(session, loaded, settings);

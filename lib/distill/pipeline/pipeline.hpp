@@ -63,7 +63,7 @@ struct LockSettings {
 /// What became of the lock.
 struct LockUse {
     std::filesystem::path path;
-    bool used = false;    ///< the packages came from it; the solver did not run
+    bool used = false;    ///< the packages came from it (checked against signed indexes)
     bool written = false; ///< it was written (new, or renewed)
     std::string reason;   ///< why it was (not) used, for the report
 };
@@ -84,8 +84,8 @@ enum class IndexWarnings {
     leave, ///< the caller judges the packages themselves (build)
 };
 
-/// The resolve step: the manifest's packages from the lock when it matches the manifest (no
-/// index is downloaded, no solver runs), otherwise by resolving (an unsolvable request is a
+/// The resolve step: the manifest's packages from the lock when it matches the manifest and
+/// signed indexes vouch for every package of it (vouch() in steps.hpp), otherwise by resolving (an unsolvable request is a
 /// resolve::UnsolvableError, exit code 6, carrying the problems). The lock is not written
 /// here: write_lock() does that once the caller succeeded.
 [[nodiscard]] Resolved resolve_packages(Session& session, const manifest::Loaded& loaded,

@@ -6,6 +6,7 @@
 
 #include <distill/distro/distro.hpp>
 #include <distill/image/oci.hpp>
+#include <distill/lock/lock.hpp>
 #include <distill/pipeline/pipeline.hpp>
 #include <distill/pipeline/session.hpp>
 #include <distill/sources/sources.hpp>
@@ -21,7 +22,10 @@ namespace distill::pipeline {
 /// verified and resolved.
 class Planner {
 public:
-    Planner(Session& session, const manifest::Loaded& loaded, const Settings& settings);
+    /// `pinned` (not owned, may be null): the release files a lock names, see
+    /// sources::Context::pinned.
+    Planner(Session& session, const manifest::Loaded& loaded, const Settings& settings,
+            const sources::PinnedReleases* pinned = nullptr);
 
     /// Fetches and verifies the indexes for `arch` and resolves the manifest's packages from
     /// them; a missing package that another component has gets a hint. The index's installer
@@ -34,7 +38,19 @@ private:
     const Settings& m_settings;
     const distro::Distro& m_distro;
     std::vector<sources::Repository> m_repositories;
+    const sources::PinnedReleases* m_pinned;
 };
+
+/// The lock step's check of a lock that matches the manifest: a lock pins, it does not vouch.
+/// Resolves the manifest again from the signed indexes of its sources (those the lock was
+/// made from where the cache holds their release files, else the mirror's current ones) and
+/// gives their plans when they hold exactly the lock's packages, versions, URLs, sizes and
+/// SHA-256 digests. Anything else (a package added to or left out of the lock, another hash,
+/// a URL outside the manifest's sources) is a VerificationError naming the package and
+/// suggesting `distill lock --update`, also under --frozen.
+[[nodiscard]] std::vector<resolve::Plan> vouch(Session& session, const manifest::Loaded& loaded,
+                                               const Settings& settings,
+                                               const lock::Lockfile& lock, const LockUse& use);
 
 /// The fetch step: every package file of `plan` into the cache, verified against the SHA-256
 /// and size the plan has, `session.transfers()` at a time; each record gets its `file`, and the

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,7 @@ struct UnusedIndex {
 struct FetchStats {
     int releases_checked = 0;      ///< release files requested (conditionally when cached)
     int releases_not_modified = 0; ///< answered 304 Not Modified
+    int releases_pinned = 0;       ///< the copy a lock names, taken from the cache unasked
     int indexes_downloaded = 0;
     int indexes_cached = 0; ///< taken from the cache by hash, without a request
     std::uint64_t bytes_downloaded = 0;
@@ -82,11 +84,18 @@ struct IndexSet {
     std::vector<UnusedIndex> unused;
 };
 
+/// Release file URL -> the SHA-256 a lock recorded for it.
+using PinnedReleases = std::map<std::string, std::string>;
+
 /// What the sources stage works with.
 struct Context {
     const core::Cache& cache;
     core::HttpClient& http;
     core::Reporter& reporter;
+    /// For a build from a lock: the release files it was resolved from. Where the cache holds
+    /// one of them, that copy is verified (signature, suite, and its own hash) and used without
+    /// asking the mirror; otherwise the current one is fetched as always. Not owned; may be null.
+    const PinnedReleases* pinned = nullptr;
     /// The time release files are judged against (Valid-Until, Date); now, unless a test
     /// says otherwise.
     std::chrono::sys_seconds now =

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -28,15 +29,20 @@ std::string dists_url(const Repository& repository) {
     return fmt::format("{}/dists/{}", repository.url, repository.suite);
 }
 
-/// Checks what a valid signature alone does not prove: that the release is the one asked
-/// for, and current.
-void check_release(const Release& release, const Repository& repository, const std::string& url,
-                   std::chrono::sys_seconds now) {
+/// Checks that the release is the one asked for: a valid signature alone does not prove it.
+void check_suite(const Release& release, const Repository& repository, const std::string& url) {
     if (!release.names(repository.suite)) {
         throw VerificationError(fmt::format(R"({}: is for suite "{}" (codename "{}"), not "{}")",
                                             url, release.suite, release.codename,
                                             repository.suite));
     }
+}
+
+/// Checks what a valid signature alone does not prove: that the release is the one asked
+/// for, and current.
+void check_release(const Release& release, const Repository& repository, const std::string& url,
+                   std::chrono::sys_seconds now) {
+    check_suite(release, repository, url);
     if (release.valid_until && *release.valid_until < now) {
         throw VerificationError(fmt::format("{}: expired: valid until {}, now {}", url,
                                             format_release_date(*release.valid_until),
@@ -111,8 +117,44 @@ locate_indexes(const Repository& repository, const VerifiedRelease& verified,
 
 } // namespace
 
+namespace {
+
+/// The release file a lock names, when the cache holds it: checked against its name (the
+/// cache is outside data too), its signature against the manifest's keyring (not the one the
+/// lock names) and its suite. Its age is not judged: a lock pins a moment on purpose, and the
+/// signature still says who vouched for it. nullopt when the cache does not hold it.
+std::optional<VerifiedRelease> pinned_release(const Repository& repository, const std::string& url,
+                                              Context& context, FetchStats& stats) {
+    if (context.pinned == nullptr) {
+        return std::nullopt;
+    }
+    const auto pin = context.pinned->find(url);
+    if (pin == context.pinned->end() || !core::is_sha256_hex(pin->second) ||
+        !context.cache.has_blob(pin->second)) {
+        return std::nullopt;
+    }
+    const auto path = context.cache.blob_path(pin->second);
+    if (core::file_hex_digest(path) != pin->second) {
+        context.reporter.warning(
+            fmt::format("{}: the cached copy {} is damaged; asking the mirror", url, path.string()));
+        return std::nullopt;
+    }
+    auto signed_text = verify_clearsigned(path, repository.keyring, url);
+    auto release = parse_release(signed_text.text, url);
+    check_suite(release, repository, url);
+    ++stats.releases_pinned;
+    context.reporter.debug(fmt::format("{}: the copy the lock names, {} (signed by {})", url,
+                                       pin->second, fmt::join(signed_text.signers, ", ")));
+    return VerifiedRelease{std::move(release), url, pin->second, std::move(signed_text.signers)};
+}
+
+} // namespace
+
 VerifiedRelease fetch_release(const Repository& repository, Context& context, FetchStats& stats) {
     const std::string url = dists_url(repository) + "/InRelease";
+    if (auto pinned = pinned_release(repository, url, context, stats)) {
+        return std::move(*pinned);
+    }
     const auto previous = context.cache.url_record(url);
 
     core::BlobWriter writer(context.cache);

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <set>
 #include <span>
 #include <string_view>
@@ -323,16 +324,59 @@ private:
                 raw.link = target != nullptr ? target : "";
             }
             if (raw.type == EntryType::file) {
-                m_pack.add_file(raw, compressed, [&](std::span<char> buffer) {
-                    const auto got = archive_read_data(inner.get(), buffer.data(), buffer.size());
-                    if (got < 0) {
-                        throw Error(fmt::format("{}: data.tar: {}: {}", m_input.label, raw.path,
-                                                inner.error()));
+                // Read block by block: a block that does not start where the last ended is a
+                // hole, and a hole means a sparse file. dpkg unpacks none (its tar reader knows
+                // no such type), and a sparse map can promise more data than the member holds,
+                // which libarchive would fill with zeros: refused like every member dpkg
+                // refuses.
+                const void* block = nullptr;
+                std::size_t block_size = 0;
+                std::size_t used = 0;
+                la_int64_t next = 0;
+                const auto sparse = [&] {
+                    return UnsafeContentError(fmt::format("{}: data.tar: {}: a sparse file, "
+                                                          "which dpkg does not unpack",
+                                                          m_input.label,
+                                                          core::printable(raw.path)));
+                };
+                bool ended = false;
+                // Fills the whole buffer, as archive_read_data would, unless the file ends.
+                m_pack.add_file(raw, compressed, [&](std::span<char> buffer) -> std::size_t {
+                    std::size_t filled = 0;
+                    while (filled < buffer.size() && !ended) {
+                        if (used == block_size) {
+                            la_int64_t offset = 0;
+                            const int got =
+                                archive_read_data_block(inner.get(), &block, &block_size, &offset);
+                            used = 0;
+                            if (got == ARCHIVE_EOF) {
+                                block_size = 0;
+                                ended = true;
+                                if (offset > next) {
+                                    throw sparse(); // a hole at the end
+                                }
+                                break;
+                            }
+                            if (got < ARCHIVE_WARN) {
+                                throw Error(fmt::format("{}: data.tar: {}: {}", m_input.label,
+                                                        core::printable(raw.path), inner.error()));
+                            }
+                            if (offset != next) {
+                                throw sparse();
+                            }
+                            next += static_cast<la_int64_t>(block_size);
+                            continue;
+                        }
+                        const std::size_t count =
+                            std::min(buffer.size() - filled, block_size - used);
+                        std::memcpy(buffer.data() + filled, static_cast<const char*>(block) + used,
+                                    count);
+                        used += count;
+                        filled += count;
                     }
-                    return static_cast<std::size_t>(got);
+                    return filled;
                 });
-                // A truncated member (a sparse file's map promising more than its data holds)
-                // reads short without an error from libarchive.
+                // A member that ends before its header said it would.
                 if (const auto promised = archive_entry_size(entry);
                     promised >= 0 && raw.size != static_cast<std::uint64_t>(promised)) {
                     throw Error(fmt::format("{}: data.tar: {}: the header says {} bytes, the "
