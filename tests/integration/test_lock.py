@@ -153,36 +153,34 @@ class Lock(dt.TestCase):
         self.assertEqual(images["digest"], {"before": before["digest"], "after": after["digest"]})
         print(text)
 
-    def test_a_locked_version_the_mirror_dropped_is_an_error_with_the_old_index_cached(self):
+    def build_after_the_mirror_dropped_v1(self, forget, check):
+        """Builds (writing the lock with libhello1 1.0-1), publishes 1.0-2 in its place as a
+        security update does, lets `forget` drop some of the cache, and builds again."""
         self.publish([self.app, self.v1], age_days=1)
         with dt.Server(self.local.root) as server:
             manifest = self.manifest(server.url)
             self.build(manifest)
             v2 = libhello(self.local.pool, "1.0-2")
             self.publish([self.app, v2])
-            # The cache keeps the release file and index the lock was made from (they vouch
-            # for it) but not the package file itself.
-            (self.cache / "blobs" / "sha256" / dt.sha256_file(self.v1)).unlink()
-            self.v1.unlink()
-            failed = self.build(manifest, check=5)
+            forget()
+            self.v1.unlink()  # replaced by the security update, as Debian does
+            failed = self.build(manifest, check=check)
         self.assertIn("libhello1 1.0-1", failed.stderr)
         self.assertIn("the mirror no longer serves", failed.stderr)
         self.assertIn("distill lock --update", failed.stderr)
+        self.assertNotIn("1.0-2", json.loads((self.project / "image.lock").read_text()).__str__())
+        return failed
+
+    def test_a_locked_version_the_mirror_dropped_is_an_error_with_the_old_index_cached(self):
+        # The cache keeps the release file and index the lock was made from (they vouch for
+        # it) but not the package file: the download is what fails.
+        self.build_after_the_mirror_dropped_v1(
+            lambda: (self.cache / "blobs" / "sha256" / dt.sha256_file(self.v1)).unlink(), 5)
 
     def test_a_locked_version_the_mirror_dropped_is_an_error(self):
-        self.publish([self.app, self.v1], age_days=1)
-        with dt.Server(self.local.root) as server:
-            manifest = self.manifest(server.url)
-            self.build(manifest)
-            v2 = libhello(self.local.pool, "1.0-2")
-            self.publish([self.app, v2])
-            self.v1.unlink()  # replaced by the security update, as Debian does
-            shutil.rmtree(self.cache)  # a fresh machine: only the current index can vouch
-            failed = self.build(manifest, check=4)
+        # A fresh machine: only the current index can vouch, and it has another version.
+        failed = self.build_after_the_mirror_dropped_v1(lambda: shutil.rmtree(self.cache), 4)
         self.assertIn("libhello1 1.0-1, where the signed index has 1.0-2", failed.stderr)
-        self.assertIn("the mirror no longer serves", failed.stderr)
-        self.assertIn("distill lock --update", failed.stderr)
-        self.assertNotIn("1.0-2", json.loads((self.project / "image.lock").read_text()).__str__())
 
     def test_the_same_digest_under_every_perturbation(self):
         dt.require_programs("faketime")

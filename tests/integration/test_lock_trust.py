@@ -28,11 +28,7 @@ class LockTrust(dt.TestCase):
         self.project = self.scratch / "project"
         self.project.mkdir()
         self.output = self.scratch / "out" / "image"
-        self.hello = dt.build_deb(self.local.pool, "hello",
-                                  {"/usr/bin/hello": (b"\x7fELF hello", 0o755)},
-                                  Depends="libhello1")
-        self.lib = dt.build_deb(self.local.pool, "libhello1",
-                                {"/usr/lib/libhello.so.1": b"\x7fELF libhello"})
+        self.hello, self.lib = dt.hello_and_library(self.local.pool)
         # In the signed index, but nothing the manifest asks for needs it.
         self.shell = dt.build_deb(self.local.pool, "sh-tools",
                                   {"/usr/bin/sh-tools": (b"#!/bin/sh\necho pwned\n", 0o755)})

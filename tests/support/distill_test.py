@@ -373,6 +373,14 @@ def package_fields(deb, root):
     return fields
 
 
+def hello_and_library(pool):
+    """Two packages built into `pool`: hello (a program) and libhello1, which it depends on."""
+    hello = build_deb(pool, "hello", {"/usr/bin/hello": (b"\x7fELF hello", 0o755)},
+                      Depends="libhello1")
+    library = build_deb(pool, "libhello1", {"/usr/lib/libhello.so.1": b"\x7fELF libhello"})
+    return hello, library
+
+
 class LocalRepo:
     """A signed apt repository of packages made by the test, in `directory`: pool/main holds
     the .debs, publish() writes the index of a set of them as one snapshot."""
