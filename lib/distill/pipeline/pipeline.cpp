@@ -143,8 +143,8 @@ std::vector<resolve::Plan> vouch(Session& session, const manifest::Loaded& loade
         auto locked = lock::to_plan(locked_arch);
         auto planned = planner.plan(locked_arch.arch, IndexWarnings::leave);
         const auto& stats = planned.stats;
-        const bool all_pinned = stats.releases_pinned == stats.releases_checked +
-                                                             stats.releases_pinned;
+        const bool all_pinned =
+            stats.releases_pinned == stats.releases_checked + stats.releases_pinned;
         std::optional<std::string> problem;
         if (!planned.resolution.solved()) {
             problem = fmt::format("the manifest does not resolve against the signed indexes: {}",

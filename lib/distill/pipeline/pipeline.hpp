@@ -85,9 +85,9 @@ enum class IndexWarnings {
 };
 
 /// The resolve step: the manifest's packages from the lock when it matches the manifest and
-/// signed indexes vouch for every package of it (vouch() in steps.hpp), otherwise by resolving (an unsolvable request is a
-/// resolve::UnsolvableError, exit code 6, carrying the problems). The lock is not written
-/// here: write_lock() does that once the caller succeeded.
+/// signed indexes vouch for every package of it (vouch() in steps.hpp), otherwise by resolving (an
+/// unsolvable request is a resolve::UnsolvableError, exit code 6, carrying the problems). The lock
+/// is not written here: write_lock() does that once the caller succeeded.
 [[nodiscard]] Resolved resolve_packages(Session& session, const manifest::Loaded& loaded,
                                         const Settings& settings, const LockSettings& lock,
                                         IndexWarnings warnings = IndexWarnings::report);

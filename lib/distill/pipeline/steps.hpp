@@ -49,8 +49,8 @@ private:
 /// a URL outside the manifest's sources) is a VerificationError naming the package and
 /// suggesting `distill lock --update`, also under --frozen.
 [[nodiscard]] std::vector<resolve::Plan> vouch(Session& session, const manifest::Loaded& loaded,
-                                               const Settings& settings,
-                                               const lock::Lockfile& lock, const LockUse& use);
+                                               const Settings& settings, const lock::Lockfile& lock,
+                                               const LockUse& use);
 
 /// The fetch step: every package file of `plan` into the cache, verified against the SHA-256
 /// and size the plan has, `session.transfers()` at a time; each record gets its `file`, and the

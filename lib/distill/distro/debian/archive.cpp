@@ -135,8 +135,8 @@ std::optional<VerifiedRelease> pinned_release(const Repository& repository, cons
     }
     const auto path = context.cache.blob_path(pin->second);
     if (core::file_hex_digest(path) != pin->second) {
-        context.reporter.warning(
-            fmt::format("{}: the cached copy {} is damaged; asking the mirror", url, path.string()));
+        context.reporter.warning(fmt::format("{}: the cached copy {} is damaged; asking the mirror",
+                                             url, path.string()));
         return std::nullopt;
     }
     auto signed_text = verify_clearsigned(path, repository.keyring, url);
