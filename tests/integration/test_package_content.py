@@ -7,6 +7,7 @@ A sparse file, which dpkg does not unpack and whose map can promise more data th
 holds (libarchive fills the rest with zeros), is refused.
 """
 
+import gzip
 import json
 import lzma
 import sys
@@ -73,6 +74,29 @@ class PackageContent(dt.TestCase):
                       result.stderr)
         self.assertNotIn("json", result.stderr.lower())
         self.assertEqual(list((self.cache / "derived").rglob("*.pack")), [])
+
+    def test_a_conffiles_line_that_names_no_file_is_an_error_naming_the_package(self):
+        control = gzip.compress(dt.tar_bytes([
+            (dt.tar_info("./control"), dt.control_text("conf").encode()),
+            (dt.tar_info("./conffiles"), b"/\n")]), mtime=0)
+
+        def layout(members):
+            return [(name, control if name == "control.tar.gz" else payload)
+                    for name, payload in members]
+        deb = dt.craft_deb(self.local.pool, "conf", [
+            dt.tar_info("./etc", tarfile.DIRTYPE, 0o755),
+            (dt.tar_info("./etc/conf.conf"), b"x=1\n")], layout=layout)
+        result = self.build(deb, None)
+        self.assertNotEqual(result.returncode, 0, result.stderr)
+        self.assertIn("conf 1.0-1", result.stderr)
+        self.assertIn("conffiles", result.stderr)
+        self.assertNotIn("filesystem error", result.stderr)
+        self.assertNotIn("basic_string", result.stderr)
+        # The package was read whole (its content is cached, with its index): nothing is left
+        # half-written.
+        for pack in (self.cache / "derived").rglob("*.pack"):
+            self.assertTrue(pack.with_suffix(".json").is_file(), pack)
+        self.assertFalse(self.output.exists())
 
     def test_a_sparse_file_is_refused(self):
         data_tar = short_sparse_tar("./usr/share/short/file", b"x" * 600, 100000)
