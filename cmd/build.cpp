@@ -174,10 +174,11 @@ script, and writes one image per architecture with a single layer:
     (SOURCE_DATE_EPOCH, else the newest package's build date): the same manifest
     and package versions give the same digest on any machine.
   - Locked: the first build writes NAME.lock beside NAME.yaml with every package's
-    exact version, URL and SHA-256; later builds take the packages from it (no
-    solver, no index download) while the manifest is unchanged. `--update` takes
-    the current versions (a nightly rebuild), `--frozen` refuses to build anything
-    but the lock. JSON output says whether the digest `changed`.
+    exact version, URL and SHA-256; later builds take the packages from it while
+    the manifest is unchanged, once signed indexes give exactly its packages (an
+    edited lock is refused, exit code 4). `--update` takes the current versions (a
+    nightly rebuild), `--frozen` refuses to build anything but the lock. JSON
+    output says whether the digest `changed`.
 
 Naming (--tag): a value without `/`, `:` or `@` is a tag; anything else is a
 whole reference [HOST[:PORT]/]PATH[:TAG] (lowercase path components, the tag

@@ -10,7 +10,8 @@
 #include <distill/sources/sources.hpp>
 
 // The lockfile: the exact packages a manifest resolved to, with where they come from and who
-// vouched for them, so that later builds take the same versions without running the solver.
+// vouched for them, so that later builds take the same versions. A lock pins; it never vouches:
+// pipeline::vouch() checks it against signed indexes before a build takes it.
 namespace distill::lock {
 
 /// A signed release file that vouched for the package indexes the lock was resolved from.
