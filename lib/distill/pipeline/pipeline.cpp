@@ -142,9 +142,6 @@ std::vector<resolve::Plan> vouch(Session& session, const manifest::Loaded& loade
     for (const auto& locked_arch : lock.archs) {
         auto locked = lock::to_plan(locked_arch);
         auto planned = planner.plan(locked_arch.arch, IndexWarnings::leave);
-        const auto& stats = planned.stats;
-        const bool all_pinned =
-            stats.releases_pinned == stats.releases_checked + stats.releases_pinned;
         std::optional<std::string> problem;
         if (!planned.resolution.solved()) {
             problem = fmt::format("the manifest does not resolve against the signed indexes: {}",
@@ -152,27 +149,24 @@ std::vector<resolve::Plan> vouch(Session& session, const manifest::Loaded& loade
         } else {
             problem = difference(locked, planned.resolution.plan);
         }
-        if (problem && all_pinned) {
-            throw VerificationError(fmt::format(
-                "the lock {} does not hold what the signed indexes it was made from give for {} "
-                "({}): {}; a lock pins versions, it does not vouch for them: run `distill lock "
-                "--update` to resolve from the signed indexes again, and review what changes",
-                use.path.string(), locked_arch.arch, loaded.manifest.name, *problem));
-        }
         if (problem) {
+            // Every release file was the lock's own copy unless one had to be asked for.
+            const bool as_made = planned.stats.releases_checked == 0;
             throw VerificationError(fmt::format(
-                "the lock {} does not hold what the mirror's signed indexes give now for {} ({}): "
-                "{}; the cache lacks the release files the lock was made from, so only the "
-                "current ones can vouch for it. Either the mirror no longer serves the locked "
-                "versions or the lock was edited: run `distill lock --update` to resolve from "
-                "the signed indexes again, and review what changes",
-                use.path.string(), locked_arch.arch, loaded.manifest.name, *problem));
+                "the lock {} does not hold what {} give for {} ({}): {}; {}: run `distill lock "
+                "--update` to resolve from the signed indexes again, and review what changes",
+                use.path.string(),
+                as_made ? "the signed indexes it was made from" : "the mirror's signed indexes now",
+                locked_arch.arch, loaded.manifest.name, *problem,
+                as_made ? "a lock pins versions, it does not vouch for them"
+                        : "the cache lacks the release files the lock was made from, so only the "
+                          "current ones can vouch for it. Either the mirror no longer serves the "
+                          "locked versions or the lock was edited"));
         }
-        session.reporter().info(fmt::format(
-            "using the lock {}: {} packages for {}, each as a signed index gives it ({} of {} "
-            "release files as the lock names them, from the cache)",
-            use.path.string(), locked.packages.size(), locked_arch.arch, stats.releases_pinned,
-            stats.releases_checked + stats.releases_pinned));
+        session.reporter().info(fmt::format("using the lock {}: {} packages for {}, each as a "
+                                            "signed index gives it",
+                                            use.path.string(), locked.packages.size(),
+                                            locked_arch.arch));
         plans.push_back(std::move(planned.resolution.plan));
     }
     return plans;

@@ -115,10 +115,6 @@ locate_indexes(const Repository& repository, const VerifiedRelease& verified,
     return located;
 }
 
-} // namespace
-
-namespace {
-
 /// The release file a lock names, when the cache holds it: checked against its name (the
 /// cache is outside data too), its signature against the manifest's keyring (not the one the
 /// lock names) and its suite. Its age is not judged: a lock pins a moment on purpose, and the

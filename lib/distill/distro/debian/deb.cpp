@@ -129,6 +129,69 @@ void check_entry_name(std::string_view label, std::string_view member, std::stri
     }
 }
 
+/// Reads a file member of data.tar block by block, filling each buffer whole as
+/// archive_read_data would. A block that does not start where the last one ended is a hole,
+/// and a hole means a sparse file: dpkg unpacks none (its tar reader knows no such type), and
+/// a sparse map can promise more data than the member holds, which libarchive would fill with
+/// zeros. Refused, like every member dpkg refuses.
+class DenseReader {
+public:
+    DenseReader(archive* tar, std::string_view label, std::string_view path)
+        : m_tar(tar)
+        , m_label(label)
+        , m_path(path) {}
+
+    /// Up to buffer.size() bytes of the file; fewer only at its end.
+    std::size_t read(std::span<char> buffer) {
+        std::size_t filled = 0;
+        while (filled < buffer.size() && (m_used < m_block_size || next_block())) {
+            const std::size_t count = std::min(buffer.size() - filled, m_block_size - m_used);
+            std::memcpy(buffer.data() + filled, static_cast<const char*>(m_block) + m_used, count);
+            m_used += count;
+            filled += count;
+        }
+        return filled;
+    }
+
+private:
+    /// The next block of data; false at the end of the file.
+    bool next_block() {
+        la_int64_t offset = 0;
+        const int got = archive_read_data_block(m_tar, &m_block, &m_block_size, &offset);
+        m_used = 0;
+        if (got == ARCHIVE_EOF) {
+            m_block_size = 0;
+            if (offset > m_next) {
+                throw sparse(); // a hole at the end
+            }
+            return false;
+        }
+        if (got < ARCHIVE_WARN) {
+            throw Error(fmt::format("{}: data.tar: {}: {}", m_label, core::printable(m_path),
+                                    core::archive_error(m_tar)));
+        }
+        if (offset != m_next) {
+            throw sparse();
+        }
+        m_next += static_cast<la_int64_t>(m_block_size);
+        return true;
+    }
+
+    [[nodiscard]] UnsafeContentError sparse() const {
+        return UnsafeContentError(fmt::format("{}: data.tar: {}: a sparse file, which dpkg does "
+                                              "not unpack",
+                                              m_label, core::printable(m_path)));
+    }
+
+    archive* m_tar;
+    std::string_view m_label;
+    std::string_view m_path;
+    const void* m_block = nullptr;
+    std::size_t m_block_size = 0;
+    std::size_t m_used = 0;
+    la_int64_t m_next = 0; ///< where the next block must start
+};
+
 /// An entry's path. libarchive gives none (nullptr) for an entry without a name or with one it
 /// cannot convert; that is a malformed package, not a string to construct.
 std::string path_of(archive_entry* entry, const std::string& label, std::string_view member) {
@@ -324,58 +387,9 @@ private:
                 raw.link = target != nullptr ? target : "";
             }
             if (raw.type == EntryType::file) {
-                // Read block by block: a block that does not start where the last ended is a
-                // hole, and a hole means a sparse file. dpkg unpacks none (its tar reader knows
-                // no such type), and a sparse map can promise more data than the member holds,
-                // which libarchive would fill with zeros: refused like every member dpkg
-                // refuses.
-                const void* block = nullptr;
-                std::size_t block_size = 0;
-                std::size_t used = 0;
-                la_int64_t next = 0;
-                const auto sparse = [&] {
-                    return UnsafeContentError(fmt::format("{}: data.tar: {}: a sparse file, "
-                                                          "which dpkg does not unpack",
-                                                          m_input.label,
-                                                          core::printable(raw.path)));
-                };
-                bool ended = false;
-                // Fills the whole buffer, as archive_read_data would, unless the file ends.
-                m_pack.add_file(raw, compressed, [&](std::span<char> buffer) -> std::size_t {
-                    std::size_t filled = 0;
-                    while (filled < buffer.size() && !ended) {
-                        if (used == block_size) {
-                            la_int64_t offset = 0;
-                            const int got =
-                                archive_read_data_block(inner.get(), &block, &block_size, &offset);
-                            used = 0;
-                            if (got == ARCHIVE_EOF) {
-                                block_size = 0;
-                                ended = true;
-                                if (offset > next) {
-                                    throw sparse(); // a hole at the end
-                                }
-                                break;
-                            }
-                            if (got < ARCHIVE_WARN) {
-                                throw Error(fmt::format("{}: data.tar: {}: {}", m_input.label,
-                                                        core::printable(raw.path), inner.error()));
-                            }
-                            if (offset != next) {
-                                throw sparse();
-                            }
-                            next += static_cast<la_int64_t>(block_size);
-                            continue;
-                        }
-                        const std::size_t count =
-                            std::min(buffer.size() - filled, block_size - used);
-                        std::memcpy(buffer.data() + filled, static_cast<const char*>(block) + used,
-                                    count);
-                        used += count;
-                        filled += count;
-                    }
-                    return filled;
-                });
+                DenseReader reader(inner.get(), m_input.label, raw.path);
+                m_pack.add_file(raw, compressed,
+                                [&](std::span<char> buffer) { return reader.read(buffer); });
                 // A member that ends before its header said it would.
                 if (const auto promised = archive_entry_size(entry);
                     promised >= 0 && raw.size != static_cast<std::uint64_t>(promised)) {
