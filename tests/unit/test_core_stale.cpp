@@ -1,4 +1,6 @@
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -55,6 +57,33 @@ TEST_F(CoreStale, SymlinksAreNeverFollowed) {
     fs::create_directory_symlink(dir() / "target", dir() / ".image.distill-link00");
     remove_stale(dir(), ".image.distill-");
     EXPECT_TRUE(fs::exists(dir() / "target" / "file"));
+}
+
+TEST_F(CoreStale, TempDirSurvivesAnotherRunSweepingAtTheSameMoment) {
+    // Two builds at once: one sweeps stale directories while the other makes its own. A
+    // directory taken between mkdtemp and its lock must be made again, not reported.
+    std::atomic<bool> done{false};
+    std::thread sweeper([&] {
+        while (!done) {
+            remove_stale(dir(), "race-");
+        }
+    });
+    int made = 0;
+    std::string failure;
+    for (; made < 2000 && failure.empty(); ++made) {
+        try {
+            const TempDir own("race-", dir());
+            if (!fs::is_directory(own.path())) {
+                failure = own.path().string() + " is gone while its owner holds it";
+            }
+        } catch (const std::exception& error) {
+            failure = error.what();
+        }
+    }
+    done = true;
+    sweeper.join();
+    EXPECT_EQ(failure, "");
+    EXPECT_EQ(made, 2000);
 }
 
 } // namespace

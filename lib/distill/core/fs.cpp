@@ -196,6 +196,9 @@ TempDir::TempDir(std::string_view prefix, std::filesystem::path parent) {
                                     errno_text(errno)));
         }
         Fd fd(::open(pattern.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd && errno == ENOENT) {
+            continue; // another process's remove_stale() took it before it was locked
+        }
         if (!fd) {
             throw Error(
                 fmt::format("{}: cannot open the new directory: {}", pattern, errno_text(errno)));
