@@ -140,7 +140,7 @@ TEST_F(PipelineSteps, FetchUnpackAssembleLayerFillTheRecord) {
     const auto& record = plan.packages[0];
     const auto& distro = distro::get(loaded.manifest);
 
-    fetch(s, plan, LockUse{});
+    fetch(s, distro, plan, LockUse{});
     EXPECT_EQ(record.file, s.cache().blob_path(record.sha256));
     EXPECT_EQ(core::file_hex_digest(record.file), record.sha256);
     EXPECT_EQ(package::remembered_file(s.cache(), "mopidy", "3.4.2-2", "all"), record.sha256);

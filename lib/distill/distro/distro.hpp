@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <distill/manifest/manifest.hpp>
+#include <distill/package/record.hpp>
 #include <distill/resolve/solv/loader.hpp>
 #include <distill/sources/sources.hpp>
 #include <distill/unpack/package.hpp>
@@ -121,6 +122,12 @@ public:
 
     /// The reader of the distro's package files.
     [[nodiscard]] virtual const unpack::Reader& reader() const = 0;
+
+    /// Checks a package file downloaded for `record` whose index gives no SHA-256 of it (see
+    /// package::Record::checksum): a VerificationError naming `url` when it is not the file
+    /// the index names. Distros whose index gives the SHA-256 are never asked.
+    virtual void check_download(const std::filesystem::path& file, const package::Record& record,
+                                const std::string& url) const = 0;
 
     /// Why a package's content is made by its maintainer scripts at install time, judged by
     /// what it holds, or nothing. Firmer than installer_by_index().

@@ -1,5 +1,5 @@
+#include <map>
 #include <memory>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -13,7 +13,8 @@ namespace {
 /// One download on its way: which of its URLs, and the blob file it streams into.
 struct Pending {
     const Download* download = nullptr;
-    std::size_t url = 0; ///< index into download->urls
+    std::size_t index = 0; ///< of the download in fetch_all's input
+    std::size_t url = 0;   ///< index into download->urls
     /// Opened with the first bytes, so that only the transfers under way hold a file.
     std::unique_ptr<core::BlobWriter> writer;
     std::uint64_t received = 0;
@@ -32,10 +33,11 @@ public:
         , m_engine(core::HttpOptions{
               .retry = options.retry, .parallel = options.parallel, .reporter = &reporter}) {}
 
-    void run(const std::vector<const Download*>& todo, Result& result) {
-        for (const auto* download : todo) {
+    void run(const std::vector<std::pair<std::size_t, const Download*>>& todo, Result& result) {
+        for (const auto& [index, download] : todo) {
             auto& pending = *m_pending.emplace_back(std::make_unique<Pending>());
             pending.download = download;
+            pending.index = index;
             m_total += download->size;
             request(pending, result);
         }
@@ -97,11 +99,16 @@ private:
                     fmt::format("{}: {}: size mismatch: expected {} bytes, got {}", download.label,
                                 url, download.size, writer.size()));
             }
-            if (const auto actual = writer.sha256(); actual != download.sha256) {
+            const auto actual = writer.sha256();
+            if (download.check) {
+                download.check(writer.path(), url);
+            } else if (actual != download.sha256) {
                 throw VerificationError(fmt::format("{}: {}: sha256 mismatch: expected {}, got {}",
                                                     download.label, url, download.sha256, actual));
             }
-            writer.commit(download.sha256);
+            writer.commit(actual);
+            result.paths[pending.index] = m_cache.blob_path(actual);
+            result.sha256s[pending.index] = actual;
             ++result.downloaded;
             result.bytes += writer.size();
             m_done_bytes += writer.size();
@@ -137,29 +144,44 @@ private:
 Result fetch_all(const std::vector<Download>& downloads, const core::Cache& cache,
                  const Options& options, core::Reporter& reporter) {
     Result result;
-    std::vector<const Download*> todo;
-    std::set<std::string> seen; // one transfer per blob, however many downloads name it
-    for (const auto& download : downloads) {
+    result.paths.resize(downloads.size());
+    result.sha256s.resize(downloads.size());
+    std::vector<std::pair<std::size_t, const Download*>> todo;
+    std::map<std::string, std::size_t> first; // one transfer per blob, however many name it
+    std::vector<std::pair<std::size_t, std::size_t>> duplicates; // (download, first of its blob)
+    for (std::size_t i = 0; i < downloads.size(); ++i) {
+        const auto& download = downloads[i];
         // The hash names the cache file: anything but a SHA-256 in hex is refused before it
         // can become a path.
-        if (!core::is_sha256_hex(download.sha256)) {
+        if (!download.check && !core::is_sha256_hex(download.sha256)) {
             throw Error(fmt::format("{}: `{}` is not a SHA-256", download.label, download.sha256));
         }
-        result.paths.push_back(cache.blob_path(download.sha256));
-        if (!seen.insert(download.sha256).second) {
+        const bool cached = !download.check && cache.has_blob(download.sha256);
+        if (download.urls.empty() && !cached) {
+            throw Error(fmt::format("{}: no URL to download it from", download.label));
+        }
+        // Checked downloads are known by where they come from until they are in.
+        const std::string key = download.check ? "url " + download.urls.front() : download.sha256;
+        if (const auto [it, inserted] = first.emplace(key, i); !inserted) {
+            duplicates.emplace_back(i, it->second);
             continue;
         }
-        if (cache.has_blob(download.sha256)) {
+        if (!download.check) {
+            result.paths[i] = cache.blob_path(download.sha256);
+            result.sha256s[i] = download.sha256;
+        }
+        if (cached) {
             ++result.cached;
             continue;
         }
-        if (download.urls.empty()) {
-            throw Error(fmt::format("{}: no URL to download it from", download.label));
-        }
-        todo.push_back(&download);
+        todo.emplace_back(i, &download);
     }
     if (!todo.empty()) {
         Fetcher(cache, options, reporter).run(todo, result);
+    }
+    for (const auto& [i, of] : duplicates) {
+        result.paths[i] = result.paths[of];
+        result.sha256s[i] = result.sha256s[of];
     }
     return result;
 }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,12 @@ struct Download {
                                    ///< missing file://), each from its first attempt
     std::string sha256;            ///< from the verified index (lowercase hex)
     std::uint64_t size = 0;        ///< from the verified index
+    /// For an index that gives no SHA-256 of the whole file (Alpine's names a package by the
+    /// SHA-1 of its control part): `sha256` is empty, and `check` judges the complete
+    /// download before it enters the cache, throwing a VerificationError naming the URL when
+    /// it is not the file the index names. The blob is then kept under the SHA-256 it has
+    /// (Result::sha256s). Such downloads are always transferred.
+    std::function<void(const std::filesystem::path& file, const std::string& url)> check{};
 };
 
 /// How to fetch.
@@ -30,6 +37,7 @@ struct Options {
 struct Result {
     std::vector<std::filesystem::path> paths; ///< the verified cache blob of each download, in
                                               ///< input order (duplicates share one)
+    std::vector<std::string> sha256s;         ///< the SHA-256 of each, in input order
     int downloaded = 0;                       ///< how many blobs needed a transfer
     int cached = 0;                           ///< how many were in the cache (no request made)
     std::uint64_t bytes = 0;                  ///< bytes of the verified blobs transferred

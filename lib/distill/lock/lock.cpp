@@ -20,11 +20,24 @@ using nlohmann::json;
 using ordered = nlohmann::ordered_json;
 
 ordered package_json(const resolve::PlannedPackage& p) {
-    return {{"name", p.name},          {"version", p.version},
-            {"arch", p.arch},          {"suite", p.suite},
-            {"source", p.source},      {"url", p.url},
-            {"size", p.download_size}, {"installed_size", p.installed_size},
-            {"sha256", p.sha256}};
+    ordered j{{"name", p.name},          {"version", p.version},
+              {"arch", p.arch},          {"suite", p.suite},
+              {"source", p.source},      {"url", p.url},
+              {"size", p.download_size}, {"installed_size", p.installed_size},
+              {"sha256", p.sha256}};
+    if (!p.checksum.empty()) {
+        j["checksum"] = p.checksum;
+    }
+    return j;
+}
+
+/// A distro's own checksum as an index writes it (Alpine: "Q1" and base64): short, and of
+/// letters, digits and base64's signs only.
+bool is_checksum(std::string_view text) {
+    return !text.empty() && text.size() <= 128 && std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '+' || c == '/' || c == '=';
+    });
 }
 
 resolve::PlannedPackage package_from(const json& j, const distro::Distro* distro) {
@@ -38,6 +51,7 @@ resolve::PlannedPackage package_from(const json& j, const distro::Distro* distro
     p.download_size = j.at("size").get<std::uint64_t>();
     p.installed_size = j.at("installed_size").get<std::uint64_t>();
     p.sha256 = j.at("sha256").get<std::string>();
+    p.checksum = j.value("checksum", "");
     // A lock is outside data too (a pull request may touch only it): its names and versions
     // become cache file names and package database paths, so they pass the distro's grammar.
     if (distro != nullptr) {
@@ -48,6 +62,10 @@ resolve::PlannedPackage package_from(const json& j, const distro::Distro* distro
     if (!core::is_sha256_hex(p.sha256)) {
         throw Error(fmt::format("package {}: `{}` is not a SHA-256", core::printable(p.name),
                                 core::printable(p.sha256)));
+    }
+    if (j.contains("checksum") && !is_checksum(p.checksum)) {
+        throw Error(fmt::format("package {}: `{}` is not a package checksum",
+                                core::printable(p.name), core::printable(p.checksum)));
     }
     p.why = {p.name};
     return p;

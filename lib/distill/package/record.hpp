@@ -23,13 +23,18 @@ struct Record {
     std::string arch;
     std::uint64_t installed_size = 0; ///< bytes, as the index declares
     std::uint64_t download_size = 0;  ///< bytes of the package file
-    std::string sha256;               ///< of the package file, from the verified index
-    std::string url;                  ///< where to download it
-    std::string suite;                ///< the suite it comes from
-    std::string source;               ///< its source package
+    /// Of the package file, from the verified index; for a distro whose index gives none
+    /// (Alpine), empty until fetched, then the hash of the file that passed `checksum`.
+    std::string sha256;
+    std::string url;    ///< where to download it
+    std::string suite;  ///< the suite it comes from
+    std::string source; ///< its source package
     /// Why it is in the image: the chain of dependencies from a requested package down to
     /// this one, both included ("openjdk-17-jre-headless", "libnss3", "libnspr4").
     std::vector<std::string> why{};
+    /// The distro's own identity of the package file, from the verified index: Alpine's `C:`
+    /// (the SHA-1 of the package's control part); empty for Debian.
+    std::string checksum{};
 
     // Downloaded: the verified package file in the cache (empty until fetched).
     std::filesystem::path file{};

@@ -153,7 +153,7 @@ BuildResult build(Session& session, const manifest::Loaded& loaded, const BuildS
     // them) stamps every image of a multi-arch build.
     for (auto& plan : resolved.plans) {
         with_context(building(manifest, plan), [&] {
-            fetch(session, plan, resolved.lock);
+            fetch(session, distro, plan, resolved.lock);
             unpack(session, distro, plan);
         });
     }

@@ -14,13 +14,31 @@
 
 namespace distill::pipeline {
 
-void fetch(Session& session, resolve::Plan& plan, const LockUse& lock) {
+void fetch(Session& session, const distro::Distro& distro, resolve::Plan& plan,
+           const LockUse& lock) {
     auto& reporter = session.reporter();
     reporter.stage(fmt::format("fetch ({})", plan.arch));
     std::vector<fetch::Download> downloads;
-    for (const auto& package : plan.packages) {
-        downloads.push_back(fetch::Download{
-            package::label(package), {package.url}, package.sha256, package.download_size});
+    for (auto& package : plan.packages) {
+        if (package.sha256.empty()) {
+            // The index names the file by the distro's own checksum: the file noted for this
+            // version last time is used when the cache has it (the reader checks that
+            // checksum again as it reads it), else it is downloaded and checked.
+            if (auto noted = package::remembered_file(session.cache(), package.name,
+                                                      package.version, package.arch);
+                noted && core::is_sha256_hex(*noted) && session.cache().has_blob(*noted)) {
+                package.sha256 = *noted;
+            }
+        }
+        fetch::Download download{
+            package::label(package), {package.url}, package.sha256, package.download_size};
+        if (package.sha256.empty()) {
+            download.check = [&distro, &package](const std::filesystem::path& file,
+                                                 const std::string& url) {
+                distro.check_download(file, package, url);
+            };
+        }
+        downloads.push_back(std::move(download));
     }
     fetch::Options options;
     options.parallel = session.transfers();
@@ -42,6 +60,7 @@ void fetch(Session& session, resolve::Plan& plan, const LockUse& lock) {
     });
     for (std::size_t i = 0; i < plan.packages.size(); ++i) {
         plan.packages[i].file = fetched.paths[i];
+        plan.packages[i].sha256 = fetched.sha256s[i];
         package::remember_file(session.cache(), plan.packages[i]);
     }
     reporter.info(fmt::format("{} packages: {} downloaded ({}), {} from cache", downloads.size(),
@@ -80,7 +99,7 @@ void unpack(Session& session, const distro::Distro& distro, resolve::Plan& plan)
             again.packages.push_back(plan.packages[i]);
             again_inputs.push_back(inputs[i]);
         }
-        fetch(session, again, LockUse{});
+        fetch(session, distro, again, LockUse{});
         auto redone = unpack::unpack_all(again_inputs, distro.reader(), session.cache(),
                                          session.jobs(), reporter);
         for (std::size_t k = 0; k < damaged.size(); ++k) {

@@ -54,9 +54,12 @@ private:
 
 /// The fetch step: every package file of `plan` into the cache, verified against the SHA-256
 /// and size the plan has, `session.transfers()` at a time; each record gets its `file`, and the
-/// cache notes which file holds which package version (package::remember_file). A locked
-/// version the mirror no longer serves is an error that says so.
-void fetch(Session& session, resolve::Plan& plan, const LockUse& lock);
+/// cache notes which file holds which package version (package::remember_file). A package
+/// whose index gives no SHA-256 (only the distro's own checksum) is taken from the file the
+/// cache noted for it, or downloaded and judged by distro.check_download(); its record gets
+/// the SHA-256. A locked version the mirror no longer serves is an error that says so.
+void fetch(Session& session, const distro::Distro& distro, resolve::Plan& plan,
+           const LockUse& lock);
 
 /// The unpack step: every fetched package read with the distro's reader (or taken from the
 /// cache), `session.jobs()` at a time; each record gets its `contents`. The plan's warnings

@@ -399,6 +399,7 @@ Plan build_plan(const distro::Distro& distro, const solv::PreparedPool& pool,
         package.installed_size = info.installed_size;
         package.download_size = info.download_size;
         package.sha256 = info.sha256;
+        package.checksum = info.checksum;
         package.source = info.source_name;
         if (info.repo >= 0 && static_cast<std::size_t>(info.repo) < inputs.size()) {
             const auto& input = inputs[static_cast<std::size_t>(info.repo)];

@@ -172,6 +172,12 @@ const unpack::Reader& Debian::reader() const {
     return reader;
 }
 
+void Debian::check_download(const std::filesystem::path& /*file*/, const package::Record& record,
+                            const std::string& url) const {
+    // Debian's indexes give every package file's SHA-256, which fetch checks itself.
+    throw Error(fmt::format("{}: {}: no SHA-256 to check the download against", record.name, url));
+}
+
 std::optional<std::string>
 Debian::installer_by_package(const unpack::UnpackedPackage& package) const {
     std::vector<std::string> paths;

@@ -29,6 +29,8 @@ public:
     installer_by_index(const IndexFacts& facts) const override;
 
     [[nodiscard]] const unpack::Reader& reader() const override;
+    void check_download(const std::filesystem::path& file, const package::Record& record,
+                        const std::string& url) const override;
     [[nodiscard]] std::optional<std::string>
     installer_by_package(const unpack::UnpackedPackage& package) const override;
     [[nodiscard]] bool merged_usr(const std::string& release) const override;

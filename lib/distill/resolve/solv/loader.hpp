@@ -20,6 +20,10 @@ namespace distill::resolve::solv {
 /// provider with the highest rank. 0 or absent: no rank.
 inline constexpr const char* k_rank_key = "distill:rank";
 
+/// The key under which a loader whose index gives no SHA-256 of a package file stores the
+/// distro's own checksum of it (a string; package::Record::checksum).
+inline constexpr const char* k_checksum_key = "distill:checksum";
+
 /// A FILE* that is closed on destruction.
 using File = std::unique_ptr<std::FILE, decltype(&std::fclose)>;
 
@@ -40,6 +44,19 @@ public:
     /// `path`) into `repo`, ranks included. Throws an Error naming the path when it cannot.
     virtual void load(s_Pool* pool, s_Repo* repo, const std::filesystem::path& path,
                       const std::string& served_as) const = 0;
+
+    /// The form in which a version, as the distro writes it, goes into the pool. libsolv
+    /// compares versions by its disttype's rules; a distro whose rules this libsolv lacks
+    /// (Alpine's) maps its versions to a form those rules order the same way. Unchanged by
+    /// default.
+    [[nodiscard]] virtual std::string to_pool_version(std::string_view version) const {
+        return std::string(version);
+    }
+
+    /// A version as the distro writes it, from its form in the pool (to_pool_version()).
+    [[nodiscard]] virtual std::string from_pool_version(std::string_view evr) const {
+        return std::string(evr);
+    }
 
     /// Names the form in which what load() stores is cached ("deb-3"); it changes whenever
     /// that form does, so that old parsed indexes are not misread.

@@ -324,8 +324,9 @@ std::vector<Id> PreparedPool::providers(const std::string& name) const {
 
 Id PreparedPool::equals_dep(const std::string& name, const std::string& version) const {
     ::Pool* pool = m_impl->pool;
-    return pool_rel2id(pool, pool_str2id(pool, name.c_str(), 1),
-                       pool_str2id(pool, version.c_str(), 1), REL_EQ, 1);
+    const auto evr = m_impl->loader->to_pool_version(version);
+    return pool_rel2id(pool, pool_str2id(pool, name.c_str(), 1), pool_str2id(pool, evr.c_str(), 1),
+                       REL_EQ, 1);
 }
 
 bool PreparedPool::installable(Id p) const {
@@ -341,7 +342,7 @@ SolvableInfo PreparedPool::info(Id p) const {
     Solvable* s = pool->solvables + p;
     SolvableInfo info;
     info.name = pool_id2str(pool, s->name);
-    info.evr = pool_id2str(pool, s->evr);
+    info.evr = m_impl->loader->from_pool_version(pool_id2str(pool, s->evr));
     info.arch = pool_id2str(pool, s->arch);
     info.repo = m_impl->repo_index(s->repo);
     unsigned int medianr = 0;
@@ -352,6 +353,9 @@ SolvableInfo PreparedPool::info(Id p) const {
     if (const char* checksum = solvable_lookup_checksum(s, SOLVABLE_CHECKSUM, &type);
         checksum != nullptr && type == REPOKEY_TYPE_SHA256) {
         info.sha256 = checksum;
+    }
+    if (const char* own = solvable_lookup_str(s, pool_str2id(pool, k_checksum_key, 1))) {
+        info.checksum = own;
     }
     info.installed_size = solvable_lookup_num(s, SOLVABLE_INSTALLSIZE, 0);
     info.download_size = solvable_lookup_num(s, SOLVABLE_DOWNLOADSIZE, 0);
@@ -365,7 +369,8 @@ SolvableInfo PreparedPool::info(Id p) const {
 std::string PreparedPool::describe(Id p) const {
     const Solvable* s = m_impl->pool->solvables + p;
     return fmt::format("{} {} {}", pool_id2str(m_impl->pool, s->name),
-                       pool_id2str(m_impl->pool, s->evr), pool_id2str(m_impl->pool, s->arch));
+                       m_impl->loader->from_pool_version(pool_id2str(m_impl->pool, s->evr)),
+                       pool_id2str(m_impl->pool, s->arch));
 }
 
 std::string PreparedPool::dep_text(Id dep) const {
@@ -374,21 +379,26 @@ std::string PreparedPool::dep_text(Id dep) const {
         return pool_id2str(pool, dep);
     }
     const Reldep* rd = GETRELDEP(pool, dep);
+    const auto version = [&] {
+        return m_impl->loader->from_pool_version(pool_id2str(pool, rd->evr));
+    };
     switch (rd->flags) {
     case REL_OR:
         return dep_text(rd->name) + " | " + dep_text(rd->evr);
+    case REL_WITH:
+        return dep_text(rd->name) + ", " + dep_text(rd->evr);
     case REL_MULTIARCH:
         return dep_text(rd->name) + ":" + pool_id2str(pool, rd->evr);
     case REL_LT:
-        return fmt::format("{} (<< {})", dep_text(rd->name), pool_id2str(pool, rd->evr));
+        return fmt::format("{} (<< {})", dep_text(rd->name), version());
     case REL_LT | REL_EQ:
-        return fmt::format("{} (<= {})", dep_text(rd->name), pool_id2str(pool, rd->evr));
+        return fmt::format("{} (<= {})", dep_text(rd->name), version());
     case REL_EQ:
-        return fmt::format("{} (= {})", dep_text(rd->name), pool_id2str(pool, rd->evr));
+        return fmt::format("{} (= {})", dep_text(rd->name), version());
     case REL_GT | REL_EQ:
-        return fmt::format("{} (>= {})", dep_text(rd->name), pool_id2str(pool, rd->evr));
+        return fmt::format("{} (>= {})", dep_text(rd->name), version());
     case REL_GT:
-        return fmt::format("{} (>> {})", dep_text(rd->name), pool_id2str(pool, rd->evr));
+        return fmt::format("{} (>> {})", dep_text(rd->name), version());
     default:
         return pool_dep2str(pool, dep);
     }

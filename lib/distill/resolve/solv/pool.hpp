@@ -25,6 +25,7 @@ struct SolvableInfo {
     int repo = -1;                    ///< index returned by Pool::add_repo
     std::string location;             ///< Filename from the index (relative to the repository)
     std::string sha256;               ///< empty when the index gave none
+    std::string checksum;             ///< the distro's own checksum (k_checksum_key), if any
     std::uint64_t installed_size = 0; ///< bytes
     std::uint64_t download_size = 0;  ///< bytes
     std::string source_name;          ///< the source package

@@ -1,0 +1,252 @@
+"""Integration: Alpine through the same pipeline as Debian, against the real Alpine data in
+../shared/testdata/alpine served on 127.0.0.1.
+
+The full v3.19 main and community indexes (23,030 packages, signed by Alpine) resolve Java and
+Python; the ISO repository's 24 real packages build the stock manifests alpine-static.yaml and
+alpine-base.yaml. Tampered copies (made here, in the scratch directory) are refused.
+"""
+
+import gzip
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+import distill_test as dt  # noqa: E402
+
+
+def alpine_data():
+    data = dt.testdata("alpine")
+    if not (data / "v3.19" / "main" / "x86_64" / "APKINDEX.tar.gz").is_file():
+        dt.skip_or_fail(f"no Alpine test data in {data}")
+    return data
+
+
+def gzip_members(data):
+    """The byte ranges of the gzip members of an apk v2 file."""
+    members = []
+    start = 0
+    while start < len(data):
+        inflater = __import__("zlib").decompressobj(16 + 15)
+        inflater.decompress(data[start:])
+        end = len(data) - len(inflater.unused_data)
+        members.append((start, end))
+        start = end
+    return members
+
+
+class Alpine(dt.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.data = alpine_data()
+        self.keys = self.data / "keys"
+
+    def manifest(self, url, packages=(), components=("iso-repo",), include=None, keyring=None,
+                 name="alpine.yaml", arch="x86_64", extra=""):
+        lines = []
+        if include:
+            lines.append(f"include: {dt.source_dir() / 'manifests' / include}")
+        lines += ["name: alpine-test", "distro: alpine", "release: v3.19", f"archs: [{arch}]",
+                  "sources:", f"  - url: {url}",
+                  f"    components: [{', '.join(components)}]",
+                  f"    keyring: {keyring or self.keys}"]
+        if packages:
+            lines.append("packages:")
+            lines += [f"  - {p}" for p in packages]
+        return self.write(name, "\n".join(lines) + "\n" + extra)
+
+    def plan(self, manifest, check=0):
+        result = self.distill("-v", "plan", "--json", manifest, check=check)
+        return (json.loads(result.stdout), result) if check == 0 else (None, result)
+
+    def build(self, manifest, out, *args, check=0, env=None):
+        result = self.distill("build", "--json", "-o", out, *args, manifest, check=check,
+                              env=env)
+        return json.loads(result.stdout) if check == 0 else result
+
+    # --- resolving on the full indexes ---------------------------------------------------
+
+    def test_java_and_python_resolve_on_the_full_3_19_indexes(self):
+        with dt.Server(self.data) as server:
+            manifest = self.manifest(server.url, ["openjdk17-jre-headless", "python3"],
+                                     components=("main", "community"))
+            plan, result = self.plan(manifest)
+        packages = {p["name"]: p for p in plan["packages"]}
+        for name in ("openjdk17-jre-headless", "python3", "musl", "java-cacerts", "libffi"):
+            self.assertIn(name, packages)
+        jre = packages["openjdk17-jre-headless"]
+        self.assertEqual(jre["why"], ["openjdk17-jre-headless"])
+        self.assertTrue(jre["url"].startswith(f"{server.url}/v3.19/community/x86_64/"
+                                              "openjdk17-jre-headless-"), jre["url"])
+        self.assertTrue(jre["url"].endswith(".apk"))
+        self.assertTrue(jre["checksum"].startswith("Q1"), jre)
+        self.assertEqual(packages["musl"]["suite"], "v3.19")
+        self.assertEqual(packages["musl"]["why"][-1], "musl")
+        # The policy keeps busybox and apk out, and says who wanted them.
+        excluded = {e["name"] for e in plan["excluded"]}
+        self.assertNotIn("busybox", packages)
+        self.assertNotIn("apk-tools", packages)
+        self.assertTrue(excluded <= {"busybox", "busybox-binsh", "apk-tools", "alpine-baselayout",
+                                     "openrc"} or excluded, excluded)
+        # Both indexes were checked against Alpine's x86_64 key.
+        self.assertIn("signed by alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub",
+                      result.stderr)
+        # why names the chain.
+        why = self.distill("why", manifest, "libffi", check=0).stdout
+        self.assertIn("python3", why)
+
+    def test_an_unknown_package_is_a_clear_error(self):
+        with dt.Server(self.data) as server:
+            manifest = self.manifest(server.url, ["no-such-package"])
+            _, result = self.plan(manifest, check=None)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("no-such-package", result.stderr)
+
+    # --- building the stock manifests ----------------------------------------------------
+
+    def test_stock_manifests_build_from_the_real_packages(self):
+        with dt.Server(self.data) as server:
+            for stock, expected in (("alpine-static.yaml", {"musl", "ca-certificates-bundle",
+                                                            "alpine-baselayout-data",
+                                                            "alpine-release"}),
+                                    ("alpine-base.yaml", {"libcrypto3", "libssl3", "zlib"})):
+                manifest = self.manifest(server.url, include=stock, name=f"my-{stock}")
+                out = self.scratch / stock
+                report = self.build(manifest, out)
+                files = dt.image_files(out)
+                names = {p["name"] for p in report["packages"]} if "packages" in report else None
+                if names is not None:
+                    self.assertTrue(expected <= names, names)
+                self.assertIn("lib/ld-musl-x86_64.so.1", files)
+                self.assertIn("etc/ssl/certs/ca-certificates.crt", files)
+                self.assertIn("etc/alpine-release", files)
+                os_release = files["etc/os-release"].decode() if "etc/os-release" in files else \
+                    files["usr/lib/os-release"].decode()
+                self.assertIn("ID=alpine", os_release)
+                self.assertIn("VERSION_ID=3.19", os_release)
+                installed = files["lib/apk/db/installed"].decode()
+                self.assertIn("P:musl\n", installed)
+                self.assertIn("R:ld-musl-x86_64.so.1\n", installed)
+                # No shell, no busybox, no apk.
+                for path in ("bin/sh", "bin/busybox", "sbin/apk"):
+                    self.assertNotIn(path, files)
+                self.assertIn("nonroot:x:65532:65532", files["etc/passwd"].decode())
+
+    def test_same_digest_whatever_the_cache_clock_zone_umask_and_jobs(self):
+        digests = set()
+        with dt.Server(self.data) as server:
+            manifest = self.manifest(server.url, include="alpine-base.yaml")
+            runs = [({"TZ": "UTC", "LANG": "C"}, 0o022, "-j1", "cache-a"),
+                    ({"TZ": "Asia/Tokyo", "LANG": "de_DE.UTF-8"}, 0o077, "-j8", "cache-b"),
+                    ({"TZ": "America/Los_Angeles"}, 0o002, "-j3", "cache-a")]
+            for env, umask, jobs, cache in runs:
+                out = self.scratch / f"out-{cache}-{jobs}"
+                result = subprocess.run(
+                    [dt.binary(), "--cache-dir", self.scratch / cache, "-q", "build", "--json",
+                     jobs, "-o", out, manifest], capture_output=True, text=True, umask=umask,
+                    env={**os.environ, **env, "SOURCE_DATE_EPOCH": ""}, check=True)
+                digests.add(json.loads(result.stdout)["digest"])
+        self.assertEqual(len(digests), 1, digests)
+
+    def test_lock_frozen_and_verify(self):
+        with dt.Server(self.data) as server:
+            manifest = self.manifest(server.url, include="alpine-static.yaml")
+            self.distill("lock", manifest, check=0)
+            lock = json.loads(manifest.with_suffix(".lock").read_text())
+            packages = {p["name"]: p for p in lock["archs"][0]["packages"]}
+            self.assertTrue(packages["musl"]["checksum"].startswith("Q1"))
+            first = self.build(manifest, self.scratch / "a", "--frozen")
+            self.distill("verify", manifest, self.scratch / "a", check=0)
+            # A lock edited to another package's checksum is refused (the index vouches for
+            # none of it).
+            packages["musl"]["checksum"] = packages["zlib"]["checksum"]
+            manifest.with_suffix(".lock").write_text(json.dumps(lock))
+            result = self.build(manifest, self.scratch / "b", "--frozen", check=None)
+            self.assertEqual(result.returncode, 4, result.stderr)
+            self.assertIn("musl", result.stderr)
+            self.assertTrue(first["digest"].startswith("sha256:"))
+
+    # --- refusals --------------------------------------------------------------------------
+
+    def copy_repo(self):
+        root = self.scratch / "mirror"
+        shutil.copytree(self.data / "v3.19" / "iso-repo", root / "v3.19" / "iso-repo")
+        return root
+
+    def test_a_tampered_apk_is_refused(self):
+        root = self.copy_repo()
+        apk = root / "v3.19" / "iso-repo" / "x86_64" / "zlib-1.3.1-r0.apk"
+        data = bytearray(apk.read_bytes())
+        # Replace the control member with one that says the same, compressed differently: a
+        # valid package, but not the one the index names.
+        (_, _), (control_start, control_end), _ = gzip_members(bytes(data))
+        control = gzip.decompress(bytes(data[control_start:control_end]))
+        other = gzip.compress(control, compresslevel=1, mtime=0)
+        apk.write_bytes(bytes(data[:control_start]) + other + bytes(data[control_end:]))
+        with dt.Server(root) as server:
+            manifest = self.manifest(server.url, ["zlib"])
+            result = self.build(manifest, self.scratch / "out", check=None)
+        self.assertEqual(result.returncode, 4, result.stderr)
+        self.assertIn("zlib", result.stderr)
+        self.assertIn("Q11mV5+Yq5WHkhWIJP27rBrg7izKg=", result.stderr)
+        self.assertFalse((self.scratch / "out").exists())
+
+    def test_a_tampered_index_is_refused(self):
+        root = self.copy_repo()
+        index = root / "v3.19" / "iso-repo" / "x86_64" / "APKINDEX.tar.gz"
+        data = bytearray(index.read_bytes())
+        (_, _), (start, end) = gzip_members(bytes(data))
+        text = gzip.decompress(bytes(data[start:end]))
+        index.write_bytes(bytes(data[:start]) + gzip.compress(text.replace(b"zlib", b"zlub")))
+        with dt.Server(root) as server:
+            manifest = self.manifest(server.url, ["musl"])
+            _, result = self.plan(manifest, check=None)
+        self.assertEqual(result.returncode, 4, result.stderr)
+        self.assertIn("APKINDEX.tar.gz", result.stderr)
+
+    def test_an_index_signed_by_a_key_not_in_the_keyring_is_refused(self):
+        keyring = self.scratch / "keys"
+        keyring.mkdir()
+        shutil.copy(self.keys / "alpine-devel@lists.alpinelinux.org-616ae350.rsa.pub", keyring)
+        with dt.Server(self.data) as server:
+            manifest = self.manifest(server.url, ["musl"], keyring=keyring)
+            _, result = self.plan(manifest, check=None)
+        self.assertEqual(result.returncode, 4, result.stderr)
+        self.assertIn("6165ee59", result.stderr)
+
+    def test_a_package_the_mirror_lacks_is_a_clear_error(self):
+        root = self.copy_repo()
+        (root / "v3.19" / "iso-repo" / "x86_64" / "zlib-1.3.1-r0.apk").unlink()
+        with dt.Server(root) as server:
+            manifest = self.manifest(server.url, ["zlib"])
+            result = self.build(manifest, self.scratch / "out", check=None)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("zlib-1.3.1-r0.apk", result.stderr)
+        self.assertIn("404", result.stderr)
+
+    def test_the_rsa256_signed_variant_verifies_with_its_own_key(self):
+        root = self.scratch / "variant"
+        target = root / "v3.16" / "main" / "aarch64"
+        target.mkdir(parents=True)
+        for f in (self.data / "variants" / "rsa256-signed").glob("*"):
+            shutil.copy(f, target)
+        key = target / "test-rsa256.rsa.pub"
+        with dt.Server(root) as server:
+            manifest = self.write("variant.yaml", "\n".join([
+                "name: variant", "distro: alpine", "release: v3.16", "archs: [aarch64]",
+                "sources:", f"  - url: {server.url}", "    components: [main]",
+                f"    keyring: {key}", "packages: [alpine-baselayout]", ""]))
+            plan, result = self.plan(manifest)
+            self.assertIn("RSA256", result.stderr)
+            self.assertEqual([p["name"] for p in plan["packages"]], ["alpine-baselayout"])
+            report = self.build(manifest, self.scratch / "out")
+        self.assertTrue(report["digest"].startswith("sha256:"))
+
+
+if __name__ == "__main__":
+    dt.main()
