@@ -121,6 +121,15 @@ def seeds(name, testdata):
             parts = line.split("\t")
             if not line.startswith("#") and len(parts) >= 2:
                 out.append(parts[1].encode())
+        # apk-tools' vectors: "ver1 op ver2" as two versions, a lone version as it is.
+        for data in sorted((testdata / "versions").glob("apk-tools*.data")):
+            for line in data.read_text().splitlines():
+                parts = line.split("#")[0].split()
+                if len(parts) == 3:
+                    out.append(f"{parts[0]}\n{parts[2]}".encode())
+                    out.append(f"name{parts[1].lstrip('!')}{parts[2]}\n{parts[0]}".encode())
+                elif len(parts) == 1:
+                    out.append(parts[0].lstrip("!").encode())
         return out
     if name == "changelog":
         return from_debs(testdata, "data.tar", lambda p: "/changelog" in p)

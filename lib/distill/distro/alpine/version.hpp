@@ -6,9 +6,11 @@
 #include <string_view>
 #include <utility>
 
-// Alpine's package versions as apk-tools 3 orders them (apk-tools 2.14, which Alpine 3.19 to
-// 3.22 ship, agrees on every valid version; they differ on leading zeros in some invalid
-// corner cases and in fuzzy matching, see fuzzy_match()). The grammar is
+// Alpine's package versions as apk-tools 3 orders them. apk-tools 2.14 (which Alpine 3.19 to
+// 3.22 ship) agrees on its own vectors (the first 733 of apk-tools 3's) but differs in corner
+// cases: it has no "~hash" token, accepts a digit after a letter ("1.0a1"), reads components
+// with leading zeros its own way, and matches fuzzily in both directions (see fuzzy_match()).
+// The grammar is
 //
 //     digits ('.' digits)* [a-z]? ('_' suffix digits?)* ('~' hex)? ('-r' digits)?
 //
