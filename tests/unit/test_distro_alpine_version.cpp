@@ -228,10 +228,19 @@ TEST(AlpineVersion, SortableFormOfTheAlpineIndexVersions) {
         unique.insert(tar.substr(at, tar.find('\n', at) - at));
     }
     ASSERT_GT(unique.size(), 1000U);
-    std::vector<std::string> versions(unique.begin(), unique.end());
-    for (const auto& version : versions) {
-        ASSERT_TRUE(is_valid_version(version)) << version;
+    // apk-tools 2.14 built this index and accepts a digit after a letter ("0.99f7-r2");
+    // apk-tools 3 does not, so a few versions are left out here (see version.hpp).
+    std::vector<std::string> versions;
+    std::string refused;
+    for (const auto& version : unique) {
+        if (is_valid_version(version)) {
+            versions.push_back(version);
+        } else {
+            refused += " " + version;
+        }
     }
+    EXPECT_LT(unique.size() - versions.size(), unique.size() / 200) << "refused:" << refused;
+    RecordProperty("refused", refused);
     std::sort(versions.begin(), versions.end(),
               [](const auto& a, const auto& b) { return compare_versions(a, b) < 0; });
     for (std::size_t i = 1; i < versions.size(); ++i) {
@@ -390,6 +399,7 @@ TEST(AlpineDependency, EveryTokenOfARealIndexParses) {
     const std::string tar = test::decompress(
         std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
     std::size_t tokens = 0;
+    std::string refused;
     std::set<Op> ops;
     for (const char* field : {"\nD:", "\np:", "\ni:"}) {
         for (std::size_t at = tar.find(field); at != std::string::npos; at = tar.find(field, at)) {
@@ -397,7 +407,15 @@ TEST(AlpineDependency, EveryTokenOfARealIndexParses) {
             std::istringstream words(tar.substr(at, tar.find('\n', at) - at));
             for (std::string word; words >> word;) {
                 const auto parsed = parse_dependency(word);
-                ASSERT_TRUE(parsed.has_value()) << word;
+                if (!parsed) {
+                    // Only for a version apk-tools 3 refuses too ("pc:jemalloc=5.3.0_").
+                    const auto op = word.find_first_of("<>=~");
+                    ASSERT_NE(op, std::string::npos) << word;
+                    const auto version = word.substr(word.find_first_not_of("<>=~", op));
+                    EXPECT_FALSE(is_valid_version(version)) << word;
+                    refused += " " + word;
+                    continue;
+                }
                 EXPECT_TRUE(parsed->tag.empty()) << word;
                 EXPECT_EQ(format_dependency(*parsed), word);
                 ops.insert(parsed->op);
@@ -406,7 +424,9 @@ TEST(AlpineDependency, EveryTokenOfARealIndexParses) {
         }
     }
     RecordProperty("tokens", static_cast<int>(tokens));
+    RecordProperty("refused", refused);
     EXPECT_GT(tokens, 10000U);
+    EXPECT_LT(std::count(refused.begin(), refused.end(), ' '), 10) << "refused:" << refused;
     EXPECT_EQ(ops, (std::set<Op>{Op::any, Op::equal, Op::less, Op::greater, Op::greater_equal,
                                  Op::fuzzy}));
 }
