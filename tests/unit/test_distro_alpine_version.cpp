@@ -99,6 +99,15 @@ std::vector<std::string> valid_only(const std::vector<std::string>& versions) {
     return valid;
 }
 
+/// A real index: Alpine 3.19's main/x86_64 (the signature and the index, as a tar).
+constexpr const char* k_index = "alpine/v3.19/main/x86_64/APKINDEX.tar.gz";
+
+std::string index_tar() {
+    std::ifstream in(test::testdata_dir() / k_index, std::ios::binary);
+    return test::decompress(
+        std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+}
+
 class AlpineVersionVectors : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(AlpineVersionVectors, EveryLineHolds) {
@@ -217,11 +226,8 @@ TEST(AlpineVersion, SortableFormOfTheVectorLines) {
 TEST(AlpineVersion, SortableFormOfTheAlpineIndexVersions) {
     // Every V: of a real APKINDEX is valid, and sorting them with apk's order sorts their
     // sortable forms for dpkg (adjacent pairs, then every pair against the vectors' versions).
-    DISTILL_REQUIRE_TESTDATA("alpine/v3.19/main/x86_64/APKINDEX.tar.gz");
-    std::ifstream in(test::testdata_dir() / "alpine/v3.19/main/x86_64/APKINDEX.tar.gz",
-                     std::ios::binary);
-    const std::string tar = test::decompress(
-        std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+    DISTILL_REQUIRE_TESTDATA(k_index);
+    const std::string tar = index_tar();
     std::set<std::string> unique;
     for (std::size_t at = tar.find("\nV:"); at != std::string::npos; at = tar.find("\nV:", at)) {
         at += 3;
@@ -393,11 +399,8 @@ TEST(AlpineDependency, MalformedTokensAreRefused) {
 }
 
 TEST(AlpineDependency, EveryTokenOfARealIndexParses) {
-    DISTILL_REQUIRE_TESTDATA("alpine/v3.19/main/x86_64/APKINDEX.tar.gz");
-    std::ifstream in(test::testdata_dir() / "alpine/v3.19/main/x86_64/APKINDEX.tar.gz",
-                     std::ios::binary);
-    const std::string tar = test::decompress(
-        std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+    DISTILL_REQUIRE_TESTDATA(k_index);
+    const std::string tar = index_tar();
     std::size_t tokens = 0;
     std::string refused;
     std::set<Op> ops;
