@@ -44,7 +44,7 @@ struct Index {
 };
 
 /// Bounds on one index, far above what Alpine's largest indexes need (v3.19 community: 17,587
-/// records, 13 MB, lines up to 24 KB, 509 tokens in one field).
+/// records, 7.6 MB, lines up to 24 KB, 509 tokens in one field).
 struct IndexLimits {
     std::size_t max_records = 1'000'000;
     std::size_t max_line = 256U << 10U;  ///< bytes of one line
