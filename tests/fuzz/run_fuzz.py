@@ -84,6 +84,17 @@ def paragraphs(text):
     return [p + b"\n" for p in re.split(rb"\n\s*\n", text) if p.strip()]
 
 
+def apkindex_text(path):
+    """The APKINDEX text inside an APKINDEX.tar.gz (gzip members: a signature tar without
+    end-of-archive blocks, then the tar with DESCRIPTION and APKINDEX)."""
+    expanded = gzip.decompress(path.read_bytes())
+    with tarfile.open(fileobj=io.BytesIO(expanded), mode="r:", ignore_zeros=True) as tar:
+        for member in tar:
+            if member.name == "APKINDEX":
+                return tar.extractfile(member).read()
+    raise SystemExit(f"{path}: no APKINDEX")
+
+
 def lock_seed():
     """A lockfile as `distill lock` writes it (see manifests/README.md, "The lockfile")."""
     package = {"name": "hello", "version": "2.10-3", "arch": "amd64", "suite": "bookworm",
@@ -121,6 +132,15 @@ def seeds(name, testdata):
             parts = line.split("\t")
             if not line.startswith("#") and len(parts) >= 2:
                 out.append(parts[1].encode())
+        # apk-tools' vectors: "ver1 op ver2" as two versions, a lone version as it is.
+        for data in sorted((testdata / "versions").glob("apk-tools*.data")):
+            for line in data.read_text().splitlines():
+                parts = line.split("#")[0].split()
+                if len(parts) == 3:
+                    out.append(f"{parts[0]}\n{parts[2]}".encode())
+                    out.append(f"name{parts[1].lstrip('!')}{parts[2]}\n{parts[0]}".encode())
+                elif len(parts) == 1:
+                    out.append(parts[0].lstrip("!").encode())
         return out
     if name == "changelog":
         return from_debs(testdata, "data.tar", lambda p: "/changelog" in p)
@@ -136,6 +156,16 @@ def seeds(name, testdata):
         return out
     if name == "deb":
         return [f.read_bytes() for f in deb_files(testdata)]
+    if name == "apkindex":
+        alpine = testdata / "alpine"
+        small = [alpine / "v3.19" / "iso-repo" / "x86_64" / "APKINDEX.tar.gz",
+                 alpine / "apko-testrepo" / "x86_64" / "APKINDEX.tar.gz",
+                 alpine / "variants" / "rsa256-signed" / "APKINDEX.tar.gz"]
+        out = [f.read_bytes() for f in small]
+        out += [apkindex_text(f) for f in small]
+        main = apkindex_text(alpine / "v3.19" / "main" / "x86_64" / "APKINDEX.tar.gz")
+        out += [b"\n\n".join(main.split(b"\n\n")[:20]) + b"\n\n"]
+        return out
     raise SystemExit(f"no seeds defined for fuzz target {name!r}")
 
 
