@@ -174,10 +174,13 @@ inline std::map<std::string, std::map<std::string, std::string>> manifest_rows()
             if (i + 1 < columns.size()) {
                 continue; // the details column and what follows it hold key=value pairs
             }
-            if (field.starts_with("C:")) {
-                row["C"] = field.substr(2);
-            } else if (const auto eq = field.find('='); eq != std::string::npos) {
-                row[field.substr(0, eq)] = field.substr(eq + 1);
+            std::istringstream words(field);
+            for (std::string word; words >> word;) {
+                if (word.starts_with("C:")) {
+                    row["C"] = word.substr(2);
+                } else if (const auto eq = word.find('='); eq != std::string::npos) {
+                    row[word.substr(0, eq)] = word.substr(eq + 1);
+                }
             }
         }
         rows[row["path"]] = std::move(row);
