@@ -1,7 +1,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <set>
 #include <span>
 #include <string_view>
@@ -12,7 +11,6 @@
 #include <fmt/format.h>
 
 #include <distill/core/archive.hpp>
-#include <distill/core/cancel.hpp>
 #include <distill/core/text.hpp>
 #include <distill/distro/debian/control.hpp>
 #include <distill/distro/debian/deb.hpp>
