@@ -98,6 +98,26 @@ TEST_F(ReadApk, EveryIsoRepoPackageReadsAndChecksOut) {
     EXPECT_EQ(packages, 24);
 }
 
+TEST_F(ReadApk, EveryOtherFixturePackageReadsAndChecksOut) {
+    // apko's melange-built packages (with a .melange.yaml control file), Wolfi's, an aarch64
+    // Alpine one: their C: and datahash check out as well.
+    DISTILL_REQUIRE_TESTDATA("alpine/MANIFEST.tsv");
+    int packages = 0;
+    for (const auto& [path, row] : test::apk::manifest_rows()) {
+        if (path.starts_with(k_iso) || !path.ends_with(".apk")) {
+            continue;
+        }
+        SCOPED_TRACE(path);
+        const auto package = read(input(alpine() / path, row.at("C")));
+        const auto info = parse_pkginfo(package.control, path);
+        EXPECT_EQ(info.pkgname + "-" + info.pkgver, row.at("pkg"));
+        EXPECT_EQ(info.arch, row.at("arch"));
+        EXPECT_FALSE(package.entries.empty());
+        ++packages;
+    }
+    EXPECT_EQ(packages, 13);
+}
+
 TEST_F(ReadApk, MuslShipsItsLoaderAndTheLibcLink) {
     DISTILL_REQUIRE_TESTDATA("alpine/MANIFEST.tsv");
     const auto path = alpine() / k_iso / "musl-1.2.4_git20230717-r4.apk";
@@ -294,6 +314,14 @@ TEST(AlpinePkgInfo, ParsesLinesAsApkDoes) {
     EXPECT_EQ(info.builddate, 34);
     EXPECT_EQ(info.provides, (std::vector<std::string>{"b=1", "c"}));
     EXPECT_THROW((void)parse_pkginfo("pkgname = a\npkgname = b\n", "test"), Error);
+    EXPECT_THROW((void)parse_pkginfo("datahash = " + std::string(64, 'a') +
+                                         "\ndatahash = " + std::string(64, 'b') + "\n",
+                                     "test"),
+                 Error);
+    // melange writes one line per license.
+    const auto two = parse_pkginfo("license = Ruby\nlicense = BSD-2-Clause\n", "test");
+    EXPECT_EQ(two.license, "BSD-2-Clause");
+    EXPECT_EQ(two.licenses, (std::vector<std::string>{"Ruby", "BSD-2-Clause"}));
     EXPECT_THROW((void)parse_pkginfo("size = 12k\n", "test"), Error);
     EXPECT_THROW((void)parse_pkginfo("builddate = \n", "test"), Error);
     EXPECT_THROW((void)parse_pkginfo("datahash = ABC\n", "test"), Error);

@@ -237,6 +237,9 @@ PkgInfo parse_pkginfo(std::string_view text, std::string_view origin) {
             return Error(fmt::format("{}:{}: {} `{}` {}", origin, line_number, key,
                                      core::printable(value), why));
         };
+        if (key == "license") {
+            info.licenses.emplace_back(value);
+        }
         std::vector<std::string>* list = key == "depend"       ? &info.depends
                                          : key == "provides"   ? &info.provides
                                          : key == "replaces"   ? &info.replaces
@@ -263,7 +266,9 @@ PkgInfo parse_pkginfo(std::string_view text, std::string_view origin) {
         if (field == nullptr && !number) {
             continue;
         }
-        if (!seen.insert(key).second) {
+        const bool identifies =
+            number || key == "pkgname" || key == "pkgver" || key == "arch" || key == "datahash";
+        if (identifies && !seen.insert(key).second) {
             throw Error(fmt::format("{}:{}: a second `{}` line", origin, line_number, key));
         }
         if (key == "size" && !parse_number(value, info.size)) {

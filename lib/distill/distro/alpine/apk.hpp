@@ -23,7 +23,8 @@ struct PkgInfo {
     std::string origin; ///< the source package
     std::string commit; ///< the aports commit it was built from
     std::string maintainer;
-    std::string license;
+    std::string license;                 ///< the last `license` line, as apk keeps it
+    std::vector<std::string> licenses;   ///< every `license` line (melange writes one each)
     std::string datahash;                ///< hex SHA-256 of the data member's compressed bytes
     std::vector<std::string> depends;    ///< `depend` lines, in order
     std::vector<std::string> provides;   ///< `provides` lines, in order
@@ -36,10 +37,11 @@ struct PkgInfo {
 constexpr std::size_t k_max_pkginfo = 1U << 20U;
 
 /// Parses a `.PKGINFO` text. Lines that are not `key = value` are skipped, as apk skips them,
-/// and so are keys it does not name. An Error naming `origin` for a key that may appear once
-/// appearing twice (two `pkgname` lines would make the package two things), a size or
-/// builddate that is not a number, a datahash that is not 64 hex digits, or a text longer
-/// than k_max_pkginfo.
+/// and so are keys it does not name; of a repeated descriptive key (pkgdesc, url, license, ...)
+/// the last line counts, as in apk. An Error naming `origin` and the line for a second line of
+/// what identifies the package or its data (pkgname, pkgver, arch, size, builddate, datahash:
+/// two `pkgname` lines would make the package two things), a size or builddate that is not a
+/// number, a datahash that is not 64 hex digits, or a text longer than k_max_pkginfo.
 [[nodiscard]] PkgInfo parse_pkginfo(std::string_view text, std::string_view origin);
 
 /// The install scripts an .apk's control member may hold, by their names there
