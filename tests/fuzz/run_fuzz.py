@@ -166,6 +166,10 @@ def seeds(name, testdata):
         main = apkindex_text(alpine / "v3.19" / "main" / "x86_64" / "APKINDEX.tar.gz")
         out += [b"\n\n".join(main.split(b"\n\n")[:20]) + b"\n\n"]
         return out
+    if name == "apk":
+        # The small packages of the Alpine fixtures (the big ones only slow each run down).
+        apks = sorted((testdata / "alpine").rglob("*.apk"))
+        return [f.read_bytes() for f in apks if f.stat().st_size <= 64 << 10]
     raise SystemExit(f"no seeds defined for fuzz target {name!r}")
 
 

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@
 
 #include <distill/core/fs.hpp>
 #include <distill/core/process.hpp>
+#include <distill/unpack/package.hpp>
 
 namespace distill::test {
 
@@ -99,6 +102,24 @@ inline std::string decompress(const std::string& data) {
         out.append(buffer.data(), static_cast<std::size_t>(got));
     }
     return out;
+}
+
+/// The entry of an unpacked package at `path` (as the package names it); throws when there is
+/// none.
+inline const unpack::RawEntry& find_entry(const unpack::UnpackedPackage& package,
+                                          const std::string& path) {
+    const auto found = std::find_if(package.entries.begin(), package.entries.end(),
+                                    [&](const unpack::RawEntry& e) { return e.path == path; });
+    if (found == package.entries.end()) {
+        throw std::runtime_error("no entry " + path);
+    }
+    return *found;
+}
+
+/// The bytes of a regular file as the package's content pack holds them.
+inline std::string pack_bytes(const unpack::UnpackedPackage& package,
+                              const unpack::RawEntry& entry) {
+    return core::read_file(package.pack).substr(entry.offset, entry.size);
 }
 
 /// A scratch directory for a plain TEST, removed afterwards.

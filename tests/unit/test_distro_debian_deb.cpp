@@ -46,21 +46,6 @@ protected:
         return result.out;
     }
 
-    /// The bytes of a file as the content pack holds them.
-    [[nodiscard]] static std::string pack_bytes(const UnpackedPackage& package,
-                                                const RawEntry& entry) {
-        return core::read_file(package.pack).substr(entry.offset, entry.size);
-    }
-
-    static const RawEntry& find(const UnpackedPackage& package, const std::string& path) {
-        const auto found = std::find_if(package.entries.begin(), package.entries.end(),
-                                        [&](const RawEntry& e) { return e.path == path; });
-        if (found == package.entries.end()) {
-            throw std::runtime_error("no entry " + path);
-        }
-        return *found;
-    }
-
     core::Cache m_cache{scratch() / "cache"};
 };
 
@@ -69,19 +54,19 @@ TEST_F(UnpackDeb, ZstdMembersMatchDpkgDeb) {
     const auto package = unpack("toilet_0.3-1.4build1_amd64.deb");
     EXPECT_THAT(package.control, HasSubstr("Package: toilet\n"));
     EXPECT_FALSE(package.md5sums.empty());
-    const auto& binary = find(package, "./usr/bin/toilet");
+    const auto& binary = test::find_entry(package, "./usr/bin/toilet");
     EXPECT_EQ(binary.type, EntryType::file);
     EXPECT_EQ(binary.mode, 0755U);
     EXPECT_EQ(binary.size, 27320U);
     const auto expected = dpkg_extract(deb("toilet_0.3-1.4build1_amd64.deb"), "./usr/bin/toilet");
-    EXPECT_EQ(pack_bytes(package, binary), expected);
+    EXPECT_EQ(test::pack_bytes(package, binary), expected);
     EXPECT_EQ(binary.sha256, core::sha256_hex(expected));
     // The package's own md5sums agrees with what was computed while reading.
     EXPECT_THAT(package.md5sums, HasSubstr(binary.md5 + "  usr/bin/toilet\n"));
-    const auto& link = find(package, "./usr/bin/figlet-toilet");
+    const auto& link = test::find_entry(package, "./usr/bin/figlet-toilet");
     EXPECT_EQ(link.type, EntryType::symlink);
     EXPECT_EQ(link.link, "toilet");
-    EXPECT_EQ(find(package, "./usr/").type, EntryType::directory);
+    EXPECT_EQ(test::find_entry(package, "./usr/").type, EntryType::directory);
     EXPECT_GT(package.date, 1700000000); // built in 2024
 }
 
@@ -97,9 +82,10 @@ TEST_F(UnpackDeb, GzipControlAndXzData) {
     DISTILL_REQUIRE_TESTDATA("deb/debs/libboost-program-options-dev_1.62.0.1_i386.deb");
     const auto package = unpack("libboost-program-options-dev_1.62.0.1_i386.deb");
     EXPECT_THAT(package.control, HasSubstr("Multi-Arch: same"));
-    const auto& copyright = find(package, "./usr/share/doc/libboost-program-options-dev/copyright");
+    const auto& copyright =
+        test::find_entry(package, "./usr/share/doc/libboost-program-options-dev/copyright");
     EXPECT_EQ(copyright.size, 1256U);
-    EXPECT_EQ(pack_bytes(package, copyright),
+    EXPECT_EQ(test::pack_bytes(package, copyright),
               dpkg_extract(deb("libboost-program-options-dev_1.62.0.1_i386.deb"),
                            "./usr/share/doc/libboost-program-options-dev/copyright"));
 }

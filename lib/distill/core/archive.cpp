@@ -1,3 +1,5 @@
+#include <cerrno>
+
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -5,6 +7,9 @@
 #include <distill/core/error.hpp>
 
 namespace distill::core {
+namespace {
+constexpr std::size_t k_tar_chunk = 64U << 10U;
+} // namespace
 
 Archive Archive::reader() {
     archive* handle = archive_read_new();
@@ -52,6 +57,58 @@ ArchiveEntry::ArchiveEntry()
 
 ArchiveEntry::~ArchiveEntry() {
     archive_entry_free(m_entry);
+}
+
+TarStream::TarStream(Source source, Filters filters, std::string origin)
+    : m_source(std::move(source))
+    , m_origin(std::move(origin))
+    , m_buffer(k_tar_chunk)
+    , m_archive(Archive::reader()) {
+    if (filters == Filters::all) {
+        archive_read_support_filter_all(m_archive.get());
+    }
+    archive_read_support_format_tar(m_archive.get());
+    if (archive_read_open(m_archive.get(), this, nullptr, &TarStream::read, nullptr) !=
+        ARCHIVE_OK) {
+        fail();
+    }
+}
+
+std::ptrdiff_t TarStream::read(archive* handle, void* client, const void** data) {
+    auto* self = static_cast<TarStream*>(client);
+    try {
+        const std::size_t got = self->m_source(std::span(self->m_buffer));
+        *data = self->m_buffer.data();
+        return static_cast<la_ssize_t>(got);
+    } catch (...) {
+        // No exception may cross libarchive's C frames: kept for fail() to rethrow.
+        self->m_source_error = std::current_exception();
+        archive_set_error(handle, EIO, "the archive's bytes cannot be read");
+        return ARCHIVE_FATAL;
+    }
+}
+
+archive_entry* TarStream::next() {
+    archive_entry* entry = nullptr;
+    const int status = archive_read_next_header(m_archive.get(), &entry);
+    if (status == ARCHIVE_EOF) {
+        return nullptr;
+    }
+    if (status < ARCHIVE_WARN) {
+        fail();
+    }
+    return entry;
+}
+
+void TarStream::fail(std::string_view what) const {
+    if (m_source_error) {
+        std::rethrow_exception(m_source_error);
+    }
+    std::string message = m_origin + ": ";
+    if (!what.empty()) {
+        message.append(what).append(": ");
+    }
+    throw Error(message + m_archive.error());
 }
 
 std::string archive_error(archive* handle) {

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -177,6 +178,15 @@ std::size_t PackageFile::read(std::span<char> buffer) {
         m_hasher.update(std::as_bytes(buffer.first(bytes)));
         return bytes;
     }
+}
+
+std::uint64_t PackageFile::size() const {
+    struct stat status {};
+    if (::fstat(m_fd.get(), &status) != 0) {
+        throw Error(
+            fmt::format("{}: {}: {}", m_input.label, m_input.path.string(), std::strerror(errno)));
+    }
+    return static_cast<std::uint64_t>(status.st_size);
 }
 
 void PackageFile::verify() {

@@ -24,6 +24,9 @@ struct Input {
     std::string sha256;         ///< its SHA-256 (keys the cached form)
     std::string label;          ///< "openjdk-17-jre-headless 17.0.13+11-2", for messages
     Limits limits;
+    /// The distro's own checksum of the package file that its index gives (Alpine: `C:`),
+    /// checked by the reader; empty: none.
+    std::string identity{};
 };
 
 /// The package file as a reader streams it. Every byte read is hashed, so that verify() tells,
@@ -36,6 +39,9 @@ public:
 
     /// Fills `buffer` with the next bytes of the file; returns how many (0 at its end).
     std::size_t read(std::span<char> buffer);
+
+    /// The file's size in bytes (its compressed size, for the ratio bound).
+    [[nodiscard]] std::uint64_t size() const;
 
     /// Reads what the reader left unread and compares the SHA-256 of the whole file with
     /// `input.sha256`: a core::CacheDamageError naming the package and the file when they

@@ -1,7 +1,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <set>
 #include <span>
 #include <string_view>
@@ -12,11 +11,11 @@
 #include <fmt/format.h>
 
 #include <distill/core/archive.hpp>
-#include <distill/core/cancel.hpp>
 #include <distill/core/text.hpp>
 #include <distill/distro/debian/control.hpp>
 #include <distill/distro/debian/deb.hpp>
 #include <distill/distro/debian/installers.hpp>
+#include <distill/unpack/tar.hpp>
 
 namespace distill::distro::debian {
 namespace {
@@ -28,28 +27,6 @@ using unpack::PackWriter;
 /// Control members are small text files; anything bigger is not a sane package.
 constexpr std::uint64_t k_max_control_member = 8U << 20U;
 constexpr std::size_t k_chunk = 256U << 10U;
-
-EntryType type_of(archive_entry* entry) {
-    if (archive_entry_hardlink(entry) != nullptr) {
-        return EntryType::hardlink;
-    }
-    switch (archive_entry_filetype(entry)) {
-    case AE_IFDIR:
-        return EntryType::directory;
-    case AE_IFLNK:
-        return EntryType::symlink;
-    case AE_IFCHR:
-        return EntryType::char_device;
-    case AE_IFBLK:
-        return EntryType::block_device;
-    case AE_IFIFO:
-        return EntryType::fifo;
-    case AE_IFSOCK:
-        return EntryType::socket;
-    default:
-        return EntryType::file;
-    }
-}
 
 /// The .deb itself read through PackageFile, which hashes what libarchive reads.
 struct FileStream {
@@ -72,32 +49,15 @@ la_ssize_t read_file(archive* outer, void* client, const void** data) {
 
 /// An ar member read as a stream by a second libarchive reader: the member's bytes come from
 /// the outer reader on demand, so no member is ever held whole.
-struct MemberStream {
-    archive* outer;
-    std::array<char, 64U << 10U> buffer{};
-};
-
-la_ssize_t read_member(archive* inner, void* client, const void** data) {
-    auto* stream = static_cast<MemberStream*>(client);
-    const la_ssize_t got =
-        archive_read_data(stream->outer, stream->buffer.data(), stream->buffer.size());
-    if (got < 0) {
-        archive_set_error(inner, archive_errno(stream->outer), "%s",
-                          core::archive_error(stream->outer).c_str());
-        return ARCHIVE_FATAL;
-    }
-    *data = stream->buffer.data();
-    return got;
-}
-
-core::Archive open_member(MemberStream& stream, std::string_view label, std::string_view member) {
-    auto inner = core::Archive::reader();
-    archive_read_support_filter_all(inner.get());
-    archive_read_support_format_tar(inner.get());
-    if (archive_read_open(inner.get(), &stream, nullptr, &read_member, nullptr) != ARCHIVE_OK) {
-        throw Error(fmt::format("{}: {}: {}", label, member, inner.error()));
-    }
-    return inner;
+core::TarStream open_member(archive* outer, const std::string& label, std::string_view member) {
+    const auto source = [outer, &label, member](std::span<char> buffer) {
+        const la_ssize_t got = archive_read_data(outer, buffer.data(), buffer.size());
+        if (got < 0) {
+            throw Error(fmt::format("{}: {}: {}", label, member, core::archive_error(outer)));
+        }
+        return static_cast<std::size_t>(got);
+    };
+    return {source, core::TarStream::Filters::all, fmt::format("{}: {}", label, member)};
 }
 
 /// The compressions dpkg reads each member in (deb(5)).
@@ -113,101 +73,6 @@ bool is_member(std::string_view name, std::string_view stem,
     }
     name.remove_prefix(stem.size());
     return std::find(suffixes.begin(), suffixes.end(), name) != suffixes.end();
-}
-
-/// An entry name the package database could not list truthfully: dpkg refuses a newline in
-/// a name (it would add a line to info/NAME.list), and no other control character is ever
-/// needed in one.
-void check_entry_name(std::string_view label, std::string_view member, std::string_view name) {
-    for (const char c : name) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            throw UnsafeContentError(
-                fmt::format("{}: {}: the name `{}` holds a control character; refusing the package",
-                            label, member, core::printable(name)));
-        }
-    }
-}
-
-/// Reads a file member of data.tar block by block, filling each buffer whole as
-/// archive_read_data would. A block that does not start where the last one ended is a hole,
-/// and a hole means a sparse file: dpkg unpacks none (its tar reader knows no such type), and
-/// a sparse map can promise more data than the member holds, which libarchive would fill with
-/// zeros. Refused, like every member dpkg refuses.
-class DenseReader {
-public:
-    DenseReader(archive* tar, std::string_view label, std::string_view path)
-        : m_tar(tar)
-        , m_label(label)
-        , m_path(path) {}
-
-    /// Up to buffer.size() bytes of the file; fewer only at its end.
-    std::size_t read(std::span<char> buffer) {
-        std::size_t filled = 0;
-        while (filled < buffer.size() && (m_used < m_block_size || next_block())) {
-            const std::size_t count = std::min(buffer.size() - filled, m_block_size - m_used);
-            std::memcpy(buffer.data() + filled, static_cast<const char*>(m_block) + m_used, count);
-            m_used += count;
-            filled += count;
-        }
-        return filled;
-    }
-
-private:
-    /// The next block of data; false at the end of the file.
-    bool next_block() {
-        la_int64_t offset = 0;
-        const int got = archive_read_data_block(m_tar, &m_block, &m_block_size, &offset);
-        m_used = 0;
-        if (got == ARCHIVE_EOF) {
-            m_block_size = 0;
-            if (offset > m_next) {
-                throw sparse(); // a hole at the end
-            }
-            return false;
-        }
-        if (got < ARCHIVE_WARN) {
-            throw Error(fmt::format("{}: data.tar: {}: {}", m_label, core::printable(m_path),
-                                    core::archive_error(m_tar)));
-        }
-        if (offset != m_next) {
-            throw sparse();
-        }
-        m_next += static_cast<la_int64_t>(m_block_size);
-        return true;
-    }
-
-    [[nodiscard]] UnsafeContentError sparse() const {
-        return UnsafeContentError(fmt::format("{}: data.tar: {}: a sparse file, which dpkg does "
-                                              "not unpack",
-                                              m_label, core::printable(m_path)));
-    }
-
-    archive* m_tar;
-    std::string_view m_label;
-    std::string_view m_path;
-    const void* m_block = nullptr;
-    std::size_t m_block_size = 0;
-    std::size_t m_used = 0;
-    la_int64_t m_next = 0; ///< where the next block must start
-};
-
-/// An entry's path. libarchive gives none (nullptr) for an entry without a name or with one it
-/// cannot convert; that is a malformed package, not a string to construct.
-std::string path_of(archive_entry* entry, const std::string& label, std::string_view member) {
-    const char* path = archive_entry_pathname(entry);
-    if (path == nullptr) {
-        throw Error(fmt::format("{}: {}: an entry without a readable name", label, member));
-    }
-    return path;
-}
-
-/// "./usr/bin/x" and "usr/bin/x" name the same control member.
-std::string_view member_name(std::string_view path) {
-    while (path.starts_with("./")) {
-        path.remove_prefix(2);
-    }
-    return path;
 }
 
 /// One .deb being read into a package's content.
@@ -242,7 +107,7 @@ public:
             if (status < ARCHIVE_WARN) {
                 throw Error(fmt::format("{}: not a valid .deb: {}", label, outer.error()));
             }
-            std::string name = path_of(member, label, "ar archive");
+            std::string name = unpack::entry_path(member, label, "ar archive");
             // GNU ar ends member names with '/'.
             while (!name.empty() && name.back() == '/') {
                 name.pop_back();
@@ -301,21 +166,12 @@ public:
 
 private:
     void read_control(archive* outer) {
-        MemberStream stream{outer};
-        auto inner = open_member(stream, m_input.label, "control.tar");
+        auto inner = open_member(outer, m_input.label, "control.tar");
         std::set<std::string> seen;
-        archive_entry* entry = nullptr;
-        for (;;) {
-            const int status = archive_read_next_header(inner.get(), &entry);
-            if (status == ARCHIVE_EOF) {
-                return;
-            }
-            if (status < ARCHIVE_WARN) {
-                throw Error(fmt::format("{}: control.tar: {}", m_input.label, inner.error()));
-            }
-            const auto path = path_of(entry, m_input.label, "control.tar");
-            const auto name = member_name(path);
-            check_entry_name(m_input.label, "control.tar", name);
+        while (archive_entry* entry = inner.next()) {
+            const auto path = unpack::entry_path(entry, m_input.label, "control.tar");
+            const auto name = unpack::strip_dot_slash(path);
+            unpack::check_entry_name(m_input.label, "control.tar", name);
             if (archive_entry_filetype(entry) != AE_IFREG) {
                 continue;
             }
@@ -336,70 +192,14 @@ private:
                     fmt::format("{}: control.tar holds `{}` twice; refusing the package",
                                 m_input.label, core::printable(name)));
             }
-            if (static_cast<std::uint64_t>(archive_entry_size(entry)) > k_max_control_member) {
-                throw Error(
-                    fmt::format("{}: control member `{}` is too large", m_input.label, name));
-            }
-            std::array<char, 64U << 10U> buffer{};
-            for (;;) {
-                const auto got = archive_read_data(inner.get(), buffer.data(), buffer.size());
-                if (got < 0) {
-                    throw Error(fmt::format("{}: control.tar: {}", m_input.label, inner.error()));
-                }
-                if (got == 0) {
-                    break;
-                }
-                target->append(buffer.data(), static_cast<std::size_t>(got));
-            }
+            *target = unpack::read_entry_text(inner, entry, name, k_max_control_member);
         }
     }
 
     void read_data(archive* outer, std::uint64_t compressed) {
-        MemberStream stream{outer};
-        auto inner = open_member(stream, m_input.label, "data.tar");
-        archive_entry* entry = nullptr;
-        for (;;) {
-            core::throw_if_cancelled();
-            const int status = archive_read_next_header(inner.get(), &entry);
-            if (status == ARCHIVE_EOF) {
-                return;
-            }
-            if (status < ARCHIVE_WARN) {
-                throw Error(fmt::format("{}: data.tar: {}", m_input.label, inner.error()));
-            }
-            if (m_package.entries.size() >= m_input.limits.max_entries) {
-                throw UnsafeContentError(
-                    fmt::format("{}: data.tar: more than {} entries; refusing the package",
-                                m_input.label, m_input.limits.max_entries));
-            }
-            RawEntry raw;
-            raw.path = path_of(entry, m_input.label, "data.tar");
-            check_entry_name(m_input.label, "data.tar", raw.path);
-            raw.type = type_of(entry);
-            raw.mode = static_cast<std::uint32_t>(archive_entry_mode(entry)) & 07777U;
-            raw.uid = static_cast<std::uint32_t>(archive_entry_uid(entry));
-            raw.gid = static_cast<std::uint32_t>(archive_entry_gid(entry));
-            if (raw.type == EntryType::hardlink) {
-                raw.link = archive_entry_hardlink(entry);
-                check_entry_name(m_input.label, "data.tar", raw.link);
-            } else if (raw.type == EntryType::symlink) {
-                const char* target = archive_entry_symlink(entry);
-                raw.link = target != nullptr ? target : "";
-            }
-            if (raw.type == EntryType::file) {
-                DenseReader reader(inner.get(), m_input.label, raw.path);
-                m_pack.add_file(raw, compressed,
-                                [&](std::span<char> buffer) { return reader.read(buffer); });
-                // A member that ends before its header said it would.
-                if (const auto promised = archive_entry_size(entry);
-                    promised >= 0 && raw.size != static_cast<std::uint64_t>(promised)) {
-                    throw Error(fmt::format("{}: data.tar: {}: the header says {} bytes, the "
-                                            "archive holds {}",
-                                            m_input.label, raw.path, promised, raw.size));
-                }
-            }
-            m_package.entries.push_back(std::move(raw));
-        }
+        auto inner = open_member(outer, m_input.label, "data.tar");
+        const unpack::DataArchive data{"data.tar", "dpkg", compressed, {}};
+        unpack::read_data_archive(inner, data, m_input, m_pack, m_package);
     }
 
     const Input& m_input;
