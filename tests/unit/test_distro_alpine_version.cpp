@@ -204,6 +204,26 @@ TEST(AlpineVersion, SortableFormOrdersEveryPairAsApk) {
     }
 }
 
+TEST(AlpineVersion, SortableFormReadsBackAsAnEqualVersion) {
+    for (const char* file : k_vectors) {
+        DISTILL_REQUIRE_TESTDATA(file);
+    }
+    const auto versions = valid_only(vector_versions());
+    ASSERT_GT(versions.size(), 500U);
+    for (const auto& version : versions) {
+        const auto back = from_sortable_version(sortable_version(version));
+        EXPECT_EQ(compare_versions(back, version), 0) << version << " read back as " << back;
+        EXPECT_EQ(sortable_version(back), sortable_version(version)) << version;
+    }
+    EXPECT_EQ(from_sortable_version(sortable_version("1.2.4_git20230717-r4")),
+              "1.2.4_git20230717-r4");
+    EXPECT_EQ(from_sortable_version(sortable_version("1.01a_rc2_p3~a1b2-r10")),
+              "1.01a_rc2_p3~a1b2-r10");
+    for (const char* junk : {"", "+1", "1Q", "1z", "1zkA", "1~E", "1R", "1Sqq"}) {
+        EXPECT_THROW((void)from_sortable_version(junk), Error) << junk;
+    }
+}
+
 TEST(AlpineVersion, SortableFormOfTheVectorLines) {
     for (const char* file : k_vectors) {
         DISTILL_REQUIRE_TESTDATA(file);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <distill/distro/alpine/alpine.hpp>
 #include <distill/distro/arch.hpp>
 #include <distill/distro/debian/debian.hpp>
 #include <distill/distro/distro.hpp>
@@ -12,6 +13,7 @@ std::span<const Distro* const> all() {
     // Every distro this distill implements, one line each.
     static const Distro* const distros[] = {
         &debian::distro(),
+        &alpine::distro(),
     };
     return distros;
 }

@@ -11,12 +11,12 @@ constexpr std::array<std::string_view, 1> k_alpine_suites{""};
 
 // Debian policy 5.6.1 for Debian; apk also takes uppercase letters and `_`.
 constexpr std::array<Facts, 2> k_facts{{
-    {manifest::Distro::debian, k_debian_suites, "main", "+-.", false,
+    {manifest::Distro::debian, k_debian_suites, "main", "+-.", false, 2,
      "Debian package names use lowercase letters, digits, `+`, `-` and `.`, start with a letter "
      "or digit and are at least two characters long"},
-    {manifest::Distro::alpine, k_alpine_suites, "main", "+-._", true,
-     "Alpine package names use letters, digits, `+`, `-`, `.` and `_`, start with a letter or "
-     "digit and are at least two characters long"},
+    {manifest::Distro::alpine, k_alpine_suites, "main", "+-._", true, 1,
+     "Alpine package names use letters, digits, `+`, `-`, `.` and `_` and start with a letter "
+     "or digit (community has a package `R`)"},
 }};
 
 bool lower_alnum(char c) {
@@ -39,7 +39,7 @@ bool package_name_char(const Facts& facts, char c) {
 }
 
 bool valid_package_name(const Facts& facts, std::string_view name) {
-    return name.size() >= 2 && alnum(facts, name.front()) &&
+    return name.size() >= facts.min_name_length && !name.empty() && alnum(facts, name.front()) &&
            std::all_of(name.begin(), name.end(),
                        [&](char c) { return package_name_char(facts, c); });
 }

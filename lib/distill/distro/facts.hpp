@@ -20,10 +20,11 @@ struct Facts {
     std::span<const std::string_view> suite_suffixes;
     /// The component a source without `components` reads.
     std::string_view default_component;
-    /// Package names are at least two characters long, of letters (lowercase only unless
-    /// `uppercase_names`), digits and `name_punctuation`, and start with a letter or digit.
+    /// Package names are at least `min_name_length` characters long, of letters (lowercase only
+    /// unless `uppercase_names`), digits and `name_punctuation`, and start with a letter or digit.
     std::string_view name_punctuation;
     bool uppercase_names = false;
+    std::size_t min_name_length = 2; ///< Debian's names have two characters at least
     /// That grammar in a sentence, for hints.
     std::string_view name_rule;
 };

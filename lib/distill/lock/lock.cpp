@@ -59,7 +59,10 @@ resolve::PlannedPackage package_from(const json& j, const distro::Distro* distro
             throw Error(*problem);
         }
     }
-    if (!core::is_sha256_hex(p.sha256)) {
+    // A package an index names by its own checksum (Alpine's) may be locked before it was
+    // ever downloaded: its SHA-256 is then unknown, and the checksum is what holds it.
+    const bool by_checksum = p.sha256.empty() && !p.checksum.empty();
+    if (!by_checksum && !core::is_sha256_hex(p.sha256)) {
         throw Error(fmt::format("package {}: `{}` is not a SHA-256", core::printable(p.name),
                                 core::printable(p.sha256)));
     }

@@ -309,9 +309,13 @@ void Validator::check_sources() {
         }
         if (!source.keyring.empty()) {
             std::error_code error;
-            if (!fs::is_regular_file(source.keyring, error)) {
+            // apk keeps its keys as a directory of files (/etc/apk/keys); apt a keyring file.
+            const bool directory_too = m_manifest.distro == Distro::alpine;
+            if (!fs::is_regular_file(source.keyring, error) &&
+                !(directory_too && fs::is_directory(source.keyring, error))) {
                 report(at(source.values, "keyring", source.where),
-                       fmt::format("keyring `{}` is not a file", source.keyring.string()),
+                       fmt::format("keyring `{}` is not a file{}", source.keyring.string(),
+                                   directory_too ? " or a directory of keys" : ""),
                        "a relative path is relative to the manifest that names it");
             }
         }

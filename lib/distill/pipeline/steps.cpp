@@ -74,7 +74,9 @@ unpack::Input unpack_input(const package::Record& package) {
     // The verified index says how big the package is once installed (in KiB, rounded); twice
     // that and some slack bounds what its archive may expand to.
     limits.max_bytes = 2 * package.installed_size + (64U << 20U);
-    return unpack::Input{package.file, package.sha256, package::label(package), limits};
+    unpack::Input input{package.file, package.sha256, package::label(package), limits};
+    input.identity = package.checksum;
+    return input;
 }
 
 } // namespace

@@ -546,6 +546,9 @@ nlohmann::json to_json(const Plan& plan) {
                             {"suite", p.suite},
                             {"source", p.source},
                             {"why", p.why}});
+        if (!p.checksum.empty()) {
+            packages.back()["checksum"] = p.checksum;
+        }
     }
     nlohmann::json excluded = nlohmann::json::array();
     for (const auto& e : plan.excluded) {

@@ -1,6 +1,8 @@
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <set>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -9,6 +11,7 @@
 #include <distill/core/archive.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/error.hpp>
+#include <distill/core/fs.hpp>
 #include <distill/core/gzip.hpp>
 #include <distill/core/text.hpp>
 #include <distill/distro/alpine/apk.hpp>
@@ -285,6 +288,65 @@ PkgInfo parse_pkginfo(std::string_view text, std::string_view origin) {
         }
     }
     return info;
+}
+
+void check_package_file(const std::filesystem::path& path, std::string_view identity,
+                        std::string_view label) {
+    const std::string origin(label);
+    const auto fd = core::open_read(path);
+    core::GzipMembers members(
+        [&](std::span<char> buffer) {
+            for (;;) {
+                const auto got = ::read(fd.get(), buffer.data(), buffer.size());
+                if (got >= 0) {
+                    return static_cast<std::size_t>(got);
+                }
+                if (errno != EINTR) {
+                    throw Error(fmt::format("{}: {}", origin, core::errno_text(errno)));
+                }
+            }
+        },
+        origin, k_members + 1);
+    const auto not_an_apk = [&](std::string_view why) {
+        return VerificationError(fmt::format("{}: not a valid .apk: {}", origin, why));
+    };
+    // The signature member is skipped: the index vouches for the package through `C:`.
+    if (!members.next_member() || !members.next_member(k_max_slack)) {
+        throw not_an_apk("it has no control member");
+    }
+    core::Hasher control_sha1(core::HashAlgorithm::sha1);
+    members.hash_raw(control_sha1);
+    std::string pkginfo;
+    {
+        core::TarStream tar([&](std::span<char> buffer) { return members.read(buffer); },
+                            core::TarStream::Filters::none, origin + ": control member");
+        while (archive_entry* entry = tar.next()) {
+            const auto name = unpack::entry_path(entry, origin, "control member");
+            if (name == ".PKGINFO" && archive_entry_filetype(entry) == AE_IFREG) {
+                pkginfo = unpack::read_entry_text(tar, entry, name, k_max_pkginfo);
+            }
+        }
+    }
+    const bool data = members.next_member(k_max_slack);
+    if (const auto actual = apk_checksum(control_sha1.raw_digest()); actual != identity) {
+        throw VerificationError(
+            fmt::format("{}: the control member's checksum is {}, the index's C: says {}", origin,
+                        actual, identity));
+    }
+    const auto info = parse_pkginfo(pkginfo, origin + ": .PKGINFO");
+    if (!data || info.datahash.empty()) {
+        throw not_an_apk(data ? "its .PKGINFO gives no datahash" : "it has no data member");
+    }
+    core::Hasher data_sha256;
+    members.hash_raw(data_sha256);
+    if (members.next_member()) {
+        throw not_an_apk("a gzip member follows the data member");
+    }
+    if (const auto actual = data_sha256.hex_digest(); actual != info.datahash) {
+        throw VerificationError(
+            fmt::format("{}: the data member's SHA-256 is {}, its .PKGINFO datahash says {}",
+                        origin, actual, info.datahash));
+    }
 }
 
 void ApkReader::read(const unpack::Input& input, unpack::PackageFile& file,

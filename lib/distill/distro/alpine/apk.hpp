@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,5 +66,12 @@ public:
     void read(const unpack::Input& input, unpack::PackageFile& file, unpack::PackWriter& pack,
               unpack::UnpackedPackage& package) const override;
 };
+
+/// Checks a downloaded .apk against the index's checksum `identity` (its `C:`): the SHA-1 of
+/// its control member's compressed bytes, and the SHA-256 of its data member's against the
+/// datahash the control member gives, streaming the file once without unpacking its data.
+/// A VerificationError naming `label` when either differs or the file is no .apk.
+void check_package_file(const std::filesystem::path& path, std::string_view identity,
+                        std::string_view label);
 
 } // namespace distill::distro::alpine

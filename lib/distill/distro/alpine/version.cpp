@@ -373,6 +373,73 @@ std::string sortable_version(std::string_view version) {
     return checked_sortable(version, "version");
 }
 
+std::string from_sortable_version(std::string_view sortable) {
+    const auto bad = [&] {
+        return Error(fmt::format("'{}' is not the sortable form of an apk version", sortable));
+    };
+    std::size_t at = 0;
+    const auto number = [&] {
+        const auto start = at;
+        while (at < sortable.size() && is_digit(sortable[at])) {
+            ++at;
+        }
+        if (at == start) {
+            throw bad();
+        }
+        return sortable.substr(start, at - start);
+    };
+    // The lower-case spelling of a string token (append_string()), up to its end mark.
+    const auto string = [&](bool hex) {
+        std::string text;
+        while (at < sortable.size() && sortable[at] != k_string_end) {
+            const char c = sortable[at++];
+            if (c >= 'a' && c <= 'j') {
+                text += static_cast<char>('0' + (c - 'a'));
+            } else if (hex && c >= 'k' && c <= 'p') {
+                text += static_cast<char>('a' + (c - 'k'));
+            } else {
+                throw bad();
+            }
+        }
+        if (at == sortable.size() || text.empty()) {
+            throw bad();
+        }
+        ++at; // the end mark
+        return text;
+    };
+    std::string version(number());
+    while (at < sortable.size()) {
+        const char marker = sortable[at++];
+        if (marker == '+') {
+            version += ".";
+            version += number();
+        } else if (marker == 'z') {
+            version += "." + string(false);
+        } else if (marker == 'Z' && at < sortable.size() && sortable[at] >= 'a' &&
+                   sortable[at] <= 'z') {
+            version += sortable[at++];
+        } else if (marker == '~' && at < sortable.size() && sortable[at] >= 'A' &&
+                   static_cast<std::size_t>(sortable[at] - 'A') < k_pre_releases) {
+            version += "_";
+            version += k_suffixes[static_cast<std::size_t>(sortable[at++] - 'A')];
+        } else if (marker >= 'U' &&
+                   static_cast<std::size_t>(marker - 'U') < k_suffixes.size() - k_pre_releases) {
+            version += "_";
+            version += k_suffixes[k_pre_releases + static_cast<std::size_t>(marker - 'U')];
+        } else if (marker == 'T') {
+            version += number();
+        } else if (marker == 'S') {
+            version += "~" + string(true);
+        } else if (marker == 'R') {
+            version += "-r";
+            version += number();
+        } else {
+            throw bad();
+        }
+    }
+    return version;
+}
+
 bool fuzzy_match(std::string_view version, std::string_view pattern) {
     return compare(version, pattern, true) == 0;
 }

@@ -43,6 +43,12 @@ inline constexpr std::size_t k_max_version_length = 128;
 /// Throws distill::Error when `version` is not valid.
 [[nodiscard]] std::string sortable_version(std::string_view version);
 
+/// The apk version a sortable form stands for: for a valid v, from_sortable_version(
+/// sortable_version(v)) is v, or a version apk finds equal to it written the canonical way
+/// (leading zeros of numbers dropped). Throws distill::Error for a string sortable_version()
+/// does not make. For messages: the pool keeps sortable forms, people read apk versions.
+[[nodiscard]] std::string from_sortable_version(std::string_view sortable);
+
 /// apk's fuzzy match (`name~pattern`): whether the tokens of `pattern` are the first tokens
 /// of `version`, with equal values ("3.6.9" and "3.6_pre1" match "3.6"; "3.60" and "3.6a" do
 /// not). A pattern equal to the version matches. This is apk-tools 3's rule; apk-tools 2.14

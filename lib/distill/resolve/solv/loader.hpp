@@ -40,6 +40,10 @@ public:
     /// dependency syntax); called once, before the architecture is set and anything is loaded.
     virtual void setup(s_Pool* pool) const = 0;
 
+    /// Sets the architecture the pool installs for (after setup()): libsolv's own rule for
+    /// the disttype by default (`arch` and the disttype's name for packages for every arch).
+    virtual void set_arch(s_Pool* pool, const std::string& arch) const;
+
     /// Parses the index at `path` (compressed as the suffix of `served_as` says, or else of
     /// `path`) into `repo`, ranks included. Throws an Error naming the path when it cannot.
     virtual void load(s_Pool* pool, s_Repo* repo, const std::filesystem::path& path,

@@ -160,12 +160,16 @@ File open_decompressing(const std::filesystem::path& path, const std::string& na
     return file;
 }
 
+void IndexLoader::set_arch(s_Pool* pool, const std::string& arch) const {
+    pool_setarch(pool, arch.c_str());
+}
+
 Pool::Pool(const IndexLoader& loader, const std::string& arch)
     : m_impl(std::make_unique<Impl>()) {
     m_impl->loader = &loader;
     m_impl->pool = pool_create();
     loader.setup(m_impl->pool);
-    pool_setarch(m_impl->pool, arch.c_str());
+    loader.set_arch(m_impl->pool, arch);
 }
 
 Pool::~Pool() = default;

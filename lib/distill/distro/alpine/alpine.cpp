@@ -1,0 +1,235 @@
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <distill/core/text.hpp>
+#include <distill/distro/alpine/alpine.hpp>
+#include <distill/distro/alpine/apk.hpp>
+#include <distill/distro/alpine/archive.hpp>
+#include <distill/distro/alpine/database.hpp>
+#include <distill/distro/alpine/host.hpp>
+#include <distill/distro/alpine/policy.hpp>
+#include <distill/distro/alpine/pool_loader.hpp>
+#include <distill/distro/alpine/version.hpp>
+#include <distill/distro/arch.hpp>
+#include <distill/distro/facts.hpp>
+#include <distill/unpack/tree.hpp>
+
+namespace distill::distro::alpine {
+namespace {
+
+using sources::Context;
+using sources::IndexSet;
+using sources::Repository;
+using sources::SuiteOrigin;
+
+std::string strip_slash(std::string url) {
+    while (url.ends_with('/')) {
+        url.pop_back();
+    }
+    return url;
+}
+
+/// "3.19" for the release "v3.19"; other names (edge) as they are.
+std::string version_id(const std::string& release) {
+    return release.size() > 1 && release.front() == 'v' && release[1] >= '0' && release[1] <= '9'
+               ? release.substr(1)
+               : release;
+}
+
+} // namespace
+
+const Alpine& distro() {
+    static const Alpine alpine;
+    return alpine;
+}
+
+manifest::Distro Alpine::id() const {
+    return manifest::Distro::alpine;
+}
+
+std::string_view Alpine::example_release() const {
+    return "v3.19";
+}
+
+std::optional<manifest::Diagnostic>
+Alpine::check_pin(const manifest::PackageRequest& package) const {
+    if (is_valid_version(package.version)) {
+        return std::nullopt;
+    }
+    return manifest::Diagnostic{
+        package.where,
+        fmt::format("version `{}` of `{}` is not an apk version", package.version, package.name),
+        "apk versions look like 1.2.4_git20230717-r4 (numbers, an optional letter, suffixes "
+        "such as _rc1 or _p2, and -rN); `distill plan` lists the versions the sources offer"};
+}
+
+std::vector<Repository> Alpine::repositories(const manifest::Manifest& manifest) const {
+    std::vector<Repository> repositories;
+    const auto found = manifest.values.find("release");
+    const manifest::Location release_where =
+        found != manifest.values.end() ? found->second : manifest::Location{manifest.path, 1, 1};
+    for (const auto& source : manifest.sources) {
+        for (std::size_t i = 0; i < source.suites.size(); ++i) {
+            Repository repository;
+            repository.distro = manifest::Distro::alpine;
+            repository.url = source.url.empty() ? default_mirror() : strip_slash(source.url);
+            repository.suite = source.suites[i];
+            repository.components = source.components;
+            repository.keyring = source.keyring.empty() ? default_keyring() : source.keyring;
+            repository.where = source.where;
+            repository.release = manifest.release;
+            if (source.suites_from_release) {
+                repository.suite_origin = SuiteOrigin::release;
+                repository.suite_where = release_where;
+            } else {
+                const auto entry = source.values.find(fmt::format("suites.{}", i));
+                repository.suite_origin = SuiteOrigin::suites;
+                repository.suite_where =
+                    entry != source.values.end() ? entry->second : source.where;
+            }
+            repositories.push_back(std::move(repository));
+        }
+    }
+    return repositories;
+}
+
+IndexSet Alpine::fetch_indexes(const std::vector<Repository>& repositories, const std::string& arch,
+                               Context& context) const {
+    IndexSet set;
+    set.arch = arch;
+    for (const auto& repository : repositories) {
+        for (const auto& component : repository.components) {
+            with_context(
+                fmt::format("reading {} {} of {}", repository.suite, component, repository.url),
+                [&] {
+                    set.indexes.push_back(
+                        fetch_index(repository, component, arch, context, set.stats));
+                });
+        }
+    }
+    return set;
+}
+
+std::string Alpine::component_hint(const std::string& package,
+                                   const sources::UnusedIndex& where) const {
+    return fmt::format("{} is in {} of {}, which this manifest does not use; add it under "
+                       "`components` of that source",
+                       package, where.index.component, where.repository.suite);
+}
+
+std::optional<std::string> Alpine::identity_problem(std::string_view name, std::string_view version,
+                                                    std::string_view arch) const {
+    if (!valid_package_name(facts(manifest::Distro::alpine), name)) {
+        return fmt::format("package name `{}` is not an apk package name", core::printable(name));
+    }
+    if (!is_valid_version(version)) {
+        return fmt::format("version `{}` of {} is not an apk version", core::printable(version),
+                           name);
+    }
+    if (arch != "noarch" && find_arch(manifest::Distro::alpine, arch) == nullptr) {
+        return fmt::format("architecture `{}` of {} is not an Alpine architecture",
+                           core::printable(arch), name);
+    }
+    return std::nullopt;
+}
+
+void Alpine::check_identity(const unpack::UnpackedPackage& contents, std::string_view label,
+                            std::string_view name, std::string_view version,
+                            std::string_view arch) const {
+    const auto info = parse_pkginfo(contents.control, fmt::format("{}: .PKGINFO", label));
+    // The package database is written from .PKGINFO: it must name the package that the
+    // verified index (or the lock) chose, or the database would list another one.
+    const auto differs = [&](std::string_view field, std::string_view own,
+                             std::string_view planned) {
+        if (own != planned) {
+            throw VerificationError(fmt::format(
+                "{}: the package's .PKGINFO says {} `{}`, but the index or lock that chose it "
+                "says `{}`",
+                label, field, core::printable(own), core::printable(planned)));
+        }
+    };
+    differs("pkgname", info.pkgname, name);
+    differs("pkgver", info.pkgver, version);
+    if (info.arch != "noarch") {
+        differs("arch", info.arch, arch);
+    }
+}
+
+const resolve::solv::IndexLoader& Alpine::index_loader() const {
+    static const PoolLoader loader;
+    return loader;
+}
+
+std::span<const PolicyRule> Alpine::exclusion_rules() const {
+    return alpine::exclusion_rules();
+}
+
+std::optional<std::string> Alpine::installer_by_index(const IndexFacts& /*facts*/) const {
+    // No Alpine package is known to download its content at install time.
+    return std::nullopt;
+}
+
+const unpack::Reader& Alpine::reader() const {
+    static const ApkReader reader;
+    return reader;
+}
+
+void Alpine::check_download(const std::filesystem::path& file, const package::Record& record,
+                            const std::string& url) const {
+    check_package_file(file, record.checksum, fmt::format("{}: {}", package::label(record), url));
+}
+
+std::optional<std::string>
+Alpine::installer_by_package(const unpack::UnpackedPackage& /*package*/) const {
+    return std::nullopt;
+}
+
+bool Alpine::merged_usr(const std::string& /*release*/) const {
+    // Alpine keeps /bin, /sbin and /lib apart from /usr.
+    return false;
+}
+
+std::string Alpine::os_release(const manifest::Manifest& manifest) const {
+    return fmt::format("NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID={}\nPRETTY_NAME=\"Distroless "
+                       "(Alpine Linux {})\"\nHOME_URL=\"https://alpinelinux.org/\"\n",
+                       version_id(manifest.release), manifest.release);
+}
+
+std::string_view Alpine::openssl_directory() const {
+    // Alpine's OpenSSL looks in /etc/ssl only.
+    return "";
+}
+
+std::vector<std::string> Alpine::add_alternatives(unpack::Tree& /*tree*/) const {
+    // apk has no alternatives mechanism; packages ship their links.
+    return {};
+}
+
+std::size_t Alpine::write_package_database(unpack::Tree& tree) const {
+    return write_installed_database(tree);
+}
+
+std::string_view Alpine::package_database() const {
+    return k_installed;
+}
+
+std::vector<InstalledPackage> Alpine::read_package_database(std::string_view text) const {
+    return read_installed_database(text);
+}
+
+int Alpine::compare_versions(std::string_view a, std::string_view b) const {
+    return alpine::compare_versions(a, b);
+}
+
+std::optional<Fixes> Alpine::changelog_fixes(const std::string& /*package*/,
+                                             std::span<const std::string> /*candidates*/,
+                                             const ContentsOf& /*contents*/,
+                                             std::string_view /*older*/, std::string_view /*newer*/,
+                                             std::string& note) const {
+    note = "Alpine packages carry no changelog; see the aports history of the package";
+    return std::nullopt;
+}
+
+} // namespace distill::distro::alpine
