@@ -160,6 +160,9 @@ void add_build_command(CLI::App& app, const GlobalOptions& globals, int& exit_co
 (verified against the signed indexes), reads them without running any maintainer
 script, and writes one image per architecture with a single layer:
 
+  - Packages: Debian .debs are checked against the SHA-256 their index gives, Alpine
+    .apks against the index's C: (the SHA-1 of the control part) and the control
+    part's datahash (the SHA-256 of the data part).
   - Paths: /bin, /sbin and /lib* move under /usr (merged /usr, Debian 12 on) with
     links in their place; documentation, manual pages, translations and lintian
     files are dropped (each package's copyright stays); `paths` in the manifest
@@ -169,7 +172,8 @@ script, and writes one image per architecture with a single layer:
     bundle with the links update-ca-certificates and `openssl rehash` make in
     /etc/ssl/certs (and /usr/lib/ssl/cert.pem and certs, where OpenSSL looks), the
     Java truststore when a JVM is in, /usr/bin links for JVM tools, and the package
-    database listing exactly the files that are in the image.
+    database listing exactly the files that are in the image (dpkg's status and
+    info/ for Debian; for Alpine lib/apk/db/installed, etc/apk/world).
   - Reproducible: paths sorted, owners numeric, every time stamp the epoch
     (SOURCE_DATE_EPOCH, else the newest package's build date): the same manifest
     and package versions give the same digest on any machine.

@@ -15,7 +15,8 @@ namespace distill::cli {
 namespace {
 
 constexpr const char* k_description =
-    "distill builds minimal, distroless OCI images from Debian packages: the dependency closure "
+    "distill builds minimal, distroless OCI images from Debian or Alpine packages: the "
+    "dependency closure "
     "of a runtime and nothing else - no shell, no package manager, no tools an attacker could "
     "use. A YAML manifest names the runtime; every signature and hash is verified.";
 
@@ -34,6 +35,10 @@ Environment:
   DISTILL_DEBIAN_MIRROR           Debian mirror when a manifest names none
                                   (default: the host's apt sources)
   DISTILL_DEBIAN_SECURITY_MIRROR  mirror for the -security suites
+  DISTILL_ALPINE_MIRROR           Alpine mirror when a manifest names none
+                                  (the directory holding v3.19/main/...)
+  DISTILL_ALPINE_KEYRING          Alpine signing keys (a .rsa.pub or a directory;
+                                  default: /etc/apk/keys, /usr/share/apk/keys)
   XDG_CACHE_HOME                  cache location (default ~/.cache/distill)
   SOURCE_DATE_EPOCH               the images' time stamp (default: the newest
                                   package's build date)

@@ -167,6 +167,8 @@ the entries between the two versions are listed:
 
   upgraded   libssl3 3.0.15-1~deb12u1 -> 3.0.17-1~deb12u2: CVE-2025-9230, CVE-2025-9231
 
+Alpine packages carry no changelog: their upgrades are listed with a note saying so.
+
 Examples:
   distill diff yesterday.lock manifests/java17.lock
   distill diff --json out/java17.old out/java17)");
