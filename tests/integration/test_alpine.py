@@ -179,6 +179,23 @@ class Alpine(dt.TestCase):
             self.assertIn("musl", result.stderr)
             self.assertTrue(first["digest"].startswith("sha256:"))
 
+    def test_diff_of_two_locks_lists_the_upgrade_and_says_there_is_no_changelog(self):
+        with dt.Server(self.data) as server:
+            manifest = self.manifest(server.url, include="alpine-base.yaml")
+            self.distill("lock", manifest, check=0)
+        newer = manifest.with_suffix(".lock")
+        lock = json.loads(newer.read_text())
+        for package in lock["archs"][0]["packages"]:
+            if package["name"] == "zlib":
+                package["version"] = "1.3-r2"
+        older = self.write("older.lock", json.dumps(lock))
+        result = self.distill("diff", "--json", older, newer, check=0)
+        diff = json.loads(result.stdout)
+        text = self.distill("diff", older, newer, check=0).stdout
+        self.assertIn("zlib 1.3-r2 → 1.3.1-r0", text)
+        self.assertIn("Alpine packages carry no changelog", text)
+        self.assertIn("zlib", json.dumps(diff))
+
     # --- refusals --------------------------------------------------------------------------
 
     def copy_repo(self):

@@ -28,17 +28,20 @@ TEST(DistroRegistry, DebianIsImplementedAndRegisteredOnce) {
     }
 }
 
-TEST(DistroRegistry, ADistroWithoutAnImplementationIsAClearError) {
-    EXPECT_EQ(find(Distro::alpine), nullptr);
-    try {
-        (void)get(Distro::alpine);
-        FAIL() << "alpine has no implementation yet";
-    } catch (const Error& e) {
-        EXPECT_THAT(e.what(), HasSubstr("distro alpine is not supported by this version"));
-    }
-    // Its manifests still default and validate as the manifest reference says.
+TEST(DistroRegistry, AlpineIsImplementedAndRegisteredOnce) {
+    const auto& alpine = get(Distro::alpine);
+    EXPECT_EQ(alpine.id(), Distro::alpine);
+    EXPECT_EQ(find(Distro::alpine), &alpine);
+    EXPECT_EQ(std::count(all().begin(), all().end(), &alpine), 1);
+    EXPECT_NE(&alpine, &get(Distro::debian));
     EXPECT_THAT(manifest::default_suites(Distro::alpine, "v3.19"), ElementsAre("v3.19"));
-    EXPECT_TRUE(resolve::ExclusionPolicy::distroless(Distro::alpine).rules().empty());
+    // Its policy is its own data: busybox and apk stay out, libraries stay in.
+    const auto policy = resolve::ExclusionPolicy::distroless(Distro::alpine);
+    EXPECT_TRUE(policy.reason_for("busybox").has_value());
+    EXPECT_TRUE(policy.reason_for("apk-tools").has_value());
+    EXPECT_FALSE(policy.reason_for("musl").has_value());
+    EXPECT_EQ(alpine.package_database(), "lib/apk/db/installed");
+    EXPECT_LT(alpine.compare_versions("1.2.4_rc1-r0", "1.2.4-r0"), 0);
 }
 
 TEST(DistroFacts, PackageNameGrammarPerDistro) {
@@ -111,8 +114,17 @@ TEST(DistroValidate, TheDistrosRulesJoinTheGenericChecks) {
         ASSERT_EQ(e.diagnostics().size(), 1U) << e.what();
         EXPECT_THAT(e.diagnostics()[0].message, HasSubstr("is not a Debian version"));
     }
-    // Without an implementation only the generic checks run.
+    // Alpine's rules take Alpine's version syntax.
     manifest.distro = Distro::alpine;
+    manifest.release = "v3.19";
+    try {
+        validate(manifest);
+        FAIL() << "accepted a pin that is no apk version";
+    } catch (const manifest::ManifestError& e) {
+        ASSERT_EQ(e.diagnostics().size(), 1U) << e.what();
+        EXPECT_THAT(e.diagnostics()[0].message, HasSubstr("is not an apk version"));
+    }
+    manifest.packages.back().version = "8.5.0-r0";
     EXPECT_NO_THROW(validate(manifest));
 }
 

@@ -9,6 +9,44 @@
 
 namespace distill::distro {
 
+std::vector<sources::Repository> make_repositories(const manifest::Manifest& manifest,
+                                                  const HostDefaults& host) {
+    const auto strip_slash = [](std::string url) {
+        while (url.ends_with('/')) {
+            url.pop_back();
+        }
+        return url;
+    };
+    const auto found = manifest.values.find("release");
+    const manifest::Location release_where =
+        found != manifest.values.end() ? found->second : manifest::Location{manifest.path, 1, 1};
+    std::vector<sources::Repository> repositories;
+    for (const auto& source : manifest.sources) {
+        for (std::size_t i = 0; i < source.suites.size(); ++i) {
+            const auto& suite = source.suites[i];
+            sources::Repository repository;
+            repository.distro = manifest.distro;
+            repository.url = source.url.empty() ? host.mirror(suite) : strip_slash(source.url);
+            repository.suite = suite;
+            repository.components = source.components;
+            repository.keyring = source.keyring.empty() ? host.keyring() : source.keyring;
+            repository.where = source.where;
+            repository.release = manifest.release;
+            if (source.suites_from_release) {
+                repository.suite_origin = sources::SuiteOrigin::release;
+                repository.suite_where = release_where;
+            } else {
+                const auto entry = source.values.find(fmt::format("suites.{}", i));
+                repository.suite_origin = sources::SuiteOrigin::suites;
+                repository.suite_where =
+                    entry != source.values.end() ? entry->second : source.where;
+            }
+            repositories.push_back(std::move(repository));
+        }
+    }
+    return repositories;
+}
+
 std::span<const Distro* const> all() {
     // Every distro this distill implements, one line each.
     static const Distro* const distros[] = {

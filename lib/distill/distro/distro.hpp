@@ -176,6 +176,20 @@ public:
                     std::string& note) const = 0;
 };
 
+/// What a distro picks from the host for a source that leaves it out.
+struct HostDefaults {
+    /// The mirror URL for a suite (no trailing slash); asked only when a source has no `url`.
+    std::function<std::string(const std::string& suite)> mirror;
+    /// The keyring; asked only when a source has no `keyring`.
+    std::function<std::filesystem::path()> keyring;
+};
+
+/// The repositories of a defaulted manifest (manifest::with_defaults(), which gives every
+/// source its suites and components): one per suite of each source, with `host`'s mirror and
+/// keyring where the source names none, and where the user can fix each suite's name.
+[[nodiscard]] std::vector<sources::Repository> make_repositories(const manifest::Manifest& manifest,
+                                                                 const HostDefaults& host);
+
 /// The implementation of `distro`; an Error when this distill has none yet.
 [[nodiscard]] const Distro& get(manifest::Distro distro);
 

@@ -22,14 +22,6 @@ namespace {
 using sources::Context;
 using sources::IndexSet;
 using sources::Repository;
-using sources::SuiteOrigin;
-
-std::string strip_slash(std::string url) {
-    while (url.ends_with('/')) {
-        url.pop_back();
-    }
-    return url;
-}
 
 /// "3.19" for the release "v3.19"; other names (edge) as they are.
 std::string version_id(const std::string& release) {
@@ -66,33 +58,9 @@ Alpine::check_pin(const manifest::PackageRequest& package) const {
 }
 
 std::vector<Repository> Alpine::repositories(const manifest::Manifest& manifest) const {
-    std::vector<Repository> repositories;
-    const auto found = manifest.values.find("release");
-    const manifest::Location release_where =
-        found != manifest.values.end() ? found->second : manifest::Location{manifest.path, 1, 1};
-    for (const auto& source : manifest.sources) {
-        for (std::size_t i = 0; i < source.suites.size(); ++i) {
-            Repository repository;
-            repository.distro = manifest::Distro::alpine;
-            repository.url = source.url.empty() ? default_mirror() : strip_slash(source.url);
-            repository.suite = source.suites[i];
-            repository.components = source.components;
-            repository.keyring = source.keyring.empty() ? default_keyring() : source.keyring;
-            repository.where = source.where;
-            repository.release = manifest.release;
-            if (source.suites_from_release) {
-                repository.suite_origin = SuiteOrigin::release;
-                repository.suite_where = release_where;
-            } else {
-                const auto entry = source.values.find(fmt::format("suites.{}", i));
-                repository.suite_origin = SuiteOrigin::suites;
-                repository.suite_where =
-                    entry != source.values.end() ? entry->second : source.where;
-            }
-            repositories.push_back(std::move(repository));
-        }
-    }
-    return repositories;
+    return make_repositories(manifest,
+                             {[](const std::string& /*suite*/) { return default_mirror(); },
+                              [] { return default_keyring(); }});
 }
 
 IndexSet Alpine::fetch_indexes(const std::vector<Repository>& repositories, const std::string& arch,

@@ -29,7 +29,6 @@ namespace fs = std::filesystem;
 using sources::Context;
 using sources::IndexSet;
 using sources::Repository;
-using sources::SuiteOrigin;
 using sources::UnusedIndex;
 
 // What openjdk-*-jre-headless's postinst registers with update-alternatives: the tools in the
@@ -37,13 +36,6 @@ using sources::UnusedIndex;
 constexpr AlternativesRule k_alternatives[] = {
     {"/usr/lib/jvm/*/bin/*", "usr/bin"},
 };
-
-std::string strip_slash(std::string url) {
-    while (url.ends_with('/')) {
-        url.pop_back();
-    }
-    return url;
-}
 
 } // namespace
 
@@ -79,46 +71,15 @@ Debian::check_pin(const manifest::PackageRequest& package) const {
 }
 
 std::vector<Repository> Debian::repositories(const manifest::Manifest& manifest) const {
-    std::vector<Repository> repositories;
     std::optional<debian::Mirrors> mirrors;
-    auto default_url = [&](const std::string& suite) {
-        if (!mirrors) {
-            mirrors = default_mirrors(manifest.release);
-        }
-        return suite.ends_with("-security") ? mirrors->security : mirrors->archive;
-    };
-
-    const auto found = manifest.values.find("release");
-    const manifest::Location release_where =
-        found != manifest.values.end() ? found->second : manifest::Location{manifest.path, 1, 1};
-    // The manifest is defaulted (manifest::with_defaults): it has sources, each with suites
-    // and components; only what depends on the host is left to pick here.
-    for (const auto& source : manifest.sources) {
-        const bool from_release = source.suites_from_release;
-        for (std::size_t i = 0; i < source.suites.size(); ++i) {
-            const auto& suite = source.suites[i];
-            Repository repository;
-            repository.distro = manifest::Distro::debian;
-            repository.url = source.url.empty() ? default_url(suite) : strip_slash(source.url);
-            repository.suite = suite;
-            repository.components = source.components;
-            repository.keyring =
-                source.keyring.empty() ? std::filesystem::path(k_default_keyring) : source.keyring;
-            repository.where = source.where;
-            repository.release = manifest.release;
-            if (from_release) {
-                repository.suite_origin = SuiteOrigin::release;
-                repository.suite_where = release_where;
-            } else {
-                const auto entry = source.values.find(fmt::format("suites.{}", i));
-                repository.suite_origin = SuiteOrigin::suites;
-                repository.suite_where =
-                    entry != source.values.end() ? entry->second : source.where;
-            }
-            repositories.push_back(std::move(repository));
-        }
-    }
-    return repositories;
+    return make_repositories(
+        manifest, {[&](const std::string& suite) {
+                       if (!mirrors) {
+                           mirrors = default_mirrors(manifest.release);
+                       }
+                       return suite.ends_with("-security") ? mirrors->security : mirrors->archive;
+                   },
+                   [] { return std::filesystem::path(k_default_keyring); }});
 }
 
 IndexSet Debian::fetch_indexes(const std::vector<Repository>& repositories, const std::string& arch,
