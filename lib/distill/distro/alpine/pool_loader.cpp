@@ -24,6 +24,7 @@ extern "C" {
 #include <distill/distro/alpine/alpine.hpp>
 #include <distill/distro/alpine/apkindex.hpp>
 #include <distill/distro/alpine/version.hpp>
+#include <distill/distro/arch.hpp>
 
 namespace distill::distro::alpine {
 namespace {
@@ -142,6 +143,13 @@ void PoolLoader::load(s_Pool* pool, s_Repo* repo, const std::filesystem::path& p
         // The index is signed, but its names and versions become cache file names and
         // database paths: one that breaks apk's grammar is refused before anything uses it.
         const auto arch = entry.arch.empty() ? std::string("noarch") : entry.arch;
+        // apk keeps a package of an architecture it does not know as uninstallable (apk-tools'
+        // solver test basic19) instead of refusing the index, which would lose every other
+        // package. It can never be installed here, so it stays out of the pool, and its arch
+        // never becomes a file name.
+        if (arch != "noarch" && find_arch(manifest::Distro::alpine, arch) == nullptr) {
+            continue;
+        }
         if (const auto problem = alpine.identity_problem(entry.name, entry.version, arch)) {
             throw VerificationError(fmt::format("{}: line {}: {}", origin, entry.line, *problem));
         }
@@ -161,6 +169,14 @@ void PoolLoader::load(s_Pool* pool, s_Repo* repo, const std::filesystem::path& p
             }
         }
         for (const auto& token : entry.depends) {
+            // A repository tag belongs in a world file, never in an index: apk takes the
+            // package as broken and will not install it (apk-tools' solver test error11), so
+            // it needs a name nothing can provide (a pool name never holds '@').
+            if (const auto tagged = parse_dependency(token); tagged && !tagged->tag.empty()) {
+                s->dep_requires =
+                    repo_addid_dep(repo, s->dep_requires, pool_str2id(pool, token.c_str(), 1), 0);
+                continue;
+            }
             if (const auto dependency = Deps::parse(token); dependency && dependency->conflict) {
                 s->dep_conflicts = repo_addid_dep(repo, s->dep_conflicts, deps.id(*dependency), 0);
             } else if (dependency) {
