@@ -60,7 +60,9 @@ Alpine::check_pin(const manifest::PackageRequest& package) const {
 std::vector<Repository> Alpine::repositories(const manifest::Manifest& manifest) const {
     return make_repositories(manifest,
                              {[](const std::string& /*suite*/) { return default_mirror(); },
-                              [] { return default_keyring(); }});
+                              [] {
+                                  return default_keyring();
+                              }});
 }
 
 IndexSet Alpine::fetch_indexes(const std::vector<Repository>& repositories, const std::string& arch,

@@ -183,13 +183,21 @@ void PoolLoader::load(s_Pool* pool, s_Repo* repo, const std::filesystem::path& p
                 s->dep_requires = repo_addid_dep(repo, s->dep_requires, deps.id(*dependency), 0);
             }
         }
-        // install_if: installed once all of its conditions are; libsolv's supplements with
-        // every condition joined.
+        // install_if: installed once all of its conditions are, and none of its `!name`
+        // ones; libsolv's supplements with the conditions joined by "and" and "unless".
         Id condition = 0;
+        std::vector<Id> unless;
         for (const auto& token : entry.install_if) {
-            if (const auto dependency = Deps::parse(token); dependency && !dependency->conflict) {
+            if (const auto dependency = Deps::parse(token); dependency && dependency->conflict) {
+                unless.push_back(deps.id(*dependency));
+            } else if (dependency) {
                 const Id id = deps.id(*dependency);
                 condition = condition == 0 ? id : pool_rel2id(pool, condition, id, REL_AND, 1);
+            }
+        }
+        for (const Id id : unless) {
+            if (condition != 0) {
+                condition = pool_rel2id(pool, condition, id, REL_UNLESS, 1);
             }
         }
         if (condition != 0) {

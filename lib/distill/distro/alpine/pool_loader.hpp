@@ -17,6 +17,7 @@ public:
               const std::string& served_as) const override;
     [[nodiscard]] std::string to_pool_version(std::string_view version) const override;
     [[nodiscard]] std::string from_pool_version(std::string_view evr) const override;
+    [[nodiscard]] bool installs_supplements() const override { return true; }
     [[nodiscard]] std::string_view cache_format() const override;
 };
 

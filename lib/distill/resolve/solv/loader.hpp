@@ -62,6 +62,12 @@ public:
         return std::string(evr);
     }
 
+    /// Whether packages that supplement the installed ones are installed too: a distro whose
+    /// loader expresses "install this once all of that is installed" (apk's install_if) as
+    /// supplements says yes. Recommends and suggests never are: they are not part of a
+    /// distroless closure.
+    [[nodiscard]] virtual bool installs_supplements() const { return false; }
+
     /// Names the form in which what load() stores is cached ("deb-3"); it changes whenever
     /// that form does, so that old parsed indexes are not misread.
     [[nodiscard]] virtual std::string_view cache_format() const = 0;

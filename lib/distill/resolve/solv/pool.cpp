@@ -489,8 +489,10 @@ Solution PreparedPool::solve(const std::vector<std::vector<Id>>& wanted,
     }
 
     Solver solver(pool);
-    // Recommends and Suggests are not part of a distroless closure.
-    solver_set_flag(solver.get(), SOLVER_FLAG_IGNORE_RECOMMENDED, 1);
+    // Recommends and Suggests are not part of a distroless closure; supplements are, where a
+    // distro states install_if with them (and then its packages recommend nothing).
+    solver_set_flag(solver.get(), SOLVER_FLAG_IGNORE_RECOMMENDED,
+                    m_impl->loader->installs_supplements() ? 0 : 1);
     // libsolv's solver offers no way to stop it: cancellation is noticed before and after.
     core::throw_if_cancelled();
     const int problem_count = solver_solve(solver.get(), jobs.get());
