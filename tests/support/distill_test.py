@@ -464,6 +464,18 @@ def main():
     sys.exit(0)
 
 
+def apk_installed(text):
+    """apk's installed database (lib/apk/db/installed): package name -> its [(key, value)]
+    lines, in order."""
+    records = {}
+    for block in text.split("\n\n"):
+        lines = [(line[0], line[2:]) for line in block.splitlines() if line[1:2] == ":"]
+        names = [value for key, value in lines if key == "P"]
+        if names:
+            records[names[0]] = lines
+    return records
+
+
 # --- podman --------------------------------------------------------------------------------
 
 # podman's default runtime and limits do not work on these machines (see RUNTIME.md in shared/).

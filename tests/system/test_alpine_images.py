@@ -25,17 +25,13 @@ LIBRARIES = ("libcrypto.so.3", "libssl.so.3", "libz.so.1")
 
 
 def installed_records(text):
-    """apk's installed database: name -> {key: [values]}, one record per package."""
+    """apk's installed database: package name -> {key: [values]}."""
     records = {}
-    for block in text.split("\n\n"):
-        fields = {}
-        for line in block.splitlines():
-            key, _, value = line.partition(":")
+    for name, lines in dt.apk_installed(text).items():
+        fields = records[name] = {}
+        for key, value in lines:
             fields.setdefault(key, []).append(value)
-        if "P" in fields:
-            records[fields["P"][0]] = fields
     return records
-
 
 class AlpineImages(dt.TestCase):
     shared = None  # class-wide scratch: the server, the cache and the images, built once
