@@ -153,8 +153,10 @@ class AlpineImages(dt.TestCase):
         self.assertEqual(config["config"]["User"], "65532:65532")
         self.assertEqual(config["config"]["Entrypoint"], ["/usr/local/bin/check"])
         # And the runtime agrees: there is no shell to start.
+        # (127: podman's "command not found", runc's stat of /bin/sh failed.)
         result = self.podman(layout, "-c", "id", entrypoint="/bin/sh", check=False)
-        self.assertNotEqual(result.returncode, 0, result.stdout)
+        self.assertEqual(result.returncode, 127, result.stdout + result.stderr)
+        self.assertIn("/bin/sh: no such file or directory", result.stderr)
         return names
 
     # --- running the programs -----------------------------------------------------------
