@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
@@ -63,11 +62,7 @@ class AlpineImages(dt.TestCase):
     @classmethod
     def tearDownClass(cls):
         for stock, result in sorted(cls.results.items()):
-            arch = result["archs"][0]
-            print(f"{stock}: {arch['packages']} packages, {arch['files']} files, "
-                  f"{arch['entries']} paths, {arch['size'] / 1e6:.2f} MB compressed, "
-                  f"{arch['uncompressed_size'] / 1e6:.2f} MB unpacked, built in "
-                  f"{cls.timings[stock]:.1f} s")
+            print(dt.build_figures(stock, result, cls.timings[stock]))
         cls.server.__exit__(None, None, None)
         shutil.rmtree(cls.shared, ignore_errors=True)
 
@@ -105,23 +100,13 @@ class AlpineImages(dt.TestCase):
         plan = dt.run(["--cache-dir", cls.shared / "cache", "plan", "--json", manifest], check=0)
         cls.plans[stock] = json.loads(plan.stdout)
         out = cls.shared / "out" / Path(stock).stem
-        started = time.monotonic()
-        result = dt.run(["--cache-dir", cls.shared / "cache", "build", "--json", "-o", out,
-                         manifest], check=0)
-        cls.timings[stock] = time.monotonic() - started
-        cls.results[stock] = json.loads(result.stdout)
+        cls.results[stock], cls.timings[stock] = dt.timed_build(cls.shared / "cache", manifest,
+                                                                out)
         return out
 
     def podman(self, layout, *args, entrypoint=None, check=True):
-        command = ["podman", "run", "--rm", "--network=none", "--pull=never"]
-        if entrypoint is not None:
-            command += ["--entrypoint", entrypoint]
-        command += [f"oci:{layout}", *args]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                                env={**os.environ, "CONTAINERS_CONF": str(self.conf)})
-        if check and result.returncode != 0:
-            self.fail(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr[-3000:]}")
-        return result
+        return dt.podman_run(self.conf, f"oci:{layout}", *args, entrypoint=entrypoint,
+                             check=check)
 
     def unpack(self, layout):
         """The image unpacked by umoci (rootless when not root): the bundle directory."""
