@@ -6,7 +6,9 @@ Python; the ISO repository's 24 real packages build the stock manifests alpine-s
 alpine-base.yaml. Tampered copies (made here, in the scratch directory) are refused.
 """
 
+import base64
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -44,6 +46,45 @@ def gzip_members(data):
         end = len(data) - len(inflater.unused_data)
         members.append((start, end))
         start = end
+    return members
+
+
+def listed_paths(lines):
+    """(kind, path, {key: value}) of a record's F: directories and R: files, with the M:, a:
+    and Z: lines that follow each."""
+    entries = []
+    directory = ""
+    for key, value in lines:
+        if key == "F":
+            directory = value
+            entries.append(("F", value, {}))
+        elif key == "R":
+            entries.append(("R", f"{directory}/{value}" if directory else value, {}))
+        elif key in "MaZ" and entries:
+            entries[-1][2][key] = value
+    return entries
+
+
+def owner(member):
+    """A tar member's owner and mode as apk's M: and a: lines write them."""
+    return f"{member.uid}:{member.gid}:{member.mode:o}"
+
+
+def apk_checksum(data):
+    return "Q1" + base64.b64encode(hashlib.sha1(data).digest()).decode()
+
+
+def apk_data_members(apk):
+    """The (member, content) pairs of an apk v2 package's data: its gzip members (signature,
+    control, data) form one tar stream; the data follows .PKGINFO and the scripts."""
+    members = []
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(apk)), mode="r:") as archive:
+        for member in archive:
+            if member.name.startswith("."):
+                continue
+            content = archive.extractfile(member).read() if member.isreg() else None
+            member.name = member.name.rstrip("/")
+            members.append((member, content))
     return members
 
 
@@ -144,6 +185,77 @@ class Alpine(dt.TestCase):
                 for path in ("bin/sh", "bin/busybox", "sbin/apk"):
                     self.assertNotIn(path, files)
                 self.assertIn("nonroot:x:65532:65532", files["etc/passwd"].decode())
+
+    def test_installed_database_matches_the_image_and_the_packages(self):
+        """What a scanner (or apk itself) reads from lib/apk/db/installed holds for the image:
+        every package of the plan with its version and checksum, every F: directory and R: file
+        in the layer with the owner, mode and Z: checksum listed, and every file the image has
+        from a package listed under that package."""
+        repo = self.data / "v3.19" / "iso-repo" / "x86_64"
+        with dt.Server(self.data) as server:
+            for stock in ("alpine-static.yaml", "alpine-base.yaml"):
+                with self.subTest(stock):
+                    manifest = self.manifest(server.url, include=stock, name=f"db-{stock}")
+                    plan, _ = self.plan(manifest)
+                    out = self.scratch / f"out-db-{Path(stock).stem}"
+                    report = self.build(manifest, out)
+                    members, _ = dt.layer_members(dt.image_files(out)[2])
+                    image = {m.name.lstrip("./").rstrip("/"): (m, content)
+                             for m, content in members}
+                    records = dt.apk_installed(image["lib/apk/db/installed"][1].decode())
+                    planned = {p["name"]: p for p in plan["packages"]}
+                    self.assertEqual(sorted(records), sorted(planned))
+                    self.assertEqual(len(records), report["archs"][0]["packages"])
+                    listed = {}  # path -> package
+                    for name, lines in records.items():
+                        fields = dict(line for line in lines if line[0] in "CVA")
+                        self.assertEqual((fields["V"], fields["C"]),
+                                         (planned[name]["version"], planned[name]["checksum"]))
+                        self.assertEqual(fields["A"], "x86_64")
+                        self.check_listed_paths(name, lines, image, listed)
+                    # Every file of the image that is the one a package shipped is listed,
+                    # under that package; the rest are distill's own.
+                    shipped = {}  # path -> [(package, member, content)]
+                    for name, package in planned.items():
+                        apk = repo / package["url"].rsplit("/", 1)[1]
+                        for member, content in apk_data_members(apk.read_bytes()):
+                            shipped.setdefault(member.name, []).append((name, member, content))
+                    unlisted = set()
+                    for path, (member, content) in image.items():
+                        if member.isdir() or path not in shipped:
+                            continue
+                        same = [name for name, m, c in shipped[path]
+                                if (m.type, m.linkname, c) == (member.type, member.linkname,
+                                                               content)]
+                        if same:
+                            self.assertIn(listed.get(path), same, path)
+                        else:
+                            unlisted.add(path)
+                            self.assertNotIn(path, listed)
+                    # The accounts: distill writes passwd and group (root, nobody, nonroot).
+                    self.assertEqual(unlisted, {"etc/passwd", "etc/group"})
+                    own = {p for p, (m, _) in image.items() if not m.isdir() and p not in shipped}
+                    self.assertEqual(own, {"lib/apk/db/installed", "etc/apk/world",
+                                           "etc/apk/repositories"})
+
+    def check_listed_paths(self, package, lines, image, listed):
+        """The F:, M:, R:, a: and Z: lines of one package's record against the layer."""
+        for kind, path, attrs in listed_paths(lines):
+            self.assertIn(path, image, f"{package}: {kind}:{path}")
+            member, content = image[path]
+            if kind == "F":
+                self.assertTrue(member.isdir(), f"{package}: F:{path}")
+                self.assertLessEqual(set(attrs), {"M"}, f"{package}: F:{path}")
+                self.assertEqual(attrs.get("M", "0:0:755"), owner(member), f"{package}: {path}")
+                continue
+            self.assertFalse(member.isdir(), f"{package}: R:{path}")
+            self.assertNotIn(path, listed, f"{package}: {path} listed twice")
+            listed[path] = package
+            self.assertEqual(set(attrs) - {"a"}, {"Z"}, f"{package}: R:{path}")
+            self.assertEqual(attrs.get("a", "0:0:777" if member.issym() else "0:0:644"),
+                             owner(member), f"{package}: {path}")
+            data = member.linkname.encode() if member.issym() else content
+            self.assertEqual(attrs["Z"], apk_checksum(data), f"{package}: {path}")
 
     def test_same_digest_whatever_the_cache_clock_zone_umask_and_jobs(self):
         digests = set()

@@ -464,6 +464,32 @@ def main():
     sys.exit(0)
 
 
+def timed_build(cache, manifest, out):
+    """`distill build --json -o out manifest` with the cache directory `cache`, which must
+    succeed: (its JSON result, the seconds it took)."""
+    started = time.monotonic()
+    result = run(["--cache-dir", cache, "build", "--json", "-o", out, manifest], check=0)
+    return json.loads(result.stdout), time.monotonic() - started
+
+def build_figures(name, result, seconds):
+    """One line of figures of a `distill build --json` result (its first architecture)."""
+    arch = result["archs"][0]
+    return (f"{name}: {arch['packages']} packages, {arch['files']} files, {arch['entries']} "
+            f"paths, {arch['size'] / 1e6:.2f} MB compressed, {arch['uncompressed_size'] / 1e6:.2f}"
+            f" MB unpacked, built in {seconds:.1f} s")
+
+def apk_installed(text):
+    """apk's installed database (lib/apk/db/installed): package name -> its [(key, value)]
+    lines, in order."""
+    records = {}
+    for block in text.split("\n\n"):
+        lines = [(line[0], line[2:]) for line in block.splitlines() if line[1:2] == ":"]
+        names = [value for key, value in lines if key == "P"]
+        if names:
+            records[names[0]] = lines
+    return records
+
+
 # --- podman --------------------------------------------------------------------------------
 
 # podman's default runtime and limits do not work on these machines (see RUNTIME.md in shared/).
@@ -472,6 +498,22 @@ default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 [engine]
 runtime = "runc"
 """
+
+
+def podman_run(conf, image, *args, entrypoint=None, check=True, timeout=600):
+    """`podman run --rm` of `image` (oci:LAYOUT[:TAG], a loaded name) with `args`, without
+    network or pulls, under the containers.conf `conf`; returns the CompletedProcess (text
+    mode). With `check`, a failure raises AssertionError with the command and its stderr."""
+    command = ["podman", "run", "--rm", "--network=none", "--pull=never"]
+    if entrypoint is not None:
+        command += ["--entrypoint", entrypoint]
+    command += [image, *map(str, args)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, "CONTAINERS_CONF": str(conf)})
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n"
+                             f"{result.stderr[-3000:]}")
+    return result
 
 
 # --- OCI layouts --------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
@@ -43,11 +42,7 @@ class BuildDebian(dt.TestCase):
         # The figures of every image built above: a report, not a test, so it runs after all
         # of them whatever their order.
         for stock, result in sorted(cls.results.items()):
-            arch = result["archs"][0]
-            print(f"{stock}: {arch['packages']} packages, {arch['files']} files, "
-                  f"{arch['entries']} paths, {arch['size'] / 1e6:.1f} MB compressed, "
-                  f"{arch['uncompressed_size'] / 1e6:.1f} MB unpacked, built in "
-                  f"{cls.timings[stock]:.1f} s")
+            print(dt.build_figures(stock, result, cls.timings[stock]))
         shutil.rmtree(cls.shared, ignore_errors=True)
 
     @classmethod
@@ -75,24 +70,14 @@ class BuildDebian(dt.TestCase):
                 for src, dst, mode in files)
         manifest.write_text(text + extra)
         out = cls.shared / "out" / Path(stock).stem
-        started = time.monotonic()
-        result = dt.run(["--cache-dir", cls.shared / "cache", "build", "--json", "-o", out,
-                         manifest], check=0)
-        cls.timings[stock] = time.monotonic() - started
-        cls.results[stock] = json.loads(result.stdout)
+        cls.results[stock], cls.timings[stock] = dt.timed_build(cls.shared / "cache", manifest,
+                                                                out)
         cls.images[stock] = out
         return out
 
     def podman(self, layout, *args, entrypoint=None, check=True):
-        command = ["podman", "run", "--rm", "--network=none", "--pull=never"]
-        if entrypoint is not None:
-            command += ["--entrypoint", entrypoint]
-        command += [f"oci:{layout}:latest", *args]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                                env={**os.environ, "CONTAINERS_CONF": str(self.conf)})
-        if check and result.returncode != 0:
-            self.fail(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr[-3000:]}")
-        return result
+        return dt.podman_run(self.conf, f"oci:{layout}:latest", *args, entrypoint=entrypoint,
+                             check=check)
 
     def check_distroless(self, layout):
         members, _ = dt.layer_members(dt.image_files(layout)[2])
