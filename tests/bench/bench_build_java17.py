@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 import distill_test as dt  # noqa: E402
 
-RUNS = int(os.environ.get("DISTILL_BENCH_RUNS", "5"))
+RUNS = int(os.environ.get("DISTILL_BENCH_RUNS", "3"))
 MAX_RATIO = 0.2
 BASELINE_RSS_MB = 54
 MAX_RSS_MB = BASELINE_RSS_MB * 1.10
