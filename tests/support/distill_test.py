@@ -430,6 +430,24 @@ def write_manifest(path, name, sources, packages, extra="", release="bookworm"):
     return Path(path)
 
 
+def digests_under_perturbations(scratch, manifest):
+    """The digests of `manifest` built three times: two caches (one warm by the third run),
+    time zones, locales, umasks and job counts that differ, and no SOURCE_DATE_EPOCH. A
+    reproducible build gives one digest."""
+    digests = set()
+    runs = [({"TZ": "UTC", "LANG": "C"}, 0o022, "-j1", "cache-a"),
+            ({"TZ": "Asia/Tokyo", "LANG": "de_DE.UTF-8"}, 0o077, "-j8", "cache-b"),
+            ({"TZ": "America/Los_Angeles"}, 0o002, "-j3", "cache-a")]
+    for env, umask, jobs, cache in runs:
+        out = Path(scratch) / f"out-{cache}-{jobs}"
+        result = subprocess.run(
+            [binary(), "--cache-dir", Path(scratch) / cache, "-q", "build", "--json", jobs,
+             "-o", out, manifest], capture_output=True, text=True, umask=umask,
+            env={**os.environ, **env, "SOURCE_DATE_EPOCH": ""}, check=True)
+        digests.add(json.loads(result.stdout)["digest"])
+    return digests
+
+
 class TestCase(unittest.TestCase):
     """A test case with a scratch directory and a private distill cache per test."""
 

@@ -72,14 +72,16 @@ Debian::check_pin(const manifest::PackageRequest& package) const {
 
 std::vector<Repository> Debian::repositories(const manifest::Manifest& manifest) const {
     std::optional<debian::Mirrors> mirrors;
-    return make_repositories(
-        manifest, {[&](const std::string& suite) {
-                       if (!mirrors) {
-                           mirrors = default_mirrors(manifest.release);
-                       }
-                       return suite.ends_with("-security") ? mirrors->security : mirrors->archive;
-                   },
-                   [] { return std::filesystem::path(k_default_keyring); }});
+    return make_repositories(manifest, {[&](const std::string& suite) {
+                                            if (!mirrors) {
+                                                mirrors = default_mirrors(manifest.release);
+                                            }
+                                            return suite.ends_with("-security") ? mirrors->security
+                                                                                : mirrors->archive;
+                                        },
+                                        [] {
+                                            return std::filesystem::path(k_default_keyring);
+                                        }});
 }
 
 IndexSet Debian::fetch_indexes(const std::vector<Repository>& repositories, const std::string& arch,
