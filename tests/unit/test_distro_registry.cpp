@@ -85,6 +85,21 @@ TEST(DistroDebian, AnswersThroughTheInterface) {
     EXPECT_FALSE(debian.index_loader().cache_format().empty());
 }
 
+TEST(DistroAlpine, TheInstalledDatabaseReadsBack) {
+    const auto& alpine = get(Distro::alpine);
+    const auto packages = alpine.read_package_database(
+        "C:Q1kqFQHSGzXGq3k7gQTqb+GxbmnOw=\nP:musl\nV:1.2.4_git20230717-r4\nA:x86_64\n"
+        "S:407278\nI:667648\no:musl\nF:lib\nR:ld-musl-x86_64.so.1\na:0:0:755\n"
+        "Z:Q1dmNiO/0ArdXiX7nlvY3tt4ZvpNY=\n\n"
+        "C:Q11mV5+Yq5WHkhWIJP27rBrg7izKg=\nP:zlib\nV:1.3.1-r0\nA:x86_64\nS:53932\nI:110592\n\n");
+    ASSERT_EQ(packages.size(), 2U);
+    EXPECT_EQ(packages[0].name, "musl");
+    EXPECT_EQ(packages[0].version, "1.2.4_git20230717-r4");
+    EXPECT_EQ(packages[0].arch, "x86_64");
+    EXPECT_EQ(packages[0].installed_size, 667648U);
+    EXPECT_EQ(packages[1].source, "zlib"); // no origin: its own name
+}
+
 TEST(DistroDebian, ThePackageDatabaseReadsBack) {
     const auto& debian = get(Distro::debian);
     EXPECT_EQ(debian.package_database(), "var/lib/dpkg/status");

@@ -10,7 +10,7 @@
 namespace distill::distro {
 
 std::vector<sources::Repository> make_repositories(const manifest::Manifest& manifest,
-                                                  const HostDefaults& host) {
+                                                   const HostDefaults& host) {
     const auto strip_slash = [](std::string url) {
         while (url.ends_with('/')) {
             url.pop_back();

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <distill/core/digest.hpp>
 #include <distill/distro/arch.hpp>
 #include <distill/sources/sources.hpp>
 
@@ -29,6 +30,24 @@ std::vector<std::string> archs_for(const manifest::Manifest& manifest) {
         archs.push_back(distro::host_arch(manifest.distro));
     }
     return archs;
+}
+
+std::optional<PinnedCopy> pinned_copy(Context& context, const std::string& url) {
+    if (context.pinned == nullptr) {
+        return std::nullopt;
+    }
+    const auto pin = context.pinned->find(url);
+    if (pin == context.pinned->end() || !core::is_sha256_hex(pin->second) ||
+        !context.cache.has_blob(pin->second)) {
+        return std::nullopt;
+    }
+    auto path = context.cache.blob_path(pin->second);
+    if (core::file_hex_digest(path) != pin->second) {
+        context.reporter.warning(fmt::format("{}: the cached copy {} is damaged; asking the mirror",
+                                             url, path.string()));
+        return std::nullopt;
+    }
+    return PinnedCopy{std::move(path), pin->second};
 }
 
 } // namespace distill::sources

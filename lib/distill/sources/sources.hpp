@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,17 @@ struct Context {
     std::chrono::sys_seconds now =
         std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
 };
+
+/// A cached copy of a release file that a lock names (Context::pinned).
+struct PinnedCopy {
+    std::filesystem::path path;
+    std::string sha256;
+};
+
+/// The cached copy of `url` that `context.pinned` names, once its content was checked against
+/// that SHA-256 (the cache is outside data too); nullopt when no lock names the URL, the cache
+/// lacks the copy, or it is damaged (with a warning: the mirror is then asked).
+[[nodiscard]] std::optional<PinnedCopy> pinned_copy(Context& context, const std::string& url);
 
 /// Downloads (or takes from the cache) the unused indexes, each verified against the hash its
 /// signed release gives, exactly like the used ones. Fills in their `path`.

@@ -65,21 +65,11 @@ PackageIndex fetch_index(const Repository& repository, const std::string& compon
 
     // A build from a lock reads the copy the lock names, when the cache has it: checked against
     // its name (the cache is outside data too) and its signature against the manifest's keys.
-    if (context.pinned != nullptr) {
-        if (const auto pin = context.pinned->find(url); pin != context.pinned->end() &&
-                                                        core::is_sha256_hex(pin->second) &&
-                                                        context.cache.has_blob(pin->second)) {
-            const auto path = context.cache.blob_path(pin->second);
-            const auto bytes = read_index(path, url);
-            if (core::sha256_hex(bytes) == pin->second) {
-                const auto signer = verify_signed_file(bytes, keys, url);
-                ++stats.releases_pinned;
-                return verified(repository, component, arch, url, pin->second, path,
-                                signer.key_name);
-            }
-            context.reporter.warning(fmt::format(
-                "{}: the cached copy {} is damaged; asking the mirror", url, path.string()));
-        }
+    if (const auto pinned = sources::pinned_copy(context, url)) {
+        const auto signer = verify_signed_file(read_index(pinned->path, url), keys, url);
+        ++stats.releases_pinned;
+        return verified(repository, component, arch, url, pinned->sha256, pinned->path,
+                        signer.key_name);
     }
 
     const auto previous = context.cache.url_record(url);

@@ -7,6 +7,7 @@
 #include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/distro/alpine/apk.hpp>
+#include <distill/distro/alpine/apkindex.hpp>
 #include <distill/distro/alpine/database.hpp>
 #include <distill/distro/alpine/signature.hpp>
 #include <distill/unpack/tree.hpp>
@@ -137,58 +138,14 @@ std::size_t write_installed_database(unpack::Tree& tree) {
 }
 
 std::vector<InstalledPackage> read_installed_database(std::string_view text) {
+    // The installed database is an APKINDEX with file lines (F:, R:, Z:, ...), which the
+    // index parser passes over as apk does.
     std::vector<InstalledPackage> packages;
-    InstalledPackage current;
-    const auto flush = [&] {
-        if (!current.name.empty()) {
-            if (current.source.empty()) {
-                current.source = current.name;
-            }
-            packages.push_back(std::move(current));
-        }
-        current = InstalledPackage{};
-    };
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const auto end = std::min(text.find('\n', start), text.size());
-        const auto line = text.substr(start, end - start);
-        start = end + 1;
-        if (line.empty()) {
-            flush();
-            if (end == text.size()) {
-                break;
-            }
-            continue;
-        }
-        if (line.size() < 2 || line[1] != ':') {
-            continue;
-        }
-        const auto value = std::string(line.substr(2));
-        switch (line[0]) {
-        case 'P':
-            current.name = value;
-            break;
-        case 'V':
-            current.version = value;
-            break;
-        case 'A':
-            current.arch = value;
-            break;
-        case 'o':
-            current.source = value;
-            break;
-        case 'I':
-            try {
-                current.installed_size = std::stoull(value);
-            } catch (const std::exception&) {
-                current.installed_size = 0;
-            }
-            break;
-        default:
-            break;
-        }
+    for (auto& entry : parse_index(text, k_installed).packages) {
+        const auto source = entry.origin.empty() ? entry.name : entry.origin;
+        packages.push_back(InstalledPackage{std::move(entry.name), std::move(entry.version),
+                                            std::move(entry.arch), source, entry.installed_size});
     }
-    flush();
     return packages;
 }
 

@@ -121,27 +121,17 @@ locate_indexes(const Repository& repository, const VerifiedRelease& verified,
 /// signature still says who vouched for it. nullopt when the cache does not hold it.
 std::optional<VerifiedRelease> pinned_release(const Repository& repository, const std::string& url,
                                               Context& context, FetchStats& stats) {
-    if (context.pinned == nullptr) {
+    const auto pinned = sources::pinned_copy(context, url);
+    if (!pinned) {
         return std::nullopt;
     }
-    const auto pin = context.pinned->find(url);
-    if (pin == context.pinned->end() || !core::is_sha256_hex(pin->second) ||
-        !context.cache.has_blob(pin->second)) {
-        return std::nullopt;
-    }
-    const auto path = context.cache.blob_path(pin->second);
-    if (core::file_hex_digest(path) != pin->second) {
-        context.reporter.warning(fmt::format("{}: the cached copy {} is damaged; asking the mirror",
-                                             url, path.string()));
-        return std::nullopt;
-    }
-    auto signed_text = verify_clearsigned(path, repository.keyring, url);
+    auto signed_text = verify_clearsigned(pinned->path, repository.keyring, url);
     auto release = parse_release(signed_text.text, url);
     check_suite(release, repository, url);
     ++stats.releases_pinned;
     context.reporter.debug(fmt::format("{}: the copy the lock names, {} (signed by {})", url,
-                                       pin->second, fmt::join(signed_text.signers, ", ")));
-    return VerifiedRelease{std::move(release), url, pin->second, std::move(signed_text.signers)};
+                                       pinned->sha256, fmt::join(signed_text.signers, ", ")));
+    return VerifiedRelease{std::move(release), url, pinned->sha256, std::move(signed_text.signers)};
 }
 
 } // namespace
