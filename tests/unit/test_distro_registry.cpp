@@ -76,12 +76,27 @@ TEST(DistroDebian, AnswersThroughTheInterface) {
     ASSERT_NE(bash, rules.end());
     EXPECT_EQ(bash->reason, "shell");
     // Pins follow dpkg's version syntax.
-    manifest::PackageRequest pin{"curl", "7.88.1-10", {}};
-    EXPECT_EQ(debian.check_pin(pin), std::nullopt);
+    manifest::PackageRequest pin{"curl", "7.88.1-10", "=", {}, {}};
+    EXPECT_EQ(debian.check_request(pin), std::nullopt);
     pin.version = "beta-1";
-    const auto problem = debian.check_pin(pin);
+    const auto problem = debian.check_request(pin);
     ASSERT_TRUE(problem.has_value());
     EXPECT_THAT(problem->message, HasSubstr("is not a Debian version"));
+    // Debian requests take an exact version and no repository tag.
+    const auto relation = debian.check_request({"curl", "7.88", ">=", {}, {}});
+    ASSERT_TRUE(relation.has_value());
+    EXPECT_THAT(relation->message, HasSubstr("exact version only"));
+    const auto tagged = debian.check_request({"curl", {}, {}, "testing", {}});
+    ASSERT_TRUE(tagged.has_value());
+    EXPECT_THAT(tagged->message, HasSubstr("no pinned repositories"));
+    // Alpine requests take apk's relations and tags.
+    const auto& alpine = get(Distro::alpine);
+    EXPECT_EQ(alpine.check_request({"python3", "3.11", "~", {}, {}}), std::nullopt);
+    EXPECT_EQ(alpine.check_request({"python3", "3.11.8-r0", ">=", "edge", {}}), std::nullopt);
+    EXPECT_EQ(alpine.check_request({"python3", {}, {}, "edge", {}}), std::nullopt);
+    const auto checksum = alpine.check_request({"zlib", "Q1abc", "><", {}, {}});
+    ASSERT_TRUE(checksum.has_value());
+    EXPECT_THAT(checksum->message, HasSubstr("not a version relation"));
     EXPECT_FALSE(debian.index_loader().cache_format().empty());
 }
 
@@ -121,7 +136,7 @@ TEST(DistroValidate, TheDistrosRulesJoinTheGenericChecks) {
     manifest.name = "app";
     manifest.release = "bookworm";
     manifest.keys["distro"] = {};
-    manifest.packages.push_back({"curl", "beta-1", {"m.yaml", 4, 12}});
+    manifest.packages.push_back({"curl", "beta-1", "=", {}, {"m.yaml", 4, 12}});
     try {
         validate(manifest);
         FAIL() << "accepted a pin that is no Debian version";

@@ -41,6 +41,7 @@ protected:
                               {},
                               {},
                               {},
+                              {},
                               {}};
         core::NullReporter reporter;
         return resolve(request, {input}, Options{}, reporter);
@@ -265,10 +266,11 @@ TEST_F(ResolveSolver, SolverDebugWritesALibsolvTestcase) {
     const core::TempDir dir("distill-solver-debug-");
     Request request;
     request.arch = "amd64";
-    request.packages.push_back(manifest::PackageRequest{"mopidy", "", {}});
+    request.packages.push_back(manifest::PackageRequest{"mopidy", "", "", "", {}});
     const RepoInput input{"missing",
                           IndexFormat::testtags,
                           test::fixture_dir() / "solver" / "missing.testtags",
+                          {},
                           {},
                           {},
                           {},
@@ -313,7 +315,7 @@ protected:
         Request request;
         request.arch = "amd64";
         for (const auto& name : packages) {
-            request.packages.push_back(manifest::PackageRequest{name, "", {}});
+            request.packages.push_back(manifest::PackageRequest{name, "", "", "", {}});
         }
         request.policy = std::move(policy);
         const auto index = test::fixture_dir() / "solver" / "priority.Packages";
@@ -323,7 +325,8 @@ protected:
                               {},
                               core::file_hex_digest(index),
                               "http://archive.invalid/debian",
-                              "bookworm"};
+                              "bookworm",
+                              {}};
         Options options;
         options.cache = cache;
         core::NullReporter reporter;

@@ -31,6 +31,7 @@ std::vector<sources::Repository> make_repositories(const manifest::Manifest& man
             repository.components = source.components;
             repository.keyring = source.keyring.empty() ? host.keyring() : source.keyring;
             repository.where = source.where;
+            repository.tag = source.tag;
             repository.release = manifest.release;
             if (source.suites_from_release) {
                 repository.suite_origin = sources::SuiteOrigin::release;

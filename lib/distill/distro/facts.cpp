@@ -16,7 +16,9 @@ constexpr std::array<Facts, 2> k_facts{{
      "or digit and are at least two characters long"},
     {manifest::Distro::alpine, k_alpine_suites, "main", "+-._", true, 1,
      "Alpine package names use letters, digits, `+`, `-`, `.` and `_` and start with a letter "
-     "or digit (community has a package `R`)"},
+     "or digit (community has a package `R`); a request may also name what a package "
+     "provides, e.g. `cmd:busybox`, `so:libz.so.1` or `/bin/sh`",
+     true},
 }};
 
 bool lower_alnum(char c) {
@@ -36,6 +38,27 @@ const Facts& facts(manifest::Distro distro) {
 
 bool package_name_char(const Facts& facts, char c) {
     return alnum(facts, c) || facts.name_punctuation.find(c) != std::string_view::npos;
+}
+
+bool valid_provided_name(const Facts& facts, std::string_view name) {
+    if (!facts.provided_names || name.size() < 2 || name.size() > 256) {
+        return false;
+    }
+    const bool plain = std::all_of(name.begin(), name.end(), [](char c) {
+        return c > ' ' && c < 0x7f && std::string_view("@<>=~!").find(c) == std::string_view::npos;
+    });
+    if (!plain) {
+        return false;
+    }
+    if (name.front() == '/') {
+        return true;
+    }
+    const auto colon = name.find(':');
+    if (colon == 0 || colon == std::string_view::npos || colon + 1 == name.size()) {
+        return false;
+    }
+    return std::all_of(name.begin(), name.begin() + static_cast<std::ptrdiff_t>(colon),
+                       [](char c) { return lower_alnum(c) || c == '.'; });
 }
 
 bool valid_package_name(const Facts& facts, std::string_view name) {

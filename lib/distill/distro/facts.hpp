@@ -27,6 +27,9 @@ struct Facts {
     std::size_t min_name_length = 2; ///< Debian's names have two characters at least
     /// That grammar in a sentence, for hints.
     std::string_view name_rule;
+    /// Whether a request may name what a package provides (apk's `cmd:`, `so:`, `pc:` names
+    /// and paths such as `/bin/sh`), the solver then picking a provider.
+    bool provided_names = false;
 };
 
 /// The facts of `distro`.
@@ -37,5 +40,11 @@ struct Facts {
 
 /// Whether `name` is a valid package name of the distro.
 [[nodiscard]] bool valid_package_name(const Facts& facts, std::string_view name);
+
+/// Whether `name` is a name a package provides that a request of the distro may name
+/// (Facts::provided_names): `PREFIX:NAME` with a prefix of lowercase letters, digits and dots
+/// (`cmd:`, `so:`, `pc:`, `py3.11:`), or an absolute path; printable, without spaces or the
+/// characters of the request syntax (`@<>=~!`).
+[[nodiscard]] bool valid_provided_name(const Facts& facts, std::string_view name);
 
 } // namespace distill::distro

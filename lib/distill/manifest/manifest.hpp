@@ -56,10 +56,15 @@ struct Located {
     Location where;
 };
 
-/// One package the image must contain: `name` or `name=version` (a pin).
+/// One package the image must contain: `name` or `name=version` (a pin). Alpine requests take
+/// apk's whole dependency syntax, `name[@tag][OP version]` with OP one of `=`, `<`, `<=`, `>`,
+/// `>=`, `~`, `>~`, `<~`, and may name what a package provides (`cmd:`, `so:`, `pc:`, a path
+/// such as `/bin/sh`) instead of a package.
 struct PackageRequest {
     std::string name;
-    std::string version; ///< empty: the best available version
+    std::string version;  ///< empty: the best available version
+    std::string relation; ///< how `version` binds: "=" (or empty) for a pin
+    std::string tag;      ///< `name@tag`: chosen from the sources with that `tag` (Alpine)
     Location where;
 };
 
@@ -77,6 +82,9 @@ struct Source {
     /// relative path is relative to the manifest. Default: the distro's archive keyring
     /// installed on the host (/usr/share/keyrings/debian-archive-keyring.gpg).
     std::filesystem::path keyring;
+    /// Optional, Alpine only. A pinned repository, as apk's `@tag URL`: its packages are chosen
+    /// only for requests `name@tag` and for what those need that no untagged source has.
+    std::string tag;
     Location where;
     /// Where each value was written, by YAML key (`url`, `keyring`), list entries as
     /// `suites.INDEX` and `components.INDEX`.
@@ -178,10 +186,10 @@ public:
     virtual ~DistroRules() = default;
     /// A release of the distro, for examples in hints.
     [[nodiscard]] virtual std::string_view example_release() const = 0;
-    /// The diagnostic for a pin (`name=version`) whose version does not follow the distro's
-    /// version syntax, or nothing.
+    /// The diagnostic for a request with a version or a tag that the distro cannot take (a
+    /// version that does not follow its syntax, a relation or a tag it has not), or nothing.
     [[nodiscard]] virtual std::optional<Diagnostic>
-    check_pin(const PackageRequest& request) const = 0;
+    check_request(const PackageRequest& request) const = 0;
 };
 
 /// Checks what parse() cannot: required fields, values in range, names that are valid

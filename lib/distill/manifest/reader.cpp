@@ -24,7 +24,8 @@ constexpr std::array<std::string_view, 14> k_top_keys{
     "name",  "distro", "release",  "archs",  "sources", "packages",     "exclude",
     "allow", "paths",  "accounts", "config", "files",   "certificates", "include"};
 constexpr std::array<std::string_view, 3> k_path_keys{"include", "exclude", "setuid"};
-constexpr std::array<std::string_view, 4> k_source_keys{"url", "suites", "components", "keyring"};
+constexpr std::array<std::string_view, 5> k_source_keys{"url", "suites", "components", "keyring",
+                                                        "tag"};
 constexpr std::array<std::string_view, 5> k_account_keys{"name", "uid", "gid", "home", "shell"};
 constexpr std::array<std::string_view, 8> k_config_keys{
     "entrypoint", "cmd", "env", "workdir", "user", "labels", "ports", "stop-signal"};
@@ -427,10 +428,30 @@ void Reader::read_packages(const Entry& entry, std::vector<PackageRequest>& pack
     for (auto& item : strings(entry, "curl, ca-certificates")) {
         PackageRequest request;
         request.where = item.where;
-        const auto equals = item.value.find('=');
-        request.name = item.value.substr(0, equals);
-        if (equals != std::string::npos) {
-            request.version = item.value.substr(equals + 1);
+        // name[@tag][OP version]: the distro's rules (check_request()) say which parts it takes.
+        const std::string_view text = item.value;
+        const auto end_of_name = text.find_first_of("@<>=~");
+        request.name = std::string(text.substr(0, end_of_name));
+        auto rest =
+            end_of_name == std::string_view::npos ? std::string_view() : text.substr(end_of_name);
+        if (rest.starts_with('@')) {
+            const auto end_of_tag = rest.find_first_of("<>=~");
+            request.tag = std::string(rest.substr(
+                1, end_of_tag == std::string_view::npos ? std::string_view::npos : end_of_tag - 1));
+            rest =
+                end_of_tag == std::string_view::npos ? std::string_view() : rest.substr(end_of_tag);
+            if (request.tag.empty()) {
+                report(item.where, fmt::format("`{}` has an empty repository tag", item.value),
+                       fmt::format("write `{}@TAG`, with the `tag` of a source", request.name));
+                continue;
+            }
+        }
+        if (!rest.empty()) {
+            const auto end_of_relation = rest.find_first_not_of("<>=~");
+            request.relation = std::string(rest.substr(0, end_of_relation));
+            if (end_of_relation != std::string_view::npos) {
+                request.version = std::string(rest.substr(end_of_relation));
+            }
             // PackageRequest cannot tell `curl=` from `curl`, so the empty pin is caught here.
             if (request.version.empty()) {
                 report(item.where, fmt::format("pin `{}` has no version", item.value),
@@ -447,7 +468,12 @@ Source Reader::read_source(const YAML::Node& node) {
     Source source;
     source.where = at(node);
     walk(node, k_source_keys, "a source", [&](const Entry& entry) {
-        if (entry.key == "url") {
+        if (entry.key == "tag") {
+            if (auto text = string(entry, "testing")) {
+                source.tag = std::move(*text);
+                source.values["tag"] = entry.value_at;
+            }
+        } else if (entry.key == "url") {
             if (auto text = string(entry, "https://deb.example.org/debian")) {
                 source.url = std::move(*text);
                 source.values["url"] = entry.value_at;

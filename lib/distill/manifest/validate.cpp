@@ -4,6 +4,7 @@
 #include <charconv>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <distill/core/text.hpp>
 #include <distill/distro/arch.hpp>
@@ -307,6 +309,21 @@ void Validator::check_sources() {
                        "a component is one word without `/`, e.g. `components: [main, contrib]`");
             }
         }
+        if (source.values.contains("tag")) {
+            const auto where = at(source.values, "tag", source.where);
+            const bool word = !source.tag.empty() && source.tag.size() <= 64 &&
+                              std::all_of(source.tag.begin(), source.tag.end(), [](char c) {
+                                  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                         (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+                              });
+            if (m_manifest.distro != Distro::alpine) {
+                report(where, "`tag` pins an Alpine repository; Debian sources have no tags",
+                       "remove `tag`; pin a package's version with `name=VERSION`");
+            } else if (!word) {
+                report(where, fmt::format("tag `{}` is not one word", source.tag),
+                       "a tag is letters, digits, `-`, `_` and `.`, e.g. `tag: testing`");
+            }
+        }
         if (!source.keyring.empty()) {
             std::error_code error;
             // apk keeps its keys as a directory of files (/etc/apk/keys); apt a keyring file.
@@ -371,18 +388,33 @@ void Validator::check_packages() {
                    fmt::format("it is excluded at {}; keep one of the two", found->second.str()));
         }
     }
+    std::set<std::string> tags;
+    for (const auto& source : m_manifest.sources) {
+        if (!source.tag.empty()) {
+            tags.insert(source.tag);
+        }
+    }
     std::map<std::string, Location> requested;
     for (const auto& package : m_manifest.packages) {
-        check_package_name(package.name, package.where, "package");
+        if (!distro::valid_provided_name(m_facts, package.name)) {
+            check_package_name(package.name, package.where, "package");
+        }
         if (has_space(package.version)) {
             report(package.where,
                    fmt::format("version `{}` of `{}` contains whitespace", package.version,
                                package.name),
                    "write the pin without spaces, e.g. `curl=7.88.1-10`");
-        } else if (m_rules != nullptr && !package.version.empty()) {
-            if (auto problem = m_rules->check_pin(package)) {
+        } else if (m_rules != nullptr && (!package.version.empty() || !package.tag.empty())) {
+            if (auto problem = m_rules->check_request(package)) {
                 m_diagnostics.push_back(std::move(*problem));
             }
+        }
+        if (!package.tag.empty() && m_rules != nullptr && !tags.contains(package.tag)) {
+            report(package.where,
+                   fmt::format("`{}@{}`: no source has `tag: {}`", package.name, package.tag,
+                               package.tag),
+                   tags.empty() ? fmt::format("add `tag: {}` to the source to pin", package.tag)
+                                : fmt::format("the sources' tags: {}", fmt::join(tags, ", ")));
         }
         if (const auto first = requested.find(package.name); first != requested.end()) {
             report(package.where, fmt::format("package `{}` is requested twice", package.name),

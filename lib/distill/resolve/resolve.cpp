@@ -10,6 +10,7 @@
 
 #include <distill/core/text.hpp>
 #include <distill/distro/distro.hpp>
+#include <distill/distro/facts.hpp>
 #include <distill/resolve/resolve.hpp>
 #include <distill/resolve/solv/pool.hpp>
 
@@ -46,12 +47,38 @@ void load(solv::Pool& pool, int repo, const RepoInput& input, const solv::IndexL
     }
 }
 
+/// What candidates_for() needs besides the request.
+struct RequestScope {
+    const std::vector<std::string>& all_names;
+    const std::vector<RepoInput>& inputs;
+    const std::vector<std::string>& repo_tags; ///< by repository index; "" for untagged
+    bool provided_names = false;               ///< requests may name what packages provide (Facts)
+
+    [[nodiscard]] const std::string& tag_of(const solv::PreparedPool& pool, Id p) const {
+        static const std::string none;
+        const int repo = pool.info(p).repo;
+        return repo >= 0 && static_cast<std::size_t>(repo) < repo_tags.size()
+                   ? repo_tags[static_cast<std::size_t>(repo)]
+                   : none;
+    }
+};
+
+/// The request as the manifest writes it: name[@tag][relation version].
+std::string request_text(const manifest::PackageRequest& request) {
+    return fmt::format("{}{}{}{}{}", request.name, request.tag.empty() ? "" : "@", request.tag,
+                       request.version.empty()
+                           ? std::string()
+                           : (request.relation.empty() ? std::string("=") : request.relation),
+                       request.version);
+}
+
 /// The installable, non-stub packages that can satisfy one request, or a problem saying why
-/// there are none.
+/// there are none. `by_others` is set when the solver may not choose among them for this
+/// request: one of them must come in for the other requests.
 std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& pool,
                                                       const manifest::PackageRequest& request,
-                                                      const std::vector<std::string>& all_names,
-                                                      const std::vector<RepoInput>& inputs) {
+                                                      const RequestScope& scope, bool& by_others) {
+    by_others = false;
     std::vector<Id> named;
     for (const Id p : pool.named(request.name)) {
         if (pool.installable(p) && !pool.is_stub(p)) {
@@ -59,27 +86,55 @@ std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& 
         }
     }
     const std::string where = request.where.line > 0 ? request.where.str() + ": " : std::string();
-    if (named.empty()) {
-        std::vector<std::string> providers;
+    std::vector<std::string> providers;
+    for (const Id p : pool.providers(request.name)) {
+        if (!pool.is_stub(p)) {
+            providers.push_back(name_of(pool, p));
+        }
+    }
+    std::sort(providers.begin(), providers.end());
+    providers.erase(std::unique(providers.begin(), providers.end()), providers.end());
+    // A provided name (apk's cmd:, so:, /bin/sh ...) is asked for by what provides it. As
+    // in apk, the solver may choose a provider for it only when the provider gives the name a
+    // version or a priority (k:); a name that only unranked packages provide must be provided
+    // by what the other requests install (RequestCandidates::provided_by_others).
+    bool provided = false;
+    std::vector<Id> unranked;
+    if (named.empty() && scope.provided_names) {
         for (const Id p : pool.providers(request.name)) {
-            if (!pool.is_stub(p)) {
-                providers.push_back(name_of(pool, p));
+            if (!pool.installable(p) || pool.is_stub(p)) {
+                continue;
+            }
+            if (pool.rank(p) == 0 && !pool.provides_versioned(p, request.name)) {
+                unranked.push_back(p);
+            } else {
+                named.push_back(p);
             }
         }
+        provided = !named.empty();
+        if (named.empty() && !unranked.empty()) {
+            named = unranked;
+            provided = true;
+            by_others = true;
+        }
+    }
+    if (named.empty()) {
         if (!providers.empty()) {
-            std::sort(providers.begin(), providers.end());
-            providers.erase(std::unique(providers.begin(), providers.end()), providers.end());
             return Problem{
-                fmt::format("{}{} is a virtual package; ask for one of the packages that "
-                            "provide it: {}",
-                            where, request.name, fmt::join(providers, ", ")),
+                scope.provided_names
+                    ? fmt::format("{}{} is provided only by packages the exclusion policy keeps "
+                                  "out: {}; ask for one of them by name to let it in",
+                                  where, request.name, fmt::join(providers, ", "))
+                    : fmt::format("{}{} is a virtual package; ask for one of the packages that "
+                                  "provide it: {}",
+                                  where, request.name, fmt::join(providers, ", ")),
                 {},
                 {},
                 {}};
         }
         std::vector<std::string> labels;
-        labels.reserve(inputs.size());
-        for (const auto& input : inputs) {
+        labels.reserve(scope.inputs.size());
+        for (const auto& input : scope.inputs) {
             labels.push_back(input.label);
         }
         Problem problem{fmt::format("{}no package named {} in {}", where, request.name,
@@ -88,33 +143,137 @@ std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& 
                         {},
                         request.name,
                         {}};
-        if (const auto close = core::closest_matches(request.name, all_names); !close.empty()) {
+        if (const auto close = core::closest_matches(request.name, scope.all_names);
+            !close.empty()) {
             problem.details.push_back(fmt::format("did you mean {}?", fmt::join(close, " or ")));
         }
         return problem;
     }
-    if (request.version.empty()) {
-        return named;
-    }
-    std::vector<Id> pinned;
-    std::vector<std::string> available;
+    // A pinned repository offers its packages only to requests naming its tag, and a request
+    // naming a tag takes them from there only (apk's `name@tag`).
+    std::vector<Id> in_tag;
+    std::set<std::string> other_tags;
     for (const Id p : named) {
-        const auto evr = pool.info(p).evr;
-        if (evr == request.version) {
-            pinned.push_back(p);
+        const auto& tag = scope.tag_of(pool, p);
+        if (tag == request.tag) {
+            in_tag.push_back(p);
+        } else {
+            other_tags.insert(tag.empty() ? std::string("(untagged)") : "@" + tag);
         }
-        available.push_back(evr);
     }
-    if (pinned.empty()) {
-        std::sort(available.begin(), available.end());
-        available.erase(std::unique(available.begin(), available.end()), available.end());
-        return Problem{fmt::format("{}{} has no version {}; available: {}", where, request.name,
-                                   request.version, fmt::join(available, ", ")),
+    if (in_tag.empty()) {
+        if (request.tag.empty()) {
+            return Problem{fmt::format("{}{} is only in the pinned repositories {}; ask for "
+                                       "{}@TAG to take it from one",
+                                       where, request.name, fmt::join(other_tags, ", "),
+                                       request.name),
+                           {},
+                           {},
+                           {}};
+        }
+        return Problem{fmt::format("{}no package named {} in the sources tagged {} (it is in {})",
+                                   where, request.name, request.tag, fmt::join(other_tags, ", ")),
                        {},
                        {},
                        {}};
     }
-    return pinned;
+    if (request.version.empty()) {
+        return in_tag;
+    }
+    std::vector<Id> chosen;
+    std::vector<std::string> available;
+    const bool exact = !provided && (request.relation.empty() || request.relation == "=");
+    const Id dep = exact ? 0 : pool.request_dep(request.name, request.relation, request.version);
+    for (const Id p : in_tag) {
+        const auto evr = pool.info(p).evr;
+        if (exact ? evr == request.version : pool.matches(p, dep)) {
+            chosen.push_back(p);
+        }
+        available.push_back(evr);
+    }
+    if (chosen.empty()) {
+        std::sort(available.begin(), available.end());
+        available.erase(std::unique(available.begin(), available.end()), available.end());
+        return Problem{
+            exact ? fmt::format("{}{} has no version {}; available: {}", where, request.name,
+                                request.version, fmt::join(available, ", "))
+                  : fmt::format("{}no version of {} satisfies {}; available: {}", where,
+                                request.name, request_text(request), fmt::join(available, ", ")),
+            {},
+            {},
+            {}};
+    }
+    return chosen;
+}
+
+/// The packages of pinned repositories that nothing allows, to be hidden from the solver: a
+/// package of a repository tagged T is allowed when a request names T and takes it, when an
+/// allowed package of T needs it, or when its install_if names an allowed package of T (apk's
+/// pinning, inherited by what a pinned package pulls in).
+std::vector<Id> not_allowed(const solv::PreparedPool& pool, const RequestScope& scope,
+                            const std::vector<manifest::PackageRequest>& requests,
+                            const std::vector<std::vector<Id>>& wanted) {
+    std::vector<Id> tagged;
+    for (std::size_t repo = 0; repo < scope.repo_tags.size(); ++repo) {
+        if (!scope.repo_tags[repo].empty()) {
+            const auto solvables = pool.solvables_of(static_cast<int>(repo));
+            tagged.insert(tagged.end(), solvables.begin(), solvables.end());
+        }
+    }
+    if (tagged.empty()) {
+        return {};
+    }
+    std::set<Id> allowed;
+    std::deque<Id> queue;
+    const auto allow = [&](Id p) {
+        if (!scope.tag_of(pool, p).empty() && allowed.insert(p).second) {
+            queue.push_back(p);
+        }
+    };
+    for (std::size_t i = 0; i < requests.size() && i < wanted.size(); ++i) {
+        if (!requests[i].tag.empty()) {
+            std::for_each(wanted[i].begin(), wanted[i].end(), allow);
+        }
+    }
+    // Each round allows at least one more package or ends; the set is bounded by the pool.
+    for (bool more = true; more;) {
+        while (!queue.empty()) {
+            const Id p = queue.front();
+            queue.pop_front();
+            const auto& tag = scope.tag_of(pool, p);
+            for (const Id dep : pool.requires_of(p)) {
+                for (const Id q : pool.providers(dep)) {
+                    if (scope.tag_of(pool, q) == tag) {
+                        allow(q);
+                    }
+                }
+            }
+        }
+        std::map<std::string, std::set<std::string>> allowed_names; // tag -> names
+        for (const Id p : allowed) {
+            allowed_names[scope.tag_of(pool, p)].insert(name_of(pool, p));
+        }
+        more = false;
+        for (const Id p : tagged) {
+            if (allowed.contains(p)) {
+                continue;
+            }
+            const auto& names = allowed_names[scope.tag_of(pool, p)];
+            const auto conditions = pool.supplement_names(p);
+            if (std::any_of(conditions.begin(), conditions.end(),
+                            [&](const std::string& name) { return names.contains(name); })) {
+                allow(p);
+                more = true;
+            }
+        }
+    }
+    std::vector<Id> hidden;
+    for (const Id p : tagged) {
+        if (!allowed.contains(p)) {
+            hidden.push_back(p);
+        }
+    }
+    return hidden;
 }
 
 /// One rule of an unsolvable problem, in the user's terms.
@@ -462,7 +621,7 @@ std::vector<RepoInput> inputs_for(const std::vector<sources::PackageIndex>& inde
     for (const auto& index : indexes) {
         inputs.push_back(RepoInput{fmt::format("{}/{}", index.suite, index.component),
                                    IndexFormat::native, index.path, index.url, index.sha256,
-                                   index.repo_url, index.suite});
+                                   index.repo_url, index.suite, index.tag});
     }
     return inputs;
 }
@@ -472,8 +631,14 @@ Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
     const auto& distro = distro::get(request.distro);
     const auto& loader = distro.index_loader();
     solv::Pool pool(loader, request.arch);
+    std::vector<std::string> repo_tags;
     for (const auto& input : inputs) {
-        load(pool, pool.add_repo(input.label), input, loader, options);
+        // A pinned repository's packages lose to untagged ones wherever both would do (apk
+        // prefers the untagged repositories for what a pinned package pulls in).
+        const int repo = pool.add_repo(input.label, input.tag.empty() ? 0 : -1);
+        repo_tags.resize(static_cast<std::size_t>(repo) + 1);
+        repo_tags[static_cast<std::size_t>(repo)] = input.tag;
+        load(pool, repo, input, loader, options);
     }
 
     const auto names = pool.all_names();
@@ -484,25 +649,96 @@ Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
     const auto stubs = pool.stub_out(stub_repo, excluded);
     reporter.debug(fmt::format("{} package names, {} excluded by policy ({} package versions)",
                                names.size(), excluded.size(), stubs));
-    const auto prepared = std::move(pool).prepare();
+    auto prepared = std::move(pool).prepare();
 
     Resolution resolution;
     std::vector<std::vector<Id>> wanted;
+    std::vector<std::pair<const manifest::PackageRequest*, std::vector<Id>>> provided_by_others;
+    std::vector<std::pair<std::size_t, std::vector<Id>>> provided_ranked; // (wanted index, ids)
+    const RequestScope scope{names, inputs, repo_tags,
+                             distro::facts(request.distro).provided_names};
     for (const auto& package : request.packages) {
-        auto found = candidates_for(prepared, package, names, inputs);
+        bool by_others = false;
+        auto found = candidates_for(prepared, package, scope, by_others);
         if (auto* problem = std::get_if<Problem>(&found)) {
             resolution.problems.push_back(std::move(*problem));
-        } else {
-            wanted.push_back(std::get<std::vector<Id>>(std::move(found)));
+            continue;
         }
+        auto ids = std::get<std::vector<Id>>(std::move(found));
+        if (by_others) {
+            provided_by_others.emplace_back(&package, std::move(ids));
+            wanted.emplace_back(); // no choice for this request; kept in step with the requests
+            continue;
+        }
+        if (prepared.named(package.name).empty()) {
+            provided_ranked.emplace_back(wanted.size(), std::move(ids));
+            wanted.emplace_back(); // chosen below
+            continue;
+        }
+        wanted.push_back(std::move(ids));
     }
     if (!resolution.problems.empty()) {
         return resolution;
+    }
+    // A provided name that a provider the other requests bring in satisfies takes that one
+    // (apk's world is one set of dependencies); else the provider with the highest priority
+    // (apk's provider_priority), as libsolv's own choice goes by name.
+    if (!provided_ranked.empty()) {
+        for (const auto& [index, ids] : provided_ranked) {
+            wanted[index] = ids; // so that not_allowed() sees them
+        }
+        prepared.hide(not_allowed(prepared, scope, request.packages, wanted));
+        for (const auto& [index, ids] : provided_ranked) {
+            wanted[index].clear();
+        }
+        const auto others = solve_with_first_alternatives(prepared, wanted, {}, reporter);
+        const std::set<Id> brought(others.install_order.begin(), others.install_order.end());
+        for (auto& [index, ids] : provided_ranked) {
+            if (std::any_of(ids.begin(), ids.end(), [&](Id p) { return brought.contains(p); })) {
+                provided_by_others.emplace_back(&request.packages[index], std::move(ids));
+                continue;
+            }
+            int best = 0;
+            for (const Id p : ids) {
+                best = std::max(best, prepared.rank(p));
+            }
+            for (const Id p : ids) {
+                if (prepared.rank(p) == best) {
+                    wanted[index].push_back(p);
+                }
+            }
+        }
+    } else {
+        prepared.hide(not_allowed(prepared, scope, request.packages, wanted));
     }
 
     const auto solution = solve_with_first_alternatives(prepared, wanted, options, reporter);
     for (const auto& problem : solution.problems) {
         resolution.problems.push_back(explain(prepared, problem));
+    }
+    const std::set<Id> installed(solution.install_order.begin(), solution.install_order.end());
+    for (const auto& [package, providers] : provided_by_others) {
+        if (!solution.problems.empty() ||
+            std::any_of(providers.begin(), providers.end(),
+                        [&](Id p) { return installed.contains(p); })) {
+            continue;
+        }
+        std::vector<std::string> provider_names;
+        for (const Id p : providers) {
+            provider_names.push_back(name_of(prepared, p));
+        }
+        std::sort(provider_names.begin(), provider_names.end());
+        provider_names.erase(std::unique(provider_names.begin(), provider_names.end()),
+                             provider_names.end());
+        resolution.problems.push_back(Problem{
+            fmt::format("{}{} is provided by {}, none of them is its default provider (a "
+                        "provider_priority or a versioned provide), and no other request "
+                        "brings one in; ask for one of them by name",
+                        package->where.line > 0 ? package->where.str() + ": " : std::string(),
+                        package->name, fmt::join(provider_names, ", ")),
+            {},
+            {},
+            {}});
     }
     if (resolution.problems.empty()) {
         resolution.plan =

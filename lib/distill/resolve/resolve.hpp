@@ -96,6 +96,9 @@ struct RepoInput {
     std::string sha256;   ///< of the file at `path`; keys the parsed-index cache (empty: none)
     std::string repo_url; ///< package locations are relative to this (empty for testtags)
     std::string suite;
+    /// A pinned repository's tag (Alpine): its packages are chosen only for requests naming
+    /// the tag and for what those need that no untagged repository has.
+    std::string tag;
 };
 
 /// The inputs for the verified indexes of the sources stage.

@@ -35,6 +35,7 @@ struct Repository {
     manifest::Location suite_where;
     /// The manifest's release (the suite is this plus a suffix when made from it).
     std::string release;
+    std::string tag; ///< the source's `tag` (Alpine's pinned repositories); empty: none
 };
 
 /// Who vouched for a package index: the signed release file and its signers.
@@ -56,6 +57,7 @@ struct PackageIndex {
     std::filesystem::path path; ///< the verified file in the cache (compressed as served)
     std::string sha256;         ///< of the file at `path`
     Provenance provenance;
+    std::string tag; ///< its repository's tag (Repository::tag)
 };
 
 /// An index the signed release vouches for that the manifest does not use (another component

@@ -46,7 +46,17 @@ std::string_view Alpine::example_release() const {
 }
 
 std::optional<manifest::Diagnostic>
-Alpine::check_pin(const manifest::PackageRequest& package) const {
+Alpine::check_request(const manifest::PackageRequest& package) const {
+    if (package.version.empty()) {
+        return std::nullopt; // `name@tag`
+    }
+    const auto op =
+        package.relation.empty() ? std::optional(Op::equal) : parse_operator(package.relation);
+    if (!op || *op == Op::checksum) {
+        return manifest::Diagnostic{
+            package.where, fmt::format("`{}` is not a version relation of apk", package.relation),
+            "write `=`, `<`, `<=`, `>`, `>=`, `~` (same leading version parts), `>~` or `<~`"};
+    }
     if (is_valid_version(package.version)) {
         return std::nullopt;
     }

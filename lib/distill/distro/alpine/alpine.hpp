@@ -14,7 +14,7 @@ public:
 
     [[nodiscard]] std::string_view example_release() const override;
     [[nodiscard]] std::optional<manifest::Diagnostic>
-    check_pin(const manifest::PackageRequest& request) const override;
+    check_request(const manifest::PackageRequest& request) const override;
 
     [[nodiscard]] std::vector<sources::Repository>
     repositories(const manifest::Manifest& manifest) const override;

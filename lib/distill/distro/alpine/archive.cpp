@@ -39,7 +39,8 @@ PackageIndex verified(const Repository& repository, const std::string& component
                         url,
                         path,
                         sha256,
-                        sources::Provenance{url, sha256, {signer}, repository.keyring}};
+                        sources::Provenance{url, sha256, {signer}, repository.keyring},
+                        repository.tag};
 }
 
 std::string read_index(const std::filesystem::path& path, const std::string& url) {

@@ -221,6 +221,22 @@ void PoolLoader::load(s_Pool* pool, s_Repo* repo, const std::filesystem::path& p
     repodata_internalize(data);
 }
 
+int PoolLoader::request_dep(s_Pool* pool, const std::string& name, const std::string& relation,
+                            const std::string& version) const {
+    Dependency dependency;
+    dependency.name = name;
+    if (!version.empty()) {
+        const auto op = relation.empty() ? std::optional(Op::equal) : parse_operator(relation);
+        if (!op || *op == Op::checksum || !is_valid_version(version)) {
+            throw Error(
+                fmt::format("{}{}{}: not a version relation apk takes", name, relation, version));
+        }
+        dependency.op = *op;
+        dependency.version = version;
+    }
+    return Deps(pool).id(dependency);
+}
+
 std::string PoolLoader::to_pool_version(std::string_view version) const {
     return sortable_version(version);
 }

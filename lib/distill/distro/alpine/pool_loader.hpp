@@ -15,6 +15,9 @@ public:
     void set_arch(s_Pool* pool, const std::string& arch) const override;
     void load(s_Pool* pool, s_Repo* repo, const std::filesystem::path& path,
               const std::string& served_as) const override;
+    [[nodiscard]] int request_dep(s_Pool* pool, const std::string& name,
+                                  const std::string& relation,
+                                  const std::string& version) const override;
     [[nodiscard]] std::string to_pool_version(std::string_view version) const override;
     [[nodiscard]] std::string from_pool_version(std::string_view evr) const override;
     [[nodiscard]] bool installs_supplements() const override { return true; }

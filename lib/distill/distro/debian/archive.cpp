@@ -109,7 +109,8 @@ locate_indexes(const Repository& repository, const VerifiedRelease& verified,
                                           {},
                                           entry->sha256,
                                           Provenance{verified.url, verified.sha256,
-                                                     verified.signers, repository.keyring}},
+                                                     verified.signers, repository.keyring},
+                                          repository.tag},
                              std::move(blob));
     }
     return located;

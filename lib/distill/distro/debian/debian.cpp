@@ -57,7 +57,20 @@ std::string_view Debian::example_release() const {
 }
 
 std::optional<manifest::Diagnostic>
-Debian::check_pin(const manifest::PackageRequest& package) const {
+Debian::check_request(const manifest::PackageRequest& package) const {
+    if (!package.tag.empty()) {
+        return manifest::Diagnostic{
+            package.where,
+            fmt::format("`{}@{}`: Debian has no pinned repositories", package.name, package.tag),
+            fmt::format("write `{}` or `{}=VERSION`", package.name, package.name)};
+    }
+    if (!package.relation.empty() && package.relation != "=") {
+        return manifest::Diagnostic{
+            package.where,
+            fmt::format("`{}{}{}`: a Debian request takes an exact version only", package.name,
+                        package.relation, package.version),
+            fmt::format("write `{}=VERSION` with a version `distill plan` lists", package.name)};
+    }
     std::string why;
     if (Version::parse(package.version, &why)) {
         return std::nullopt;

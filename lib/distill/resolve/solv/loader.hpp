@@ -62,6 +62,13 @@ public:
         return std::string(evr);
     }
 
+    /// The dependency a request stands for, in the pool's form: `name`, or `name` with
+    /// `relation` (the distro's syntax; empty means "=") to `version` when that is not empty.
+    /// Only "=" by default, the one relation a Debian request takes; throws for another.
+    [[nodiscard]] virtual int request_dep(s_Pool* pool, const std::string& name,
+                                          const std::string& relation,
+                                          const std::string& version) const;
+
     /// Whether packages that supplement the installed ones are installed too: a distro whose
     /// loader expresses "install this once all of that is installed" (apk's install_if) as
     /// supplements says yes. Recommends and suggests never are: they are not part of a

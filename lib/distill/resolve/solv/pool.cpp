@@ -164,6 +164,19 @@ void IndexLoader::set_arch(s_Pool* pool, const std::string& arch) const {
     pool_setarch(pool, arch.c_str());
 }
 
+int IndexLoader::request_dep(s_Pool* pool, const std::string& name, const std::string& relation,
+                             const std::string& version) const {
+    const Id id = pool_str2id(pool, name.c_str(), 1);
+    if (version.empty()) {
+        return id;
+    }
+    if (!relation.empty() && relation != "=") {
+        throw Error(
+            fmt::format("{}{}{}: a request takes an exact version only", name, relation, version));
+    }
+    return pool_rel2id(pool, id, pool_str2id(pool, to_pool_version(version).c_str(), 1), REL_EQ, 1);
+}
+
 Pool::Pool(const IndexLoader& loader, const std::string& arch)
     : m_impl(std::make_unique<Impl>()) {
     m_impl->loader = &loader;
@@ -326,6 +339,102 @@ std::vector<Id> PreparedPool::providers(const std::string& name) const {
     return id == 0 ? std::vector<Id>{} : providers(id);
 }
 
+Id PreparedPool::request_dep(const std::string& name, const std::string& relation,
+                             const std::string& version) const {
+    return m_impl->loader->request_dep(m_impl->pool, name, relation, version);
+}
+
+bool PreparedPool::provides_versioned(Id p, const std::string& name) const {
+    ::Pool* pool = m_impl->pool;
+    const Solvable* s = pool->solvables + p;
+    const Id id = pool_str2id(pool, name.c_str(), 0);
+    if (id == 0 || s->dep_provides == 0) {
+        return false;
+    }
+    for (const Id* dep = s->repo->idarraydata + s->dep_provides; *dep != 0; ++dep) {
+        if (ISRELDEP(*dep)) {
+            const Reldep* rd = GETRELDEP(pool, *dep);
+            if (rd->name == id && rd->flags == REL_EQ) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+bool PreparedPool::matches(Id p, Id dep) const {
+    ::Pool* pool = m_impl->pool;
+    Id q = 0;
+    Id qq = 0;
+    FOR_PROVIDES(q, qq, dep) {
+        if (q == p) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::vector<std::string> PreparedPool::supplement_names(Id p) const {
+    ::Pool* pool = m_impl->pool;
+    const Solvable* s = pool->solvables + p;
+    std::vector<std::string> names;
+    if (s->dep_supplements == 0) {
+        return names;
+    }
+    // Walks each condition's tree of "and", "or", "unless" and version relations to its names;
+    // a stack bounds the walk by the tree's size.
+    std::vector<Id> stack;
+    for (const Id* dep = s->repo->idarraydata + s->dep_supplements; *dep != 0; ++dep) {
+        stack.push_back(*dep);
+    }
+    while (!stack.empty()) {
+        const Id dep = stack.back();
+        stack.pop_back();
+        if (!ISRELDEP(dep)) {
+            names.emplace_back(pool_id2str(pool, dep));
+            continue;
+        }
+        const Reldep* rd = GETRELDEP(pool, dep);
+        if (rd->flags == REL_AND || rd->flags == REL_OR || rd->flags == REL_UNLESS ||
+            rd->flags == REL_WITH) {
+            stack.push_back(rd->name);
+            if (rd->flags != REL_UNLESS) {
+                stack.push_back(rd->evr);
+            }
+        } else {
+            stack.push_back(rd->name);
+        }
+    }
+    return names;
+}
+
+std::vector<Id> PreparedPool::solvables_of(int repo) const {
+    std::vector<Id> result;
+    ::Repo* r = m_impl->repo(repo);
+    Id p = 0;
+    Solvable* s = nullptr;
+    FOR_REPO_SOLVABLES(r, p, s) {
+        result.push_back(p);
+    }
+    return result;
+}
+
+void PreparedPool::hide(const std::vector<Id>& solvables) {
+    if (solvables.empty()) {
+        return;
+    }
+    ::Pool* pool = m_impl->pool;
+    if (!m_impl->has_considered) {
+        map_init(&m_impl->considered, pool->nsolvables);
+        map_setall(&m_impl->considered);
+        m_impl->has_considered = true;
+        pool->considered = &m_impl->considered;
+    }
+    for (const Id p : solvables) {
+        MAPCLR(&m_impl->considered, p);
+    }
+}
+
 Id PreparedPool::equals_dep(const std::string& name, const std::string& version) const {
     ::Pool* pool = m_impl->pool;
     const auto evr = m_impl->loader->to_pool_version(version);
@@ -477,6 +586,9 @@ Solution PreparedPool::solve(const std::vector<std::vector<Id>>& wanted,
     ::Pool* pool = m_impl->pool;
     Queue jobs;
     for (const auto& choices : wanted) {
+        if (choices.empty()) {
+            continue; // a request other requests must satisfy (checked by the caller)
+        }
         Queue candidates;
         for (const Id p : choices) {
             candidates.push(p);

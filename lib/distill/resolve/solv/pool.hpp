@@ -128,6 +128,21 @@ public:
     [[nodiscard]] std::vector<Id> providers(const std::string& name) const;
     /// The relation "name = version" as a dependency id.
     [[nodiscard]] Id equals_dep(const std::string& name, const std::string& version) const;
+    /// The dependency a request `name RELATION version` stands for (IndexLoader::request_dep()).
+    [[nodiscard]] Id request_dep(const std::string& name, const std::string& relation,
+                                 const std::string& version) const;
+    /// Whether `p` provides `name` with a version ("so:libz.so.1=1.3.1"), not just the name.
+    [[nodiscard]] bool provides_versioned(Id p, const std::string& name) const;
+    /// Whether `p` (by its name or what it provides) satisfies `dep`.
+    [[nodiscard]] bool matches(Id p, Id dep) const;
+    /// The names the conditions under which `p` supplements others mention (apk's install_if),
+    /// negated ones left out.
+    [[nodiscard]] std::vector<std::string> supplement_names(Id p) const;
+    /// The solvables of repository `repo` (an index returned by Pool::add_repo).
+    [[nodiscard]] std::vector<Id> solvables_of(int repo) const;
+    /// Makes `solvables` uninstallable from now on (pinned repositories' packages that no
+    /// request allows).
+    void hide(const std::vector<Id>& solvables);
     /// Whether the solver may install `p` (it is not replaced by a stub).
     [[nodiscard]] bool installable(Id p) const;
     /// Whether `p` is an exclusion stub.
