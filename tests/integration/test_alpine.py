@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import shutil
 import sys
 import tarfile
@@ -276,7 +277,7 @@ class Alpine(dt.TestCase):
             manifest.with_suffix(".lock").write_text(json.dumps(lock))
             result = self.build(manifest, self.scratch / "b", "--frozen", check=None)
             self.assertEqual(result.returncode, 4, result.stderr)
-            self.assertIn("musl", result.stderr)
+            self.assertIn("its checksum or size of musl", result.stderr)
             self.assertTrue(first["digest"].startswith("sha256:"))
 
     def test_diff_of_two_locks_lists_the_upgrade_and_says_there_is_no_changelog(self):
@@ -295,6 +296,133 @@ class Alpine(dt.TestCase):
         self.assertIn("zlib 1.3-r2 → 1.3.1-r0", text)
         self.assertIn("Alpine packages carry no changelog", text)
         self.assertIn("zlib", json.dumps(diff))
+
+    # --- apk's request syntax ---------------------------------------------------------------
+
+    def test_requests_take_relations_provided_names_and_pinned_repositories(self):
+        """`name>=V`, `name~V`, `cmd:`/`so:` names and `name@tag` from a source with a `tag`,
+        on the real v3.19 indexes: main is pinned (tag `main319`), the ISO repository is not."""
+        extra = "\n".join(["  - url: {url}", "    components: [main]", "    tag: main319",
+                           f"    keyring: {self.keys}", ""])
+        with dt.Server(self.data) as server:
+            def manifest(packages, name):
+                path = self.manifest(server.url, packages, name=name)
+                # A second source: the same mirror's main, pinned.
+                text = path.read_text().replace("packages:", extra.format(url=server.url) +
+                                                "packages:")
+                path.write_text(text)
+                return path
+
+            plan, _ = self.plan(manifest(["musl>=1.2", "zlib~1.3", "cmd:busybox",
+                                          "python3@main319"], "ok.yaml"))
+            packages = {p["name"]: p for p in plan["packages"]}
+            self.assertEqual(packages["musl"]["version"], "1.2.4_git20230717-r4")
+            self.assertEqual(packages["zlib"]["version"], "1.3.1-r0")
+            # cmd:busybox is provided by busybox (a versioned provide); asking for it by what it
+            # provides lets it in.
+            self.assertIn("busybox", packages)
+            # python3 comes from the pinned main, what it needs from the untagged ISO
+            # repository where that has it (musl, libffi), else from main (mpdecimal).
+            self.assertIn("/v3.19/main/x86_64/python3-", packages["python3"]["url"])
+            self.assertIn("/v3.19/iso-repo/x86_64/", packages["musl"]["url"])
+            self.assertIn("/v3.19/iso-repo/x86_64/", packages["libffi"]["url"])
+            self.assertIn("/v3.19/main/x86_64/", packages["mpdecimal"]["url"])
+
+            # Without its tag, a package only the pinned repository has is refused, with how
+            # to ask for it.
+            _, result = self.plan(manifest(["python3"], "untagged.yaml"), check=None)
+            self.assertEqual(result.returncode, 6, result.stderr)
+            self.assertIn("python3 is only in the pinned repositories @main319", result.stderr)
+            self.assertIn("python3@TAG", result.stderr)
+            # A relation nothing satisfies lists what there is.
+            _, result = self.plan(manifest(["zlib>2"], "none.yaml"), check=None)
+            self.assertEqual(result.returncode, 6, result.stderr)
+            self.assertIn("no version of zlib satisfies zlib>2; available: 1.3.1-r0",
+                          result.stderr)
+            # A tag no source has, and a relation apk does not have, are manifest errors.
+            _, result = self.plan(manifest(["zlib@edge"], "tag.yaml"), check=None)
+            self.assertEqual(result.returncode, 3, result.stderr)
+            self.assertIn("no source has `tag: edge`", result.stderr)
+            _, result = self.plan(manifest(["zlib><Q1abc"], "op.yaml"), check=None)
+            self.assertEqual(result.returncode, 3, result.stderr)
+            self.assertIn("is not a version relation of apk", result.stderr)
+
+    # --- what scanners and the install scripts would have -------------------------------------
+
+    def test_busybox_asked_for_gets_its_applet_links(self):
+        """busybox's post-install runs `busybox --install -s`; distill makes the links its
+        package lists in /etc/busybox-paths.d/busybox, and only when busybox is asked for."""
+        with dt.Server(self.data) as server:
+            manifest = self.manifest(server.url, ["busybox"], name="debug.yaml")
+            out = self.scratch / "debug"
+            self.build(manifest, out)
+        members, _ = dt.layer_members(dt.image_files(out)[2])
+        image = {m.name.lstrip("./").rstrip("/"): m for m, _ in members}
+        listed = [name for name in layer_files(out)["etc/busybox-paths.d/busybox"].decode()
+                  .splitlines() if name]
+        self.assertEqual(len(listed), 304)
+        links = [path for path in listed if image[path].issym()]
+        self.assertGreater(len(links), 290)
+        for path in links:
+            self.assertEqual(image[path].linkname, "/bin/busybox", path)
+        self.assertEqual(image["bin/sh"].linkname, "/bin/busybox")
+        self.assertTrue(image["bin/busybox"].isreg())
+        # The links are in the package database too? No: apk's trigger makes them outside any
+        # package, and apk lists only what packages ship.
+        installed = layer_files(out)["lib/apk/db/installed"].decode()
+        self.assertNotIn("R:sh\n", installed)
+
+    def test_what_scanners_read(self):
+        """The rules Trivy, Syft and Grype apply to an Alpine image (from their sources: Trivy
+        identifies Alpine by etc/alpine-release or an os-release with ID=alpine and VERSION_ID;
+        Syft and Grype by os-release only; all read lib/apk/db/installed record by record),
+        checked on the stock images and on one without the alpine-release package."""
+        version = re.compile(r"^[0-9]+(\.[0-9]+)*[a-z]?(_(alpha|beta|pre|rc|cvs|svn|git|hg|p)"
+                             r"[0-9]*)*(-r[0-9]+)?$")
+        with dt.Server(self.data) as server:
+            cases = [(self.manifest(server.url, include=stock, name=f"scan-{stock}"), stock)
+                     for stock in ("alpine-static.yaml", "alpine-base.yaml")]
+            cases.append((self.manifest(server.url, ["musl"], name="scan-musl.yaml"), "musl"))
+            for manifest, label in cases:
+                with self.subTest(label):
+                    out = self.scratch / f"scan-out-{label}"
+                    plan, _ = self.plan(manifest)
+                    self.build(manifest, out)
+                    files = layer_files(out)
+                    os_release = files.get("etc/os-release") or files["usr/lib/os-release"]
+                    fields = dict(line.split("=", 1) for line in os_release.decode().splitlines()
+                                  if "=" in line)
+                    fields = {k: v.strip('"') for k, v in fields.items()}
+                    self.assertEqual(fields["ID"], "alpine")
+                    self.assertTrue(fields["VERSION_ID"].startswith("3.19"), fields)
+                    release = files["etc/alpine-release"].decode().splitlines()[0]
+                    self.assertEqual(release, fields["VERSION_ID"])
+                    text = files["lib/apk/db/installed"].decode()
+                    self.assertTrue(text.endswith("\n\n"), text[-40:])
+                    records = text[:-2].split("\n\n")
+                    names = []
+                    for record in records:
+                        lines = record.split("\n")
+                        self.assertTrue(all(len(line) < 65536 and line[1:2] == ":"
+                                            for line in lines), record[:200])
+                        keys = [line[0] for line in lines]
+                        values = {line[0]: line[2:] for line in lines}
+                        for key in "PVAo":
+                            self.assertIn(key, keys, record[:200])
+                        self.assertRegex(values["V"], version)
+                        self.assertGreater(keys.index("o"), keys.index("V"))
+                        last = None
+                        for key in keys:
+                            if key == "M":
+                                self.assertEqual(last, "F", values["P"])
+                            if key in "aZ":
+                                self.assertIn(last, ("R", "a", "Z"), values["P"])
+                            if key in "FRMaZ":
+                                last = key
+                        names.append(values["P"])
+                    # Every package of the plan, once.
+                    self.assertEqual(sorted(names), sorted(p["name"] for p in plan["packages"]))
+                    self.assertEqual(len(set(names)), len(names))
 
     # --- refusals --------------------------------------------------------------------------
 

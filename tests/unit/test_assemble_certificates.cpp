@@ -639,6 +639,50 @@ TEST_F(AssembleCertificateTree, DebianAndManifestCertificatesAreFilesLinksAndHas
     }
 }
 
+TEST_F(AssembleCertificateTree, AlpinesShippedBundleFeedsTheJavaTruststoreAndTakesTheManifests) {
+    // Alpine's ca-certificates-bundle ships /etc/ssl/certs/ca-certificates.crt itself, and its
+    // JRE links lib/security/cacerts to /etc/ssl/certs/java/cacerts, which java-cacerts' hook
+    // would have made.
+    const auto& same = same_subject_x509();
+    const auto& other = sample_x509();
+    const auto shipped = pem_of(same[0].get()) + pem_of(same[1].get());
+    const auto alpine_tree = [&] {
+        auto t = tree();
+        t.put_file("etc/ssl/certs/ca-certificates.crt", shipped, 0644, 0, 0,
+                   "ca-certificates-bundle");
+        t.put_symlink("usr/lib/jvm/java-17-openjdk/lib/security/cacerts",
+                      "/etc/ssl/certs/java/cacerts", "openjdk17-jre-headless");
+        return t;
+    };
+    const auto alpine_manifest = [&](std::vector<std::filesystem::path> certificates) {
+        auto manifest = manifest_with(std::move(certificates));
+        manifest.distro = manifest::Distro::alpine;
+        manifest.release = "v3.19";
+        return manifest;
+    };
+    core::NullReporter reporter;
+
+    // Without certificates of the manifest's, the package's bundle stays as it is, and the
+    // truststore holds its certificates.
+    auto t = alpine_tree();
+    auto summary = assemble(t, alpine_manifest({}), k_epoch, reporter);
+    EXPECT_EQ(t.read("etc/ssl/certs/ca-certificates.crt"), shipped);
+    EXPECT_EQ(t.find("etc/ssl/certs/ca-certificates.crt")->origin, "ca-certificates-bundle");
+    EXPECT_TRUE(summary.java_truststore);
+    EXPECT_EQ(parse_jks(t.read("etc/ssl/certs/java/cacerts")).entries.size(), 2U);
+    // Alpine's OpenSSL looks in /etc/ssl itself.
+    EXPECT_EQ(t.find("usr/lib/ssl"), nullptr);
+
+    // The manifest's certificate joins the bundle and the truststore.
+    const auto extra = write("certs/corp.pem", pem_of(other[0].get()));
+    t = alpine_tree();
+    summary = assemble(t, alpine_manifest({extra}), k_epoch, reporter);
+    EXPECT_EQ(read_pem_certificates(t.read("etc/ssl/certs/ca-certificates.crt"), "bundle").size(),
+              3U);
+    EXPECT_EQ(parse_jks(t.read("etc/ssl/certs/java/cacerts")).entries.size(), 3U);
+    EXPECT_EQ(t.read("usr/local/share/ca-certificates/corp.crt"), pem_of(other[0].get()));
+}
+
 TEST_F(AssembleCertificateTree, WithoutCertificatesNothingIsLinked) {
     auto t = tree();
     core::NullReporter reporter;

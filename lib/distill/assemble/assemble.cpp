@@ -52,6 +52,11 @@ void add_system_files(Tree& tree, const manifest::Manifest& manifest,
     if (tree.find("etc/os-release") == nullptr && tree.find("usr/lib/os-release") == nullptr) {
         tree.put_file("etc/os-release", distro.os_release(manifest));
     }
+    for (const auto& [path, content] : distro.release_files(manifest)) {
+        if (tree.find(path) == nullptr) {
+            tree.put_file(path, content);
+        }
+    }
     tree.put_directory("tmp", 01777);
     if (tree.find("etc/nsswitch.conf") == nullptr) {
         tree.put_file("etc/nsswitch.conf", "passwd:         files\n"
@@ -170,6 +175,15 @@ void add_certificates(Tree& tree, const manifest::Manifest& manifest, const dist
     files.insert(files.end(), local.begin(), local.end());
 
     std::vector<Certificate> certificates;
+    // Alpine's ca-certificates-bundle ships the bundle itself, not the single certificates:
+    // the manifest's join it, and the Java truststore holds them all.
+    if (debian_files == 0) {
+        if (const auto* shipped = tree.find(std::string(k_bundle));
+            shipped != nullptr && shipped->type == EntryType::file) {
+            certificates = read_pem_certificates(tree.read(std::string(k_bundle)),
+                                                 fmt::format("/{}", k_bundle));
+        }
+    }
     for (const auto& file : files) {
         certificates.insert(certificates.end(), file.certificates.begin(), file.certificates.end());
     }
@@ -180,7 +194,7 @@ void add_certificates(Tree& tree, const manifest::Manifest& manifest, const dist
             break;
         }
     }
-    if (!certificates.empty()) {
+    if (!files.empty()) {
         tree.put_file(std::string(k_bundle), pem_bundle(certificates));
         summary.ca_certificates = certificates.size();
         for (std::size_t i = debian_files; i < files.size(); ++i) {

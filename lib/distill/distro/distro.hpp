@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <distill/manifest/manifest.hpp>
@@ -141,6 +142,13 @@ public:
 
     /// /etc/os-release for an image whose packages ship none.
     [[nodiscard]] virtual std::string os_release(const manifest::Manifest& manifest) const = 0;
+
+    /// The distro's other release files scanners identify it by, as (path, content), for an
+    /// image whose packages ship none of them (Alpine's /etc/alpine-release). None by default.
+    [[nodiscard]] virtual std::vector<std::pair<std::string, std::string>>
+    release_files(const manifest::Manifest& /*manifest*/) const {
+        return {};
+    }
 
     /// Where the distro's OpenSSL looks for its CA certificates besides /etc/ssl ("usr/lib/ssl"
     /// on Debian, whose openssl package links certs and cert.pem there); empty: nowhere else.

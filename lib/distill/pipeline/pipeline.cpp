@@ -115,9 +115,11 @@ std::optional<std::string> difference(const resolve::Plan& locked, const resolve
         const bool same_file = index.sha256.empty() ? index.checksum == package.checksum
                                                     : index.sha256 == package.sha256;
         if (!same_file || index.download_size != package.download_size) {
-            return fmt::format("its SHA-256 or size of {} {} is not the one the signed index "
+            return fmt::format("its {} or size of {} {} is not the one the signed index "
                                "gives ({}, {} bytes)",
-                               name, index.version, index.sha256, index.download_size);
+                               index.sha256.empty() ? "checksum" : "SHA-256", name, index.version,
+                               index.sha256.empty() ? index.checksum : index.sha256,
+                               index.download_size);
         }
         if (index.url != package.url) {
             return fmt::format("it fetches {} {} from {}, where the signed index has {}", name,

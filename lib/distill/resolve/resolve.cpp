@@ -642,7 +642,19 @@ Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
     }
 
     const auto names = pool.all_names();
-    const auto excluded = request.policy.excluded_among(names);
+    // A request naming what packages provide (cmd:busybox) asks for its providers as a request
+    // by name would: their family leaves the exclusion policy.
+    auto policy = request.policy;
+    if (distro::facts(request.distro).provided_names) {
+        for (const auto& package : request.packages) {
+            if (!std::binary_search(names.begin(), names.end(), package.name)) {
+                for (const auto& provider : pool.provider_names(package.name)) {
+                    policy.request(provider);
+                }
+            }
+        }
+    }
+    const auto excluded = policy.excluded_among(names);
     // The stub repository outranks every real one, so that a dependency an excluded package
     // could satisfy is satisfied by its stub rather than by a real alternative.
     const int stub_repo = pool.add_repo("@excluded", 1000);

@@ -30,7 +30,57 @@ std::string version_id(const std::string& release) {
                : release;
 }
 
+constexpr std::string_view k_busybox = "bin/busybox";
+constexpr std::string_view k_busybox_paths = "etc/busybox-paths.d/busybox";
+// Busybox 1.36 lists 304 applets; its list file is about 4 KiB.
+constexpr std::size_t k_max_applets = 4096;
+constexpr std::uint64_t k_max_applet_list = 256 * 1024;
+
 } // namespace
+
+std::vector<std::string> add_busybox_links(unpack::Tree& tree) {
+    const auto* busybox = tree.find(std::string(k_busybox));
+    const auto* list = tree.find(std::string(k_busybox_paths));
+    if (busybox == nullptr || busybox->type != unpack::EntryType::file || list == nullptr ||
+        list->type != unpack::EntryType::file) {
+        return {};
+    }
+    const std::string origin = fmt::format("/{}", k_busybox_paths);
+    if (list->size > k_max_applet_list) {
+        throw unpack::UnsafeContentError(
+            fmt::format("{}: {} bytes; a busybox applet list is a few KiB", origin, list->size));
+    }
+    // What `busybox --install -s` makes: a link to /bin/busybox at each applet's path (the
+    // package lists them) where no file is.
+    std::vector<std::string> made;
+    std::size_t count = 0;
+    const auto content = tree.read(std::string(k_busybox_paths));
+    for (std::size_t start = 0; start < content.size();) {
+        auto end = content.find('\n', start);
+        if (end == std::string::npos) {
+            end = content.size();
+        }
+        std::string_view text(content.data() + start, end - start);
+        start = end + 1;
+        while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) {
+            text.remove_suffix(1);
+        }
+        if (text.empty()) {
+            continue;
+        }
+        if (++count > k_max_applets) {
+            throw unpack::UnsafeContentError(
+                fmt::format("{}: more than {} applets", origin, k_max_applets));
+        }
+        const auto path = unpack::Tree::normalise(text, origin);
+        if (path.empty() || tree.find(path) != nullptr) {
+            continue;
+        }
+        tree.put_symlink(path, "/bin/busybox");
+        made.push_back(fmt::format("/{} -> /bin/busybox", path));
+    }
+    return made;
+}
 
 const Alpine& distro() {
     static const Alpine alpine;
@@ -177,14 +227,22 @@ std::string Alpine::os_release(const manifest::Manifest& manifest) const {
                        version_id(manifest.release), manifest.release);
 }
 
+std::vector<std::pair<std::string, std::string>>
+Alpine::release_files(const manifest::Manifest& manifest) const {
+    // Trivy knows an Alpine image by this file (the alpine-release package ships it).
+    return {{"etc/alpine-release", version_id(manifest.release) + "\n"}};
+}
+
 std::string_view Alpine::openssl_directory() const {
     // Alpine's OpenSSL looks in /etc/ssl only.
     return "";
 }
 
-std::vector<std::string> Alpine::add_alternatives(unpack::Tree& /*tree*/) const {
-    // apk has no alternatives mechanism; packages ship their links.
-    return {};
+std::vector<std::string> Alpine::add_alternatives(unpack::Tree& tree) const {
+    // apk has no alternatives mechanism; packages ship their links. The one maintainer script
+    // whose links an image needs is busybox's (`busybox --install -s`), and busybox is in the
+    // image only when the manifest asks for it (a debug image).
+    return add_busybox_links(tree);
 }
 
 std::size_t Alpine::write_package_database(unpack::Tree& tree) const {

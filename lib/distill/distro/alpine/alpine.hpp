@@ -43,6 +43,8 @@ public:
     [[nodiscard]] bool merged_usr(const std::string& release) const override;
 
     [[nodiscard]] std::string os_release(const manifest::Manifest& manifest) const override;
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>>
+    release_files(const manifest::Manifest& manifest) const override;
     [[nodiscard]] std::string_view openssl_directory() const override;
     std::vector<std::string> add_alternatives(unpack::Tree& tree) const override;
     std::size_t write_package_database(unpack::Tree& tree) const override;
@@ -59,5 +61,11 @@ public:
 
 /// The one Alpine instance.
 [[nodiscard]] const Alpine& distro();
+
+/// The links `busybox --install -s` would make when busybox is in the tree: /bin/busybox at
+/// every applet path its package lists (/etc/busybox-paths.d/busybox) where no file is.
+/// Returns "link -> target" for each; an UnsafeContentError for a list that is too long or
+/// names a path outside the root.
+std::vector<std::string> add_busybox_links(unpack::Tree& tree);
 
 } // namespace distill::distro::alpine

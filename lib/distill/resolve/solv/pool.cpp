@@ -531,6 +531,29 @@ std::vector<Id> PreparedPool::requires_of(Id p) const {
     return result;
 }
 
+std::vector<std::string> Pool::provider_names(const std::string& name) const {
+    ::Pool* pool = m_impl->pool;
+    const Id id = pool_str2id(pool, name.c_str(), 0);
+    std::set<std::string> found;
+    if (id == 0) {
+        return {};
+    }
+    for (Id p = 2; p < pool->nsolvables; ++p) {
+        const Solvable* s = pool->solvables + p;
+        if (s->repo == nullptr || s->dep_provides == 0) {
+            continue;
+        }
+        for (const Id* dep = s->repo->idarraydata + s->dep_provides; *dep != 0; ++dep) {
+            const Id provided = ISRELDEP(*dep) ? GETRELDEP(pool, *dep)->name : *dep;
+            if (provided == id) {
+                found.insert(pool_id2str(pool, s->name));
+                break;
+            }
+        }
+    }
+    return {found.begin(), found.end()};
+}
+
 std::vector<std::string> Pool::all_names() const {
     ::Pool* pool = m_impl->pool;
     std::set<Id> ids;

@@ -69,6 +69,10 @@ public:
     /// Every package name in the pool, sorted.
     [[nodiscard]] std::vector<std::string> all_names() const;
 
+    /// The names of the packages that provide `name` (any version of it), sorted; a scan of the
+    /// whole pool, which has no provides index yet.
+    [[nodiscard]] std::vector<std::string> provider_names(const std::string& name) const;
+
     /// Builds the provides index and hands the pool over for queries and solving.
     [[nodiscard]] class PreparedPool prepare() &&;
 
