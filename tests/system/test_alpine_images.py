@@ -163,6 +163,28 @@ class AlpineImages(dt.TestCase):
         output = self.podman(layout, "libstdc++.so.6").stdout
         self.assertNotIn("dlopen libstdc++.so.6 ok", output)
 
+    def test_busybox_asked_for_runs_its_applets(self):
+        """A debug image: busybox asked for by name, with the links its post-install script
+        would make; the shell and the applets run, as the image's user."""
+        manifest = self.shared / "test-busybox.yaml"
+        manifest.write_text("\n".join([
+            f"include: {MANIFESTS / 'alpine-static.yaml'}",
+            "name: test-busybox",
+            "sources:",
+            f"  - url: {self.server.url}",
+            "    components: [iso-repo]",
+            f"    keyring: {self.keys}",
+            "packages: [busybox]",
+            "config:",
+            "  entrypoint: [/bin/sh]", ""]))
+        layout = self.shared / "out" / "busybox"
+        dt.run(["--cache-dir", self.shared / "cache", "build", "-o", layout, manifest], check=0)
+        result = self.podman(layout, "-c", "id -u; ls /lib/ld-musl-x86_64.so.1; "
+                             "readlink /bin/ls; echo hello | sed s/hello/applets/")
+        self.assertEqual(result.stdout.splitlines(),
+                         ["65532", "/lib/ld-musl-x86_64.so.1", "/bin/busybox", "applets"],
+                         result.stdout + result.stderr)
+
     # --- independent readers ------------------------------------------------------------
 
     def test_skopeo_umoci_and_runc_read_the_layouts(self):
