@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import sys
@@ -470,6 +471,33 @@ class Alpine(dt.TestCase):
             _, result = self.plan(manifest, check=None)
         self.assertEqual(result.returncode, 4, result.stderr)
         self.assertIn("6165ee59", result.stderr)
+
+    def test_an_older_index_after_a_newer_one_is_a_rollback(self):
+        """A mirror that serves an older, still validly signed index after a newer one: the
+        time the index was made (in its signed tar header) went back, and it is refused; the
+        cache keeps the newer copy."""
+        root = self.scratch / "mirror"
+        index = root / "v3.19" / "main" / "x86_64" / "APKINDEX.tar.gz"
+        index.parent.mkdir(parents=True)
+        shutil.copy(self.data / "v3.19" / "main" / "x86_64" / "APKINDEX.tar.gz", index)
+        with dt.Server(root) as server:
+            manifest = self.manifest(server.url, ["musl"], components=("main",))
+            self.plan(manifest)
+            # Alpine's 3.16 main index, signed by the same key, made in 2022.
+            shutil.copy(self.data / "v3.16" / "main" / "x86_64" / "APKINDEX.tar.gz", index)
+            # Served as changed (the server's validators go by the file's time).
+            later = index.stat().st_mtime + 60
+            os.utime(index, (later, later))
+            _, result = self.plan(manifest, check=None)
+            self.assertEqual(result.returncode, 4, result.stderr)
+            self.assertIn("made 2022-11-21", result.stderr)
+            self.assertIn("older than the 2024-06-18", result.stderr)
+            self.assertIn("refusing a rollback", result.stderr)
+            # The newer copy is still the one the cache holds.
+            shutil.copy(self.data / "v3.19" / "main" / "x86_64" / "APKINDEX.tar.gz", index)
+            os.utime(index, (later + 60, later + 60))
+            plan, _ = self.plan(manifest)
+            self.assertIn("musl", {p["name"] for p in plan["packages"]})
 
     def test_a_package_the_mirror_lacks_is_a_clear_error(self):
         root = self.copy_repo()

@@ -175,6 +175,17 @@ TEST(AlpineApkindex, RealFieldValues) {
                                                            "/bin/sh", "so:libc.musl-aarch64.so.1"));
 }
 
+TEST(AlpineApkindex, TheTimeAnIndexWasMadeComesFromItsSignedTarHeader) {
+    DISTILL_REQUIRE_TESTDATA("alpine/v3.16/main/x86_64/APKINDEX.tar.gz");
+    const auto made = [](const char* path) {
+        return read_index_archive(core::read_file(test::testdata_dir() / path), path).made;
+    };
+    // 2024-06-18 15:36:36 UTC and 2022-11-21 22:04 UTC, as `tar -tv` lists them.
+    EXPECT_EQ(made("alpine/v3.19/main/x86_64/APKINDEX.tar.gz"), 1718724996);
+    EXPECT_GT(made("alpine/v3.19/main/x86_64/APKINDEX.tar.gz"),
+              made("alpine/v3.16/main/x86_64/APKINDEX.tar.gz"));
+}
+
 TEST(AlpineApkindex, ParsesLargestIndexQuickly) {
     DISTILL_REQUIRE_TESTDATA("alpine/v3.19/community/x86_64/APKINDEX.tar.gz");
     const auto path = test::testdata_dir() / "alpine/v3.19/community/x86_64/APKINDEX.tar.gz";

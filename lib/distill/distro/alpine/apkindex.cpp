@@ -430,6 +430,9 @@ IndexFiles read_index_archive(std::string_view tar_gz, std::string_view origin) 
         }
         auto& into = is_index ? files.apkindex : files.description;
         (is_index ? have_index : have_description) = true;
+        if (is_index) {
+            files.made = static_cast<std::int64_t>(archive_entry_mtime(entry));
+        }
         into.reserve(static_cast<std::size_t>(declared));
         for (;;) {
             const la_ssize_t got = archive_read_data(a, buffer.data(), buffer.size());

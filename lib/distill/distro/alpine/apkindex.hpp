@@ -73,6 +73,9 @@ struct IndexLimits {
 struct IndexFiles {
     std::string description;
     std::string apkindex;
+    /// The modification time of the APKINDEX entry (seconds since the epoch): when the index
+    /// was made. The signature covers the tar header that holds it.
+    std::int64_t made = 0;
 };
 
 /// The text of APKINDEX and DESCRIPTION inside an (already verified) APKINDEX.tar.gz held in

@@ -1,8 +1,12 @@
+#include <array>
+#include <ctime>
+
 #include <fmt/format.h>
 
 #include <distill/core/digest.hpp>
 #include <distill/core/download.hpp>
 #include <distill/core/fs.hpp>
+#include <distill/distro/alpine/apkindex.hpp>
 #include <distill/distro/alpine/archive.hpp>
 #include <distill/distro/alpine/signature.hpp>
 
@@ -41,6 +45,18 @@ PackageIndex verified(const Repository& repository, const std::string& component
                         sha256,
                         sources::Provenance{url, sha256, {signer}, repository.keyring},
                         repository.tag};
+}
+
+/// "2024-06-18 15:36:00 UTC".
+std::string format_time(std::int64_t seconds) {
+    const auto time = static_cast<std::time_t>(seconds);
+    std::tm parts{};
+    if (gmtime_r(&time, &parts) == nullptr) {
+        return fmt::format("{} s after the epoch", seconds);
+    }
+    std::array<char, 32> text{};
+    const auto length = std::strftime(text.data(), text.size(), "%Y-%m-%d %H:%M:%S UTC", &parts);
+    return {text.data(), length};
 }
 
 std::string read_index(const std::filesystem::path& path, const std::string& url) {
@@ -101,6 +117,22 @@ PackageIndex fetch_index(const Repository& repository, const std::string& compon
             fmt::format("{}: the cached copy {} is damaged", url, path.string()), path);
     }
     const auto signer = verify_signed_file(bytes, keys, url);
+    if (!not_modified && previous && previous->sha256 != sha256 &&
+        context.cache.has_blob(previous->sha256)) {
+        // A mirror must not roll a client back to an older (still validly signed) index. The
+        // time the index was made is in its signed tar header.
+        const auto old_bytes = read_index(context.cache.blob_path(previous->sha256), url);
+        if (core::sha256_hex(old_bytes) == previous->sha256) {
+            (void)verify_signed_file(old_bytes, keys, url);
+            const auto made = read_index_archive(bytes, url).made;
+            const auto before = read_index_archive(old_bytes, url).made;
+            if (made < before) {
+                throw VerificationError(fmt::format(
+                    "{}: made {}, older than the {} copy verified before: refusing a rollback", url,
+                    format_time(made), format_time(before)));
+            }
+        }
+    }
     if (not_modified) {
         ++stats.releases_not_modified;
         ++stats.indexes_cached;
