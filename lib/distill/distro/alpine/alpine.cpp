@@ -34,7 +34,7 @@ constexpr std::string_view k_busybox = "bin/busybox";
 constexpr std::string_view k_busybox_paths = "etc/busybox-paths.d/busybox";
 // Busybox 1.36 lists 304 applets; its list file is about 4 KiB.
 constexpr std::size_t k_max_applets = 4096;
-constexpr std::uint64_t k_max_applet_list = 256 * 1024;
+constexpr std::uint64_t k_max_applet_list = std::uint64_t{256} << 10U;
 
 } // namespace
 
