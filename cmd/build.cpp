@@ -5,6 +5,7 @@
 
 #include <distill/core/text.hpp>
 #include <distill/distro/distro.hpp>
+#include <distill/image/layout.hpp>
 #include <distill/image/oci.hpp>
 #include <distill/image/reference.hpp>
 #include <distill/pipeline/pipeline.hpp>
@@ -27,6 +28,7 @@ struct BuildOptions {
     bool frozen = false;
     bool update = false;
     std::string lock;
+    RegistryFlags registry;
 };
 
 nlohmann::json result_json(const pipeline::BuildResult& result) {
@@ -155,6 +157,12 @@ void add_build_command(CLI::App& app, const GlobalOptions& globals, int& exit_co
         ->excludes(command->get_option("--frozen"));
     command->add_option("--lock", options->lock,
                         "The lockfile (default: beside the manifest, NAME.lock for NAME.yaml)");
+    command
+        ->add_option("--push", options->registry.push,
+                     "Push the image to this reference once built (repeatable); a reference "
+                     "whose tag already names the image is left as it is")
+        ->type_name("REFERENCE");
+    add_registry_options(command, options->registry);
     command->footer(
         R"(distill build resolves the manifest like `distill plan`, downloads every package
 (verified against the signed indexes), reads them without running any maintainer
@@ -215,6 +223,8 @@ Examples:
 
     command->callback([options, &globals, &exit_code] {
         CliReporter reporter(globals);
+        // A bad reference is a usage error before anything is fetched.
+        const auto push_to = parse_references(options->registry.push);
         const auto loaded = distro::load_manifest(options->manifest, options->archs);
         pipeline::Session session(session_options(globals, options->jobs, source_date_epoch()),
                                   reporter);
@@ -233,10 +243,24 @@ Examples:
                                                : pipeline::LockMode::automatic;
         settings.lock.path = options->lock;
         const auto result = pipeline::build(session, loaded, settings);
+        std::optional<registry::PushResult> pushed;
+        if (!push_to.empty()) {
+            reporter.stage("push");
+            auto push = push_options(options->registry, globals, reporter);
+            push.skip_unchanged = true;
+            pushed = registry::push(image::Layout::open(result.output), push_to, push, reporter);
+        }
         if (options->json) {
-            fmt::print("{}\n", result_json(result).dump(2));
+            auto json = result_json(result);
+            if (pushed) {
+                json["push"] = push_json(*pushed);
+            }
+            fmt::print("{}\n", json.dump(2));
         } else {
             print_text(result);
+            if (pushed) {
+                print_push(*pushed);
+            }
         }
         exit_code = 0;
     });

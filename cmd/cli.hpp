@@ -8,9 +8,12 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <distill/core/reporter.hpp>
+#include <distill/image/reference.hpp>
 #include <distill/pipeline/session.hpp>
+#include <distill/registry/push.hpp>
 #include <distill/resolve/resolve.hpp>
 
 namespace distill::cli {
@@ -71,6 +74,34 @@ void add_lock_command(CLI::App& app, const GlobalOptions& globals, int& exit_cod
 
 /// The `diff` subcommand.
 void add_diff_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);
+
+/// The options of the commands that talk to registries (push, build --push).
+struct RegistryFlags {
+    std::vector<std::string> push; ///< build --push references
+    bool tls_verify = true;
+    std::string cert_dir;
+    std::string authfile;
+    std::uint64_t chunk_size = std::uint64_t{32} << 20U;
+};
+
+/// Adds --tls-verify, --cert-dir and --authfile.
+void add_registry_options(CLI::App* command, RegistryFlags& flags);
+
+/// References from the command line, each naming a repository; a usage error otherwise.
+[[nodiscard]] std::vector<image::Reference> parse_references(const std::vector<std::string>& texts);
+
+/// The push settings of the flags; mount hints are kept in the cache directory.
+[[nodiscard]] registry::PushOptions
+push_options(const RegistryFlags& flags, const GlobalOptions& globals, core::Reporter& reporter);
+
+/// The result of a push, for --json.
+[[nodiscard]] nlohmann::json push_json(const registry::PushResult& result);
+
+/// The result of a push, a line per reference.
+void print_push(const registry::PushResult& result);
+
+/// The `push` subcommand.
+void add_push_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);
 
 /// The `verify` subcommand.
 void add_verify_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);

@@ -252,10 +252,21 @@ parse_retry_after(std::string_view value, std::chrono::system_clock::time_point 
 
 struct HttpEngine::Impl {
     explicit Impl(HttpOptions engine_options)
-        : options(engine_options)
+        : options(std::move(engine_options))
         , multi(curl_multi_init(), &curl_multi_cleanup) {
         if (!multi) {
             throw Error("cannot initialise libcurl");
+        }
+        if (!options.extra_ca_pem.empty()) {
+            // libcurl takes one CA bundle: the system's, with the extra certificates after it.
+            const auto* version = curl_version_info(CURLVERSION_NOW);
+            if (version != nullptr && version->cainfo != nullptr) {
+                std::error_code error;
+                if (std::filesystem::is_regular_file(version->cainfo, error)) {
+                    ca_bundle = read_file(version->cainfo);
+                }
+            }
+            ca_bundle += "\n" + options.extra_ca_pem;
         }
     }
 
@@ -348,6 +359,18 @@ struct HttpEngine::Impl {
         const HttpRequest& request = exchange.request();
         curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
         curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
+        if (!options.tls_verify) {
+            curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        if (!ca_bundle.empty()) {
+            curl_blob blob{ca_bundle.data(), ca_bundle.size(), CURL_BLOB_COPY};
+            curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
+        }
+        if (!options.client_certificate.empty()) {
+            curl_easy_setopt(easy, CURLOPT_SSLCERT, options.client_certificate.c_str());
+            curl_easy_setopt(easy, CURLOPT_SSLKEY, options.client_key.c_str());
+        }
         curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 10L);
         const bool reads = request.method == HttpMethod::get || request.method == HttpMethod::head;
         // An upload to file:// would write a local file.
@@ -554,6 +577,7 @@ struct HttpEngine::Impl {
     }
 
     HttpOptions options;
+    std::string ca_bundle; ///< the system's CA bundle and options.extra_ca_pem; empty: default
     std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi;
     std::deque<std::unique_ptr<Exchange>> waiting;
     std::map<CURL*, std::unique_ptr<Exchange>> running;

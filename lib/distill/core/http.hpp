@@ -135,6 +135,13 @@ struct HttpOptions {
     std::chrono::seconds low_speed_time{60};
     Authenticator* authenticator = nullptr; ///< none: no Authorization, and a 401 is an error
     Reporter* reporter = nullptr;           ///< a debug line for each retry, when set
+    /// TLS: peers are verified against the system's CA certificates and these (PEM), unless
+    /// `tls_verify` is false (only when the user asks, as skopeo's --tls-verify=false).
+    std::string extra_ca_pem{};
+    bool tls_verify = true;
+    /// A client certificate and its key (PEM files) for TLS client authentication; empty: none.
+    std::filesystem::path client_certificate{};
+    std::filesystem::path client_key{};
 };
 
 /// How one request ended.

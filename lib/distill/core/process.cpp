@@ -49,15 +49,22 @@ private:
 
 } // namespace
 
-ProcessResult run_process(const std::vector<std::string>& args) {
+ProcessResult run_process(const std::vector<std::string>& args,
+                          const std::optional<std::string>& input, std::size_t max_output) {
     if (args.empty()) {
         throw Error("run_process: no program given");
     }
     Pipe out = make_pipe();
     Pipe err = make_pipe();
+    std::optional<Pipe> in;
 
     SpawnActions actions;
-    posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0);
+    if (input) {
+        in = make_pipe();
+        posix_spawn_file_actions_adddup2(actions.get(), in->read_end.get(), 0);
+    } else {
+        posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0);
+    }
     posix_spawn_file_actions_adddup2(actions.get(), out.write_end.get(), 1);
     posix_spawn_file_actions_adddup2(actions.get(), err.write_end.get(), 2);
 
@@ -75,6 +82,27 @@ ProcessResult run_process(const std::vector<std::string>& args) {
     }
     out.write_end.close();
     err.write_end.close();
+    if (in) {
+        in->read_end.close();
+        // Small enough for the pipe's buffer: written whole before the output is read. A child
+        // that exits without reading it gives EPIPE, which is its answer, not an error here.
+        const auto* data = input->data();
+        std::size_t left = input->size();
+        const auto previous = std::signal(SIGPIPE, SIG_IGN);
+        while (left > 0) {
+            const ssize_t wrote = ::write(in->write_end.get(), data, left);
+            if (wrote < 0 && errno == EINTR) {
+                continue;
+            }
+            if (wrote <= 0) {
+                break;
+            }
+            data += wrote;
+            left -= static_cast<std::size_t>(wrote);
+        }
+        std::signal(SIGPIPE, previous);
+        in->write_end.close();
+    }
 
     ProcessResult result;
     std::array<pollfd, 2> fds{pollfd{out.read_end.get(), POLLIN, 0},
@@ -104,6 +132,13 @@ ProcessResult run_process(const std::vector<std::string>& args) {
             const ssize_t got = ::read(fds[i].fd, buffer.data(), buffer.size());
             if (got > 0) {
                 sinks[i]->append(buffer.data(), static_cast<std::size_t>(got));
+                if (sinks[i]->size() > max_output) {
+                    ::kill(pid, SIGKILL);
+                    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+                    }
+                    throw Error(fmt::format("{} wrote more than {} bytes; stopped it", args[0],
+                                            max_output));
+                }
             } else if (got == 0 || errno != EINTR) {
                 fds[i].fd = -1;
                 --open_count;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,9 +14,13 @@ struct ProcessResult {
     std::string err;    ///< everything it wrote to stderr
 };
 
-/// Runs a program (looked up in PATH) with `args`, stdin from /dev/null, and collects its
-/// output. Throws only if the program cannot be started at all; the caller judges the result.
-[[nodiscard]] ProcessResult run_process(const std::vector<std::string>& args);
+/// Runs a program (looked up in PATH) with `args`, stdin from /dev/null (or `input`, written
+/// whole and closed; keep it under 64 KiB), and collects its output, at most `max_output`
+/// bytes of each stream (more kills it: an Error). Throws only if the program cannot be started
+/// at all or says too much; the caller judges the result.
+[[nodiscard]] ProcessResult run_process(const std::vector<std::string>& args,
+                                        const std::optional<std::string>& input = std::nullopt,
+                                        std::size_t max_output = std::size_t{64} << 20U);
 
 /// Whether `program` is found in PATH.
 [[nodiscard]] bool program_exists(const std::string& program);

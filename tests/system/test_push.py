@@ -1,0 +1,438 @@
+"""System: `distill push` and `distill build --push` against a real registry: Debian's
+docker-registry (CNCF distribution 2.8), started by the test on 127.0.0.1 with a config file in
+a scratch directory, once plain and once with htpasswd basic auth behind TLS with a throwaway
+self-signed certificate. The images are built from the real mirror. Independent readers check
+what landed: skopeo (inspect --raw, copy --preserve-digests) and podman (pull and run); the
+registry's own access log counts the requests distill made.
+"""
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+import distill_test as dt  # noqa: E402
+
+MANIFESTS = dt.source_dir() / "manifests"
+PROGRAMS = dt.source_dir() / "tests" / "data" / "programs"
+HELLO = "hello from uid 65532 (nonroot)\n"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Registry:
+    """docker-registry serving from `directory`, stopped by its PID. With `tls` (cert, key) it
+    speaks https; with `htpasswd` it asks for basic credentials."""
+
+    def __init__(self, directory, tls=None, htpasswd=None, token=None):
+        self.directory = directory
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.tls = tls
+        self.log_path = directory / "registry.log"
+        lines = ["version: 0.1", "log:", "  level: info", "  formatter: json",
+                 "storage:", "  filesystem:", f"    rootdirectory: {directory / 'data'}",
+                 "  delete:", "    enabled: true",
+                 "http:", f"  addr: {self.host}"]
+        if tls:
+            lines += ["  tls:", f"    certificate: {tls[0]}", f"    key: {tls[1]}"]
+        if htpasswd:
+            lines += ["auth:", "  htpasswd:", "    realm: distill-test", f"    path: {htpasswd}"]
+        if token:
+            lines += ["auth:", "  token:", f"    realm: {token.realm}",
+                      "    service: distill-test", "    issuer: distill-test-issuer",
+                      f"    rootcertbundle: {token.certificate}"]
+        (directory / "config.yml").write_text("\n".join(lines) + "\n")
+        self.process = None
+
+    def start(self):
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(["docker-registry", "serve",
+                                             self.directory / "config.yml"],
+                                            stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        context = ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else None
+        url = f"{'https' if self.tls else 'http'}://{self.host}/v2/"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"docker-registry exited:\n{self.log_path.read_text()}")
+            try:
+                urllib.request.urlopen(url, timeout=5, context=context)
+                return self
+            except urllib.error.HTTPError:
+                return self  # 401: up, and asking for credentials
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"docker-registry did not answer:\n{self.log_path.read_text()}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def requests(self, method, contains=""):
+        """The requests the registry completed with `method` whose URI contains `contains`."""
+        count = 0
+        for line in self.log_path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if (entry.get("msg") == "response completed" and
+                    entry.get("http.request.method") == method and
+                    contains in entry.get("http.request.uri", "")):
+                count += 1
+        return count
+
+
+class TokenServer:
+    """The token endpoint of the distribution spec's bearer flow, the tests' own: it checks
+    basic credentials and answers with a JWT (ES256, its certificate in `x5c`) granting the
+    scopes asked for, which docker-registry verifies against `certificate`."""
+
+    def __init__(self, directory, user, password):
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        import datetime
+        self.user, self.password = user, password
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "distill test token issuer")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+                     .not_valid_before(now - datetime.timedelta(days=1))
+                     .not_valid_after(now + datetime.timedelta(days=2))
+                     .sign(self.key, hashes.SHA256()))
+        self.certificate = directory / "token-issuer.pem"
+        self.certificate.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        self.der = self.cert.public_bytes(serialization.Encoding.DER)
+        self.requests = []
+        self.port = free_port()
+        self.realm = f"http://127.0.0.1:{self.port}/token"
+        self.server = None
+
+    @staticmethod
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    def token(self, service, scopes):
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+        access = []
+        for scope in scopes:
+            kind, _, rest = scope.partition(":")
+            name, _, actions = rest.rpartition(":")
+            access.append({"type": kind, "name": name, "actions": actions.split(",")})
+        now = int(time.time())
+        header = {"alg": "ES256", "typ": "JWT", "x5c": [base64.b64encode(self.der).decode()]}
+        claims = {"iss": "distill-test-issuer", "sub": self.user, "aud": service,
+                  "exp": now + 300, "nbf": now - 10, "iat": now, "jti": os.urandom(8).hex(),
+                  "access": access}
+        signing_input = (self.b64(json.dumps(header).encode()) + "." +
+                         self.b64(json.dumps(claims).encode()))
+        r, s = decode_dss_signature(self.key.sign(signing_input.encode(),
+                                                  ec.ECDSA(hashes.SHA256())))
+        return signing_input + "." + self.b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+
+    def start(self):
+        import http.server
+        import threading
+        import urllib.parse
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                url = urllib.parse.urlparse(self.path)
+                query = urllib.parse.parse_qs(url.query)
+                expected = "Basic " + base64.b64encode(
+                    f"{outer.user}:{outer.password}".encode()).decode()
+                outer.requests.append({"scope": query.get("scope", []),
+                                       "authorized": self.headers.get("Authorization") ==
+                                       expected})
+                if url.path != "/token" or self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                token = outer.token(query.get("service", [""])[0], query.get("scope", []))
+                body = json.dumps({"token": token, "access_token": token,
+                                   "expires_in": 300}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+class Push(dt.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        dt.require_programs("docker-registry", "htpasswd", "openssl", "skopeo", "podman", "runc",
+                            "gcc")
+        if os.geteuid() != 0:
+            dt.skip_or_fail("needs root to run podman with its own storage")
+        cls.shared = Path(tempfile.mkdtemp(prefix="distill-push-", dir="/tmp"))
+        cls.conf = cls.shared / "containers.conf"
+        cls.conf.write_text(dt.CONTAINERS_CONF)
+        subprocess.run(["gcc", "-O2", "-static", "-o", cls.shared / "hello-static",
+                        PROGRAMS / "hello.c"], check=True, capture_output=True)
+        cls.cache = cls.shared / "cache"
+        cls.registries = []
+        try:
+            cls.static = cls.build_static("push-static", "")
+            # The same packages with another config: the same layer, another config blob.
+            cls.static_env = cls.build_static("push-static-env", "  env:\n    MODE: second\n")
+            cls.plain = cls.start_registry(Registry(cls.make_dir("plain")))
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for registry in cls.registries:
+            registry.stop()
+        shutil.rmtree(cls.shared, ignore_errors=True)
+
+    @classmethod
+    def make_dir(cls, name):
+        path = cls.shared / name
+        path.mkdir()
+        return path
+
+    @classmethod
+    def start_registry(cls, registry):
+        cls.registries.append(registry)
+        return registry.start()
+
+    @classmethod
+    def build_static(cls, name, config):
+        manifest = cls.shared / f"{name}.yaml"
+        manifest.write_text(
+            f"include: {MANIFESTS / 'static.yaml'}\n"
+            f"name: {name}\n"
+            "files:\n"
+            f"  - src: {cls.shared / 'hello-static'}\n"
+            "    dst: /usr/local/bin/hello\n"
+            "    mode: \"0755\"\n"
+            "config:\n"
+            "  entrypoint: [/usr/local/bin/hello]\n" + config)
+        layout = cls.shared / name
+        result = dt.run(["--cache-dir", cls.cache, "build", "--json", "-o", layout, manifest],
+                        check=0)
+        return {"manifest": manifest, "layout": layout, "result": json.loads(result.stdout)}
+
+    def push(self, layout, *references, args=(), check=0, env=None):
+        # The class's cache: its mount hints outlive one push.
+        result = dt.run(["--cache-dir", self.cache, "push", "--json", *args, layout,
+                         *references], check=check, env=env)
+        return json.loads(result.stdout) if check == 0 else result
+
+    def skopeo_digest(self, reference, *args):
+        raw = subprocess.run(["skopeo", "inspect", "--raw", *args, f"docker://{reference}"],
+                             capture_output=True, check=True, timeout=300).stdout
+        return "sha256:" + __import__("hashlib").sha256(raw).hexdigest()
+
+    def podman(self, *args, check=True):
+        storage = self.shared / "podman"
+        result = subprocess.run(
+            ["podman", "--root", storage / "root", "--runroot", storage / "run", *args],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "CONTAINERS_CONF": str(self.conf)})
+        if check and result.returncode != 0:
+            self.fail(f"podman {' '.join(args)} exited {result.returncode}:\n"
+                      f"{result.stderr[-3000:]}")
+        return result
+
+    # --- a plain registry ----------------------------------------------------------------------
+
+    def test_push_skips_what_is_there_and_mounts_across_repositories(self):
+        registry = self.plain
+        digest = self.static["result"]["digest"]
+        first = self.push(self.static["layout"], f"{registry.host}/team/static:1")
+        pushed = first["references"][0]
+        self.assertEqual(first["digest"], digest)
+        self.assertEqual((pushed["blobs_uploaded"], pushed["blobs_present"]), (2, 0))
+        self.assertEqual(self.skopeo_digest(f"{registry.host}/team/static:1",
+                                            "--tls-verify=false"), digest)
+        uploads = registry.requests("POST", "/team/static/blobs/uploads/")
+        self.assertEqual(uploads, 2)
+
+        # Again: nothing uploaded (HEAD finds both blobs), and the registry saw no upload.
+        again = self.push(self.static["layout"], f"{registry.host}/team/static:1")
+        self.assertEqual((again["references"][0]["blobs_uploaded"],
+                          again["references"][0]["blobs_present"]), (0, 2))
+        self.assertEqual(registry.requests("POST", "/team/static/blobs/uploads/"), uploads)
+
+        # A second image with the same layer into another repository: the layer is mounted
+        # from the first, only the config is uploaded.
+        other = self.push(self.static_env["layout"], f"{registry.host}/other/static-env:1")
+        self.assertEqual(self.static_env["result"]["archs"][0]["layer"]["digest"],
+                         self.static["result"]["archs"][0]["layer"]["digest"])
+        self.assertEqual((other["references"][0]["blobs_mounted"],
+                          other["references"][0]["blobs_uploaded"]), (1, 1))
+        self.assertEqual(registry.requests("POST", "/other/static-env/blobs/uploads/?mount="), 1)
+        self.assertEqual(self.skopeo_digest(f"{registry.host}/other/static-env:1",
+                                            "--tls-verify=false"),
+                         self.static_env["result"]["digest"])
+
+    def test_build_push_skips_an_unchanged_tag_and_podman_runs_what_was_pushed(self):
+        registry = self.plain
+        reference = f"{registry.host}/team/nightly:latest"
+        build = ["--cache-dir", self.cache, "build", "--json", "-o", self.shared / "nightly",
+                 self.static["manifest"], "--push", reference]
+        first = json.loads(dt.run(build, check=0).stdout)
+        self.assertFalse(first["push"]["references"][0]["unchanged"])
+        puts = registry.requests("PUT", "/team/nightly/manifests/")
+        second = json.loads(dt.run(build, check=0).stdout)
+        self.assertTrue(second["push"]["references"][0]["unchanged"])
+        self.assertEqual(second["push"]["digest"], first["digest"])
+        self.assertEqual(registry.requests("PUT", "/team/nightly/manifests/"), puts)
+        text = dt.run([a for a in build if a != "--json"], check=0).stdout
+        self.assertIn(f"{reference.replace(':latest', '')}:latest: unchanged", text)
+
+        # skopeo copies it with its digests; podman pulls and runs it.
+        copy = self.shared / "copied"
+        subprocess.run(["skopeo", "copy", "--preserve-digests", "--src-tls-verify=false",
+                        f"docker://{reference}", f"oci:{copy}:latest"],
+                       check=True, capture_output=True, timeout=300)
+        index = json.loads((copy / "index.json").read_text())
+        self.assertEqual(index["manifests"][0]["digest"], first["digest"])
+        self.podman("pull", "--tls-verify=false", reference)
+        ran = self.podman("run", "--rm", "--network=none", "--pull=never", reference)
+        self.assertEqual(ran.stdout, HELLO)
+
+    def test_large_blobs_go_in_chunks(self):
+        registry = self.plain
+        reference = f"{registry.host}/team/chunked:1"
+        result = self.push(self.static["layout"], reference, args=("--chunk-size", "64K"))
+        pushed = result["references"][0]
+        layer = self.static["result"]["archs"][0]["layer"]["size"]
+        self.assertEqual(pushed["chunks"], -(-layer // 65536))
+        self.assertEqual(registry.requests("PATCH", "/team/chunked/blobs/uploads/"),
+                         pushed["chunks"])
+        self.assertEqual(self.skopeo_digest(reference, "--tls-verify=false"),
+                         self.static["result"]["digest"])
+
+    def test_a_bad_reference_is_a_usage_error_before_anything_is_sent(self):
+        result = self.push(self.static["layout"], f"{self.plain.host}/Team/App:1", check=None)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("Team/App", result.stderr)
+        self.assertEqual(self.plain.requests("GET", "/v2/Team"), 0)
+
+    # --- basic auth behind TLS -----------------------------------------------------------------
+
+    def test_basic_auth_over_tls_with_a_cert_dir(self):
+        directory = self.make_dir("secure")
+        certificate, key = directory / "registry.crt", directory / "registry.key"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", certificate],
+                       check=True, capture_output=True)
+        htpasswd = directory / "htpasswd"
+        htpasswd.write_text(subprocess.run(["htpasswd", "-Bbn", "pusher", "s3cret-pass"],
+                                           check=True, capture_output=True,
+                                           text=True).stdout)
+        registry = self.start_registry(Registry(directory, tls=(certificate, key),
+                                                htpasswd=htpasswd))
+        cert_dir = self.make_dir("certs.d")
+        shutil.copy(certificate, cert_dir / "ca.crt")
+        authfile = directory / "auth.json"
+        authfile.write_text(json.dumps({"auths": {registry.host: {
+            "auth": base64.b64encode(b"pusher:s3cret-pass").decode()}}}))
+        reference = f"{registry.host}/team/secure:1"
+
+        result = self.push(self.static["layout"], reference,
+                           args=("--cert-dir", cert_dir, "--authfile", authfile))
+        self.assertIn(f"user `pusher` from {authfile}", result["references"][0]["credentials"])
+        self.assertEqual(self.skopeo_digest(reference, "--cert-dir", str(cert_dir), "--creds",
+                                            "pusher:s3cret-pass"),
+                         self.static["result"]["digest"])
+
+        # Without the CA the certificate does not verify, and nothing is sent.
+        result = self.push(self.static["layout"], reference, args=("--authfile", authfile),
+                           check=None)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("certificate", result.stderr.lower())
+        # Wrong credentials: the message names the user and the file, never the password.
+        wrong = directory / "wrong.json"
+        wrong.write_text(json.dumps({"auths": {registry.host: {
+            "auth": base64.b64encode(b"pusher:not-the-password").decode()}}}))
+        result = self.push(self.static["layout"], reference,
+                           args=("--cert-dir", cert_dir, "--authfile", wrong), check=None)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("user `pusher`", result.stderr)
+        self.assertIn(str(wrong), result.stderr)
+        self.assertNotIn("not-the-password", result.stderr + result.stdout)
+        # --tls-verify=false takes the registry without its CA.
+        result = self.push(self.static["layout"], reference,
+                           args=("--tls-verify=false", "--authfile", authfile))
+        self.assertEqual(result["references"][0]["blobs_present"], 2)
+
+
+    # --- bearer tokens --------------------------------------------------------------------------
+
+    def test_bearer_tokens_from_the_registrys_token_server(self):
+        directory = self.make_dir("token")
+        server = TokenServer(directory, "robot", "t0ken-pass").start()
+        try:
+            registry = self.start_registry(Registry(directory, token=server))
+            authfile = directory / "auth.json"
+            authfile.write_text(json.dumps({"auths": {registry.host: {
+                "auth": base64.b64encode(b"robot:t0ken-pass").decode()}}}))
+            reference = f"{registry.host}/team/bearer:1"
+            result = self.push(self.static["layout"], reference, args=("--authfile", authfile))
+            pushed = result["references"][0]
+            self.assertGreaterEqual(pushed["tokens"], 1)
+            self.assertEqual(pushed["blobs_uploaded"], 2)
+            # Every token request carried the credentials and asked to push to the repository.
+            self.assertTrue(server.requests)
+            self.assertTrue(all(request["authorized"] for request in server.requests))
+            self.assertIn("repository:team/bearer:pull,push", server.requests[0]["scope"])
+            self.assertEqual(self.skopeo_digest(reference, "--tls-verify=false", "--creds",
+                                                "robot:t0ken-pass"),
+                             self.static["result"]["digest"])
+            # Without credentials the token server refuses, and the message says so.
+            result = self.push(self.static["layout"], reference,
+                               args=("--authfile", directory / "none.json"), check=None)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn("no credentials", result.stderr)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    dt.main()
