@@ -77,6 +77,7 @@ nlohmann::json push_json(const registry::PushResult& result) {
                               {"bytes_uploaded", pushed.stats.bytes_uploaded},
                               {"chunks", pushed.stats.chunks},
                               {"resumed", pushed.stats.resumed},
+                              {"restarted", pushed.stats.restarted},
                               {"manifests", pushed.manifests},
                               {"referrers", pushed.referrers},
                               {"referrers_api", pushed.referrers_api},

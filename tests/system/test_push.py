@@ -198,6 +198,127 @@ class TokenServer:
             self.server.server_close()
 
 
+class FaultProxy:
+    """A loopback proxy of the tests' own in front of a registry, which breaks requests as
+    `fault(method, path, number)` says: None forwards the request; ("status", code, headers)
+    answers with that status instead; ("cut", fraction) forwards that fraction of the body
+    (a PATCH chunk, with its Content-Range cut to match) and then drops the connection without
+    an answer. With `bearer`, it asks for a bearer token from its own /token endpoint and takes
+    only the current one; expire() makes it refuse that one from then on."""
+
+    def __init__(self, upstream, fault=None, bearer=False):
+        self.upstream = upstream
+        self.fault = fault or (lambda method, path, number: None)
+        self.bearer = bearer
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.log = []  # (method, path, status)
+        self.tokens = []
+        self.counts = {}
+        self.server = None
+
+    def expire(self):
+        self.tokens.append(None)  # the current token no longer works
+
+    def start(self):
+        import http.client
+        import http.server
+        import threading
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def answer(self, status, headers=(), body=b""):
+                outer.log.append((self.command, self.path, status))
+                try:
+                    self.send_response(status)
+                    for name, value in headers:
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client went away (interrupted)
+
+            def handle_any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if self.bearer_refused():
+                    return
+                key = (self.command, self.path.split("?")[0].rsplit("/", 1)[0])
+                outer.counts[key] = outer.counts.get(key, 0) + 1
+                fault = outer.fault(self.command, self.path, outer.counts[key])
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("authorization", "content-length", "connection")}
+                if fault and fault[0] == "status":
+                    self.answer(fault[1], fault[2] if len(fault) > 2 else ())
+                    return
+                if fault and fault[0] == "cut":
+                    part = int(len(body) * fault[1])
+                    if part == 0:  # nothing of it reaches the registry
+                        outer.log.append((self.command, self.path, "cut"))
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
+                    start = int(self.headers["Content-Range"].split("-")[0])
+                    headers["Content-Range"] = f"{start}-{start + part - 1}"
+                    body = body[:part]
+                connection = http.client.HTTPConnection(outer.upstream, timeout=60)
+                connection.request(self.command, self.path, body=body,
+                                   headers={**headers, "Content-Length": str(len(body))})
+                response = connection.getresponse()
+                data = response.read()
+                connection.close()
+                if fault and fault[0] == "cut":
+                    outer.log.append((self.command, self.path, "cut"))
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.answer(response.status,
+                            [(k, v) for k, v in response.getheaders()
+                             if k.lower() not in ("content-length", "connection",
+                                                  "transfer-encoding")],
+                            b"" if self.command == "HEAD" else data)
+
+            def bearer_refused(self):
+                if not outer.bearer:
+                    return False
+                if self.path.startswith("/token"):
+                    token = os.urandom(8).hex()
+                    outer.tokens.append(token)
+                    self.answer(200, [("Content-Type", "application/json")],
+                                json.dumps({"token": token}).encode())
+                    return True
+                current = outer.tokens[-1] if outer.tokens else None
+                if current and self.headers.get("Authorization") == f"Bearer {current}":
+                    return False
+                challenge = (f'Bearer realm="http://{outer.host}/token",service="proxy",'
+                             f'scope="repository:team/app:pull,push"')
+                self.answer(401, [("WWW-Authenticate", challenge)])
+                return True
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
 class Push(dt.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -432,6 +553,163 @@ class Push(dt.TestCase):
             self.assertIn("no credentials", result.stderr)
         finally:
             server.stop()
+
+
+    # --- referrers -----------------------------------------------------------------------------
+
+    def test_artifacts_about_the_image_go_with_it_through_the_tag_fallback(self):
+        """An artifact whose subject is the image (as the SBOMs will be), added to a copy of the
+        layout: docker-registry 2.8 has no referrers API, so it is listed in the index under
+        the tag sha256-<hex of the image's digest> (distribution-spec 1.1's fallback)."""
+        layout = self.shared / "with-artifact"
+        shutil.copytree(self.static["layout"], layout)
+        digest = self.static["result"]["digest"]
+        index = json.loads((layout / "index.json").read_text())
+        image = index["manifests"][0]
+
+        def blob(data):
+            hexdigest = __import__("hashlib").sha256(data).hexdigest()
+            (layout / "blobs" / "sha256" / hexdigest).write_bytes(data)
+            return {"digest": f"sha256:{hexdigest}", "size": len(data)}
+        document = b'{"spdxVersion": "SPDX-2.3"}'
+        empty = blob(b"{}")
+        artifact = json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/spdx+json",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", **empty},
+            "layers": [{"mediaType": "application/spdx+json", **blob(document)}],
+            "subject": {"mediaType": image["mediaType"], "digest": digest,
+                        "size": image["size"]},
+            "annotations": {"org.opencontainers.image.created": "1970-01-01T00:00:00Z"}},
+            separators=(",", ":")).encode()
+        listed = blob(artifact)
+        index["manifests"].append({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                   "artifactType": "application/spdx+json", **listed})
+        (layout / "index.json").write_text(json.dumps(index))
+
+        reference = f"{self.plain.host}/team/referred:1"
+        pushed = self.push(layout, reference)["references"][0]
+        self.assertEqual((pushed["referrers"], pushed["referrers_api"]), (1, False))
+        self.assertEqual(self.skopeo_digest(reference, "--tls-verify=false"), digest)
+        fallback = subprocess.run(
+            ["skopeo", "inspect", "--raw", "--tls-verify=false",
+             f"docker://{self.plain.host}/team/referred:sha256-{digest[7:]}"],
+            capture_output=True, check=True, timeout=300).stdout
+        entries = json.loads(fallback)["manifests"]
+        self.assertEqual([e["digest"] for e in entries], [listed["digest"]])
+        self.assertEqual(entries[0]["artifactType"], "application/spdx+json")
+        # Pushed again, it is listed once.
+        self.push(layout, reference)
+        fallback = subprocess.run(
+            ["skopeo", "inspect", "--raw", "--tls-verify=false",
+             f"docker://{self.plain.host}/team/referred:sha256-{digest[7:]}"],
+            capture_output=True, check=True, timeout=300).stdout
+        self.assertEqual(len(json.loads(fallback)["manifests"]), 1)
+
+    # --- faults, through a proxy of the tests' own ---------------------------------------------
+
+    def tag_digest(self, repository, tag):
+        """What the registry itself says the tag names (None when there is no such tag)."""
+        request = urllib.request.Request(
+            f"http://{self.plain.host}/v2/{repository}/manifests/{tag}", method="HEAD",
+            headers={"Accept": "application/vnd.oci.image.manifest.v1+json, "
+                               "application/vnd.oci.image.index.v1+json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.headers["Docker-Content-Digest"]
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            raise
+
+    def test_a_500_then_success_and_a_429_with_retry_after_are_retried(self):
+        def fault(method, path, number):
+            if method == "PUT" and "/manifests/" in path and number == 1:
+                return ("status", 500)
+            if method == "HEAD" and "/blobs/" in path and number == 1:
+                return ("status", 429, [("Retry-After", "2")])
+            return None
+        with FaultProxy(self.plain.host, fault) as proxy:
+            started = time.monotonic()
+            result = self.push(self.static["layout"], f"{proxy.host}/faults/retried:1")
+            took = time.monotonic() - started
+        self.assertEqual(result["digest"], self.static["result"]["digest"])
+        statuses = [status for method, path, status in proxy.log]
+        self.assertIn(500, statuses)
+        self.assertIn(429, statuses)
+        self.assertGreaterEqual(took, 2.0)  # the Retry-After was waited for
+        self.assertEqual(self.tag_digest("faults/retried", "1"), self.static["result"]["digest"])
+
+    def test_a_connection_cut_mid_blob_is_resumed_or_restarted(self):
+        """Two cuts of the third chunk of the layer: before any of it reaches the registry
+        (the upload goes on from the registry's offset, which the status GET gives), and after
+        half of it did (docker-registry's session moved on with the half it took, so the old
+        upload location is dead: the blob starts over in a new session)."""
+        for cut, repository in (("drop", "faults/resumed"), ("cut", "faults/restarted")):
+            with self.subTest(cut):
+                def fault(method, path, number):
+                    if method == "PATCH" and number == 3:
+                        return ("cut", 0.0) if cut == "drop" else ("cut", 0.5)
+                    return None
+                with FaultProxy(self.plain.host, fault) as proxy:
+                    result = self.push(self.static["layout"], f"{proxy.host}/{repository}:1",
+                                       args=("--chunk-size", "64K"))
+                pushed = result["references"][0]
+                self.assertEqual((pushed["resumed"], pushed["restarted"]),
+                                 (1, 0) if cut == "drop" else (0, 1))
+                self.assertEqual(len([s for m, p, s in proxy.log if s == "cut"]), 1)
+                # It asked where the upload stood (a GET of the upload location).
+                self.assertTrue(any(m == "GET" and "/blobs/uploads/" in p
+                                    for m, p, s in proxy.log))
+                self.assertEqual(self.tag_digest(repository, "1"),
+                                 self.static["result"]["digest"])
+                self.assertEqual(self.skopeo_digest(f"{self.plain.host}/{repository}:1",
+                                                    "--tls-verify=false"),
+                                 self.static["result"]["digest"])
+
+    def test_a_bearer_challenge_and_a_token_that_expires_mid_push(self):
+        proxy = FaultProxy(self.plain.host, bearer=True)
+
+        def fault(method, path, number):
+            if method == "PUT" and "/blobs/uploads/" in path and number == 1:
+                proxy.expire()  # the token runs out between the two blobs
+            return None
+        proxy.fault = fault
+        with proxy:
+            result = self.push(self.static["layout"], f"{proxy.host}/team/app:1")
+        pushed = result["references"][0]
+        self.assertGreaterEqual(pushed["tokens"], 2)
+        self.assertEqual(len([t for t in proxy.tokens if t]), pushed["tokens"])
+        self.assertEqual(self.tag_digest("team/app", "1"), self.static["result"]["digest"])
+
+    def test_a_push_that_fails_or_is_interrupted_leaves_no_tag(self):
+        # The layer never gets in: every upload of it fails.
+        def fault(method, path, number):
+            return ("status", 500) if method == "PUT" and "/blobs/uploads/" in path else None
+        with FaultProxy(self.plain.host, fault) as proxy:
+            result = self.push(self.static["layout"], f"{proxy.host}/faults/broken:1", check=None)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("500", result.stderr)
+        self.assertIsNone(self.tag_digest("faults/broken", "1"))
+        # Ctrl-C while the layer goes up (the proxy holds it): no tag either.
+        def slow(method, path, number):
+            if method == "PATCH":
+                time.sleep(1)
+            return None
+        with FaultProxy(self.plain.host, slow) as proxy:
+            process = subprocess.Popen(
+                [dt.binary(), "--cache-dir", self.cache, "push", "--chunk-size", "64K",
+                 self.static["layout"], f"{proxy.host}/faults/interrupted:1"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + 60
+            while not any(m == "PATCH" for m, p, s in proxy.log):
+                self.assertLess(time.monotonic(), deadline, "no chunk arrived")
+                time.sleep(0.05)
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=30)
+        self.assertNotEqual(process.returncode, 0)
+        self.assertIn("interrupted", stderr)
+        self.assertIsNone(self.tag_digest("faults/interrupted", "1"))
 
 
 if __name__ == "__main__":

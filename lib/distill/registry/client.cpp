@@ -312,17 +312,34 @@ void Repository::upload_chunks(const std::filesystem::path& file, const image::D
         }
         wait(delay);
         delay = std::min(delay * 2, m_options.retry.max_delay);
+        // Where does the upload stand? A registry that took part of the cut chunk may have
+        // moved its session on (distribution's signed `_state`): the old location then no
+        // longer answers, and the blob starts over in a new session.
         core::HttpRequest status_request{location, {}, {}};
-        const auto answer = send(status_request);
-        if (const auto next = answer.header("Location")) {
-            location = absolute(*next);
+        std::optional<core::HttpResponse> answer;
+        try {
+            answer = send(status_request);
+        } catch (const core::NetworkError& error) {
+            if (error.http_status() < 400 || error.http_status() >= 500) {
+                throw;
+            }
         }
-        const auto end = range_end(answer.header("Range"));
-        offset = end ? *end + 1 : 0;
-        ++m_stats.resumed;
+        if (answer) {
+            if (const auto next = answer->header("Location")) {
+                location = absolute(*next);
+            }
+            const auto end = range_end(answer->header("Range"));
+            offset = end ? std::min(*end + 1, blob.size) : 0;
+            ++m_stats.resumed;
+        } else {
+            location = start_upload();
+            offset = 0;
+            ++m_stats.restarted;
+        }
         if (m_options.reporter != nullptr) {
-            m_options.reporter->debug(
-                fmt::format("resuming the upload of {} at byte {}", blob.digest, offset));
+            m_options.reporter->debug(fmt::format("{} the upload of {} at byte {}",
+                                                  answer ? "resuming" : "restarting", blob.digest,
+                                                  offset));
         }
     }
     core::HttpRequest finish{with_query(location, "digest=" + blob.digest), {}, {}};

@@ -38,7 +38,8 @@ struct TransferStats {
     int blobs_present = 0; ///< the registry had them (HEAD)
     int blobs_mounted = 0; ///< taken from another repository of the registry
     int chunks = 0;        ///< PATCH requests
-    int resumed = 0;       ///< uploads picked up again after a cut
+    int resumed = 0;       ///< uploads picked up again after a cut, where the registry stood
+    int restarted = 0;     ///< uploads begun again after a cut (the registry lost the session)
     std::uint64_t bytes_uploaded = 0;
 };
 

@@ -373,6 +373,7 @@ PushResult push(const image::Layout& layout, const std::vector<image::Reference>
         pushed.stats.blobs_mounted = stats.blobs_mounted;
         pushed.stats.chunks = stats.chunks;
         pushed.stats.resumed = stats.resumed;
+        pushed.stats.restarted = stats.restarted;
         pushed.stats.bytes_uploaded = stats.bytes_uploaded;
         pushed.tokens = repository.tokens_fetched();
         result.references.push_back(std::move(pushed));
