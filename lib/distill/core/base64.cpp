@@ -25,7 +25,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
         return std::nullopt;
     }
     // EVP_DecodeBlock counts the padding as zero bytes.
-    std::size_t size = static_cast<std::size_t>(written);
+    auto size = static_cast<std::size_t>(written);
     for (auto it = text.rbegin(); it != text.rend() && *it == '=' && size > 0; ++it) {
         --size;
     }

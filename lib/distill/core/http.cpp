@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <unistd.h>
+#include <utility>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -585,7 +586,7 @@ struct HttpEngine::Impl {
 
 HttpEngine::HttpEngine(HttpOptions options) {
     curl_global_once();
-    m_impl = std::make_unique<Impl>(options);
+    m_impl = std::make_unique<Impl>(std::move(options));
 }
 
 HttpEngine::~HttpEngine() = default;
@@ -604,7 +605,7 @@ HttpClient::HttpClient(RetryPolicy retry)
     : m_engine(HttpOptions{retry}) {}
 
 HttpClient::HttpClient(HttpOptions options)
-    : m_engine(options) {}
+    : m_engine(std::move(options)) {}
 
 HttpClient::~HttpClient() = default;
 

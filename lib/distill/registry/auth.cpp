@@ -270,7 +270,7 @@ bool RegistryAuth::challenge(const core::HttpRequest& request, std::string_view 
         }
     }
     const bool plain =
-        !token.empty() && token.size() < 64 * 1024 &&
+        !token.empty() && token.size() < (std::size_t{64} << 10U) &&
         std::all_of(token.begin(), token.end(), [](char c) { return c > ' ' && c < 0x7f; });
     if (!plain) {
         throw core::NetworkError(

@@ -198,7 +198,7 @@ void Repository::refused(const core::NetworkError& error, const std::string& wha
     throw core::NetworkError(fmt::format("{}: {}", what, error.what()), status);
 }
 
-core::HttpResponse Repository::send(core::HttpRequest request, const core::BodySink& sink) {
+core::HttpResponse Repository::send(const core::HttpRequest& request, const core::BodySink& sink) {
     try {
         return m_client->send(request, sink);
     } catch (const core::NetworkError& error) {

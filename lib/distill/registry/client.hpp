@@ -90,7 +90,7 @@ public:
 private:
     [[nodiscard]] std::string url(const std::string& path) const;
     [[nodiscard]] std::string absolute(const std::string& location) const;
-    core::HttpResponse send(core::HttpRequest request, const core::BodySink& sink = {});
+    core::HttpResponse send(const core::HttpRequest& request, const core::BodySink& sink = {});
     [[noreturn]] void refused(const core::NetworkError& error, const std::string& what) const;
     std::string start_upload();
     void upload_chunks(const std::filesystem::path& file, const image::Descriptor& blob,

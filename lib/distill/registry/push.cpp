@@ -179,7 +179,7 @@ public:
         if (!m_temp) {
             m_temp.emplace("distill-push-");
         }
-        const auto path = m_temp->path() / blob.digest.substr(7);
+        auto path = m_temp->path() / blob.digest.substr(7);
         core::AtomicFile file(path);
         m_layout.stream_blob(blob, [&](std::span<const std::byte> data) { file.write(data); });
         file.commit();
