@@ -518,6 +518,20 @@ runtime = "runc"
 """
 
 
+def podman_private(storage, conf, *args, check=True, timeout=300):
+    """podman with a storage of its own below `storage` (images, containers, run state) and the
+    containers.conf `conf`; returns the CompletedProcess (text mode). With `check`, a failure
+    raises AssertionError with the command and the end of its stderr."""
+    result = subprocess.run(
+        ["podman", "--root", Path(storage) / "root", "--runroot", Path(storage) / "run", *args],
+        capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "CONTAINERS_CONF": str(conf)})
+    if check and result.returncode != 0:
+        raise AssertionError(f"podman {' '.join(map(str, args))} exited {result.returncode}:\n"
+                             f"{result.stderr[-3000:]}")
+    return result
+
+
 def podman_run(conf, image, *args, entrypoint=None, check=True, timeout=600):
     """`podman run --rm` of `image` (oci:LAYOUT[:TAG], a loaded name) with `args`, without
     network or pulls, under the containers.conf `conf`; returns the CompletedProcess (text

@@ -141,15 +141,7 @@ class Archives(dt.TestCase):
         return output
 
     def podman(self, *args, check=True):
-        storage = self.shared / "podman"
-        result = subprocess.run(
-            ["podman", "--root", storage / "root", "--runroot", storage / "run", *args],
-            capture_output=True, text=True, timeout=300,
-            env={**os.environ, "CONTAINERS_CONF": str(self.conf)})
-        if check and result.returncode != 0:
-            self.fail(f"podman {' '.join(args)} exited {result.returncode}:\n"
-                      f"{result.stderr[-3000:]}")
-        return result
+        return dt.podman_private(self.shared / "podman", self.conf, *args, check=check)
 
     def podman_names(self):
         listed = self.podman("images", "--format", "{{.Repository}}:{{.Tag}}").stdout

@@ -105,7 +105,32 @@ class Registry:
         return count
 
 
-class TokenServer:
+class LoopbackServer:
+    """An HTTP server of the tests' own on 127.0.0.1, in a thread; `start()` of a subclass
+    makes its handler and calls serve()."""
+
+    server = None
+
+    def serve(self, handler):
+        import http.server
+        import threading
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class TokenServer(LoopbackServer):
     """The token endpoint of the distribution spec's bearer flow, the tests' own: it checks
     basic credentials and answers with a JWT (ES256, its certificate in `x5c`) granting the
     scopes asked for, which docker-registry verifies against `certificate`."""
@@ -188,17 +213,10 @@ class TokenServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
+        return self.serve(Handler)
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """A loopback proxy of the tests' own in front of a registry, which breaks requests as
     `fault(method, path, number)` says: None forwards the request; ("status", code, headers)
     answers with that status instead; ("cut", fraction) forwards that fraction of the body
@@ -303,20 +321,7 @@ class FaultProxy:
 
             do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        return self.serve(Handler)
 
 
 class Push(dt.TestCase):
@@ -388,15 +393,7 @@ class Push(dt.TestCase):
         return "sha256:" + __import__("hashlib").sha256(raw).hexdigest()
 
     def podman(self, *args, check=True):
-        storage = self.shared / "podman"
-        result = subprocess.run(
-            ["podman", "--root", storage / "root", "--runroot", storage / "run", *args],
-            capture_output=True, text=True, timeout=300,
-            env={**os.environ, "CONTAINERS_CONF": str(self.conf)})
-        if check and result.returncode != 0:
-            self.fail(f"podman {' '.join(args)} exited {result.returncode}:\n"
-                      f"{result.stderr[-3000:]}")
-        return result
+        return dt.podman_private(self.shared / "podman", self.conf, *args, check=check)
 
     # --- a plain registry ----------------------------------------------------------------------
 
