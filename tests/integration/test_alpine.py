@@ -235,8 +235,17 @@ class Alpine(dt.TestCase):
                     # The accounts: distill writes passwd and group (root, nobody, nonroot).
                     self.assertEqual(unlisted, {"etc/passwd", "etc/group"})
                     own = {p for p, (m, _) in image.items() if not m.isdir() and p not in shipped}
+                    # The keyring's keys, but those a package (alpine-keys) ships itself.
+                    keys = {f"etc/apk/keys/{key.name}"
+                            for key in self.keys.iterdir()} - set(shipped)
                     self.assertEqual(own, {"lib/apk/db/installed", "etc/apk/world",
-                                           "etc/apk/repositories"})
+                                           "etc/apk/repositories"} | keys)
+                    # apk's configuration as the packages came: the repository and its keys.
+                    self.assertEqual(image["etc/apk/repositories"][1].decode(),
+                                     f"{server.url}/v3.19/iso-repo\n")
+                    for key in self.keys.iterdir():
+                        self.assertEqual(image[f"etc/apk/keys/{key.name}"][1],
+                                         key.read_bytes())
 
     def check_listed_paths(self, package, lines, image, listed):
         """The F:, M:, R:, a: and Z: lines of one package's record against the layer."""
@@ -314,8 +323,8 @@ class Alpine(dt.TestCase):
                 path.write_text(text)
                 return path
 
-            plan, _ = self.plan(manifest(["musl>=1.2", "zlib~1.3", "cmd:busybox",
-                                          "python3@main319"], "ok.yaml"))
+            ok = manifest(["musl>=1.2", "zlib~1.3", "cmd:busybox", "python3@main319"], "ok.yaml")
+            plan, _ = self.plan(ok)
             packages = {p["name"]: p for p in plan["packages"]}
             self.assertEqual(packages["musl"]["version"], "1.2.4_git20230717-r4")
             self.assertEqual(packages["zlib"]["version"], "1.3.1-r0")

@@ -654,11 +654,16 @@ TEST_F(AssembleCertificateTree, AlpinesShippedBundleFeedsTheJavaTruststoreAndTak
                       "/etc/ssl/certs/java/cacerts", "openjdk17-jre-headless");
         return t;
     };
+    const auto key = write("keys/test.rsa.pub", "-----BEGIN PUBLIC KEY-----\n");
     const auto alpine_manifest = [&](std::vector<std::filesystem::path> certificates) {
         auto manifest = manifest_with(std::move(certificates));
         manifest.distro = manifest::Distro::alpine;
         manifest.release = "v3.19";
-        return manifest;
+        manifest::Source source;
+        source.url = "https://mirror.example.org/alpine";
+        source.keyring = key;
+        manifest.sources = {source};
+        return manifest::with_defaults(manifest);
     };
     core::NullReporter reporter;
 

@@ -1,15 +1,19 @@
 // The distro seam: the registry that picks a distro's implementation from the manifest, the
 // data every nameable distro has, and what the Debian implementation answers through it.
 #include <algorithm>
+#include <filesystem>
 #include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <distill/core/fs.hpp>
 #include <distill/distro/distro.hpp>
 #include <distill/distro/facts.hpp>
 #include <distill/manifest/manifest.hpp>
 #include <distill/resolve/policy.hpp>
+
+#include "support.hpp"
 
 namespace distill::distro {
 namespace {
@@ -98,6 +102,38 @@ TEST(DistroDebian, AnswersThroughTheInterface) {
     ASSERT_TRUE(checksum.has_value());
     EXPECT_THAT(checksum->message, HasSubstr("not a version relation"));
     EXPECT_FALSE(debian.index_loader().cache_format().empty());
+}
+
+TEST(DistroAlpine, ApksConfigurationNamesTheRepositoriesWithTheirTagsAndTheirKeys) {
+    const test::ScratchDir scratch;
+    const auto key = scratch.path() / "keys" / "test.rsa.pub";
+    std::filesystem::create_directories(key.parent_path());
+    core::write_file_atomic(key, "-----BEGIN PUBLIC KEY-----\n");
+    core::write_file_atomic(scratch.path() / "keys" / "README", "not a key\n");
+    manifest::Manifest manifest;
+    manifest.name = "app";
+    manifest.distro = Distro::alpine;
+    manifest.release = "v3.19";
+    manifest::Source main;
+    main.url = "https://mirror.example.org/alpine";
+    main.components = {"main", "community"};
+    main.keyring = key.parent_path();
+    auto edge = main;
+    edge.suites = {"edge"};
+    edge.components = {"testing"};
+    edge.tag = "testing";
+    edge.keyring = key;
+    manifest.sources = {main, edge};
+    const auto files = get(Distro::alpine).package_manager_files(manifest::with_defaults(manifest));
+    ASSERT_EQ(files.size(), 2U);
+    EXPECT_EQ(files[0].first, "etc/apk/repositories");
+    EXPECT_EQ(files[0].second, "https://mirror.example.org/alpine/v3.19/main\n"
+                               "https://mirror.example.org/alpine/v3.19/community\n"
+                               "@testing https://mirror.example.org/alpine/edge/testing\n");
+    EXPECT_EQ(files[1].first, "etc/apk/keys/test.rsa.pub");
+    EXPECT_EQ(files[1].second, "-----BEGIN PUBLIC KEY-----\n");
+    // Debian's image has dpkg's database only.
+    EXPECT_TRUE(get(Distro::debian).package_manager_files(manifest).empty());
 }
 
 TEST(DistroAlpine, TheInstalledDatabaseReadsBack) {

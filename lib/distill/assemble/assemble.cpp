@@ -269,6 +269,12 @@ Summary assemble(unpack::Tree& tree, const manifest::Manifest& manifest, std::in
     summary.alternatives = distro.add_alternatives(tree);
     add_files(tree, manifest);
     summary.database_packages = distro.write_package_database(tree);
+    for (const auto& [path, content] : distro.package_manager_files(manifest)) {
+        if (const auto* shipped = tree.find(path);
+            shipped == nullptr || shipped->origin == unpack::k_generated) {
+            tree.put_file(path, content);
+        }
+    }
     reporter.debug(fmt::format("accounts: {}", fmt::join(summary.accounts, ", ")));
     for (const auto& link : summary.alternatives) {
         reporter.debug(fmt::format("alternative: {}", link));

@@ -154,6 +154,16 @@ public:
     /// on Debian, whose openssl package links certs and cert.pem there); empty: nowhere else.
     [[nodiscard]] virtual std::string_view openssl_directory() const = 0;
 
+    /// The package manager's configuration as the image's packages came from it, as (path,
+    /// content): for Alpine /etc/apk/repositories (the manifest's repositories, pinned ones
+    /// with their `@tag`) and the keys that sign them in /etc/apk/keys, as apk and apko leave
+    /// them; scanners read the release the repositories name. Files a package ships stay.
+    /// None by default.
+    [[nodiscard]] virtual std::vector<std::pair<std::string, std::string>>
+    package_manager_files(const manifest::Manifest& /*manifest*/) const {
+        return {};
+    }
+
     /// The links the packages' alternatives would make (update-alternatives and the like);
     /// returns "link -> target" for each.
     virtual std::vector<std::string> add_alternatives(unpack::Tree& tree) const = 0;

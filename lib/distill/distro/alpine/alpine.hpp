@@ -45,6 +45,8 @@ public:
     [[nodiscard]] std::string os_release(const manifest::Manifest& manifest) const override;
     [[nodiscard]] std::vector<std::pair<std::string, std::string>>
     release_files(const manifest::Manifest& manifest) const override;
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>>
+    package_manager_files(const manifest::Manifest& manifest) const override;
     [[nodiscard]] std::string_view openssl_directory() const override;
     std::vector<std::string> add_alternatives(unpack::Tree& tree) const override;
     std::size_t write_package_database(unpack::Tree& tree) const override;

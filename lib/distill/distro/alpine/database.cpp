@@ -132,8 +132,6 @@ std::size_t write_installed_database(unpack::Tree& tree) {
     std::sort(world.begin(), world.end());
     tree.put_file("etc/apk/world",
                   world.empty() ? "" : fmt::format("{}\n", fmt::join(world, "\n")));
-    tree.put_file("etc/apk/repositories", "");
-    tree.put_directory("etc/apk/keys");
     return records.size();
 }
 
