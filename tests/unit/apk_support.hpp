@@ -17,6 +17,8 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <zlib.h>
 
 #include <distill/core/digest.hpp>
@@ -187,5 +189,36 @@ inline std::map<std::string, std::map<std::string, std::string>> manifest_rows()
     }
     return rows;
 }
+
+/// A throw-away RSA key: its PEM public key, and a signer of data with it.
+class TestKey {
+public:
+    TestKey()
+        : m_key(EVP_RSA_gen(2048), &EVP_PKEY_free) {
+        std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+        PEM_write_bio_PUBKEY(bio.get(), m_key.get());
+        char* data = nullptr;
+        const long size = BIO_get_mem_data(bio.get(), &data);
+        m_pem.assign(data, static_cast<std::size_t>(size));
+    }
+    [[nodiscard]] const std::string& pem() const { return m_pem; }
+    [[nodiscard]] std::string sign(const std::string& data, const EVP_MD* digest) const {
+        std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                        &EVP_MD_CTX_free);
+        EVP_DigestSignInit(context.get(), nullptr, digest, nullptr, m_key.get());
+        std::size_t size = 0;
+        const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+        EVP_DigestSign(context.get(), nullptr, &size, bytes, data.size());
+        std::string out(size, '\0');
+        EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(out.data()), &size, bytes,
+                       data.size());
+        out.resize(size);
+        return out;
+    }
+
+private:
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> m_key;
+    std::string m_pem;
+};
 
 } // namespace distill::test::apk

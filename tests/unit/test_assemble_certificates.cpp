@@ -27,6 +27,7 @@
 #include <distill/manifest/manifest.hpp>
 #include <distill/unpack/tree.hpp>
 
+#include "apk_support.hpp"
 #include "support.hpp"
 
 namespace distill::assemble {
@@ -654,7 +655,7 @@ TEST_F(AssembleCertificateTree, AlpinesShippedBundleFeedsTheJavaTruststoreAndTak
                       "/etc/ssl/certs/java/cacerts", "openjdk17-jre-headless");
         return t;
     };
-    const auto key = write("keys/test.rsa.pub", "-----BEGIN PUBLIC KEY-----\n");
+    const auto key = write("keys/test.rsa.pub", test::apk::TestKey().pem());
     const auto alpine_manifest = [&](std::vector<std::filesystem::path> certificates) {
         auto manifest = manifest_with(std::move(certificates));
         manifest.distro = manifest::Distro::alpine;

@@ -13,6 +13,7 @@
 #include <distill/manifest/manifest.hpp>
 #include <distill/resolve/policy.hpp>
 
+#include "apk_support.hpp"
 #include "support.hpp"
 
 namespace distill::distro {
@@ -106,9 +107,10 @@ TEST(DistroDebian, AnswersThroughTheInterface) {
 
 TEST(DistroAlpine, ApksConfigurationNamesTheRepositoriesWithTheirTagsAndTheirKeys) {
     const test::ScratchDir scratch;
+    const test::apk::TestKey test_key;
     const auto key = scratch.path() / "keys" / "test.rsa.pub";
     std::filesystem::create_directories(key.parent_path());
-    core::write_file_atomic(key, "-----BEGIN PUBLIC KEY-----\n");
+    core::write_file_atomic(key, test_key.pem());
     core::write_file_atomic(scratch.path() / "keys" / "README", "not a key\n");
     manifest::Manifest manifest;
     manifest.name = "app";
@@ -131,7 +133,7 @@ TEST(DistroAlpine, ApksConfigurationNamesTheRepositoriesWithTheirTagsAndTheirKey
                                "https://mirror.example.org/alpine/v3.19/community\n"
                                "@testing https://mirror.example.org/alpine/edge/testing\n");
     EXPECT_EQ(files[1].first, "etc/apk/keys/test.rsa.pub");
-    EXPECT_EQ(files[1].second, "-----BEGIN PUBLIC KEY-----\n");
+    EXPECT_EQ(files[1].second, test_key.pem());
     // Debian's image has dpkg's database only.
     EXPECT_TRUE(get(Distro::debian).package_manager_files(manifest).empty());
 }

@@ -85,10 +85,15 @@ ProcessResult run_process(const std::vector<std::string>& args,
     if (in) {
         in->read_end.close();
         // Small enough for the pipe's buffer: written whole before the output is read. A child
-        // that exits without reading it gives EPIPE, which is its answer, not an error here.
+        // that exits without reading it gives EPIPE, which is its answer, not an error here;
+        // the SIGPIPE that comes with it is blocked in this thread only, and taken.
         const auto* data = input->data();
         std::size_t left = input->size();
-        const auto previous = std::signal(SIGPIPE, SIG_IGN);
+        sigset_t pipe_signal;
+        sigemptyset(&pipe_signal);
+        sigaddset(&pipe_signal, SIGPIPE);
+        sigset_t previous;
+        pthread_sigmask(SIG_BLOCK, &pipe_signal, &previous);
         while (left > 0) {
             const ssize_t wrote = ::write(in->write_end.get(), data, left);
             if (wrote < 0 && errno == EINTR) {
@@ -100,7 +105,10 @@ ProcessResult run_process(const std::vector<std::string>& args,
             data += wrote;
             left -= static_cast<std::size_t>(wrote);
         }
-        std::signal(SIGPIPE, previous);
+        const timespec none{};
+        while (sigtimedwait(&pipe_signal, nullptr, &none) > 0) {
+        }
+        pthread_sigmask(SIG_SETMASK, &previous, nullptr);
         in->write_end.close();
     }
 

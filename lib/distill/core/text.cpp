@@ -99,6 +99,14 @@ std::string join(std::span<const std::string_view> words) {
     return out;
 }
 
+std::string lowercase(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
+    return out;
+}
+
 std::string human_size(std::uint64_t bytes) {
     if (bytes < 1000) {
         return fmt::format("{} B", bytes);

@@ -39,4 +39,7 @@ namespace distill::core {
 /// A human size: "1.2 MB", "340 kB", "12 B" (decimal units, as apt prints them).
 [[nodiscard]] std::string human_size(std::uint64_t bytes);
 
+/// `text` with ASCII letters lowercased.
+[[nodiscard]] std::string lowercase(std::string_view text);
+
 } // namespace distill::core

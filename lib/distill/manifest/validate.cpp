@@ -45,13 +45,7 @@ bool has_space(std::string_view text) {
     return std::any_of(text.begin(), text.end(),
                        [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
 }
-std::string lowercase(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    });
-    return out;
-}
+using core::lowercase;
 
 /// A whole decimal number that fits `T`, nothing before or after it.
 template <typename T>

@@ -17,13 +17,6 @@ namespace {
 // A token answer is a small JSON document.
 constexpr std::uint64_t k_max_token_answer = std::uint64_t{1} << 20U;
 
-std::string lowercase(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
 bool token_char(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
            std::string_view("!#$%&'*+-.^_`|~/:").find(c) != std::string_view::npos;
@@ -59,7 +52,7 @@ std::optional<Challenge> parse_challenge(std::string_view header) {
         return std::nullopt;
     }
     Challenge challenge;
-    challenge.scheme = lowercase(header.substr(scheme_start, pos - scheme_start));
+    challenge.scheme = core::lowercase(header.substr(scheme_start, pos - scheme_start));
     // At most a few parameters; a header is bounded by the HTTP engine.
     while (pos < header.size()) {
         skip_space();
@@ -74,7 +67,7 @@ std::optional<Challenge> parse_challenge(std::string_view header) {
             }
             break;
         }
-        const auto name = lowercase(header.substr(name_start, pos - name_start));
+        const auto name = core::lowercase(header.substr(name_start, pos - name_start));
         skip_space();
         if (pos >= header.size() || header[pos] != '=') {
             return std::nullopt;

@@ -214,6 +214,7 @@ bool Repository::has_blob(const std::string& digest) {
     request.method = core::HttpMethod::head;
     try {
         (void)send(request);
+        ++m_stats.blobs_present;
         return true;
     } catch (const core::NetworkError& error) {
         if (error.http_status() == 404) {

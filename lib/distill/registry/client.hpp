@@ -57,7 +57,7 @@ public:
     [[nodiscard]] const std::string& registry() const noexcept { return m_registry; }
     [[nodiscard]] const std::string& name() const noexcept { return m_repository; }
 
-    /// Whether the repository has the blob (HEAD).
+    /// Whether the repository has the blob (HEAD; counted in stats() when it has).
     [[nodiscard]] bool has_blob(const std::string& digest);
     /// Asks the registry to mount the blob from `from` (another repository of it); true when
     /// it did (201), false when it started an upload instead or refused.

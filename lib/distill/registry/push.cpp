@@ -170,25 +170,32 @@ public:
     explicit BlobFiles(const image::Layout& layout)
         : m_layout(layout) {}
 
+    /// Each blob is read (and checked) once, however many references it goes to.
     std::filesystem::path get(const image::Descriptor& blob) {
+        if (const auto found = m_checked.find(blob.digest); found != m_checked.end()) {
+            return found->second;
+        }
+        std::filesystem::path path;
         if (!m_layout.is_archive()) {
-            // Read whole once: stream_blob throws unless the bytes are the digest's.
+            // Read whole: stream_blob throws unless the bytes are the digest's.
             m_layout.stream_blob(blob, [](std::span<const std::byte>) {});
-            return m_layout.path() / "blobs" / "sha256" / blob.digest.substr(7);
+            path = m_layout.path() / "blobs" / "sha256" / blob.digest.substr(7);
+        } else {
+            if (!m_temp) {
+                m_temp.emplace("distill-push-");
+            }
+            path = m_temp->path() / blob.digest.substr(7);
+            core::AtomicFile file(path);
+            m_layout.stream_blob(blob, [&](std::span<const std::byte> data) { file.write(data); });
+            file.commit();
         }
-        if (!m_temp) {
-            m_temp.emplace("distill-push-");
-        }
-        auto path = m_temp->path() / blob.digest.substr(7);
-        core::AtomicFile file(path);
-        m_layout.stream_blob(blob, [&](std::span<const std::byte> data) { file.write(data); });
-        file.commit();
-        return path;
+        return m_checked.emplace(blob.digest, std::move(path)).first->second;
     }
 
 private:
     const image::Layout& m_layout;
     std::optional<core::TempDir> m_temp;
+    std::map<std::string, std::filesystem::path> m_checked; ///< digest -> verified file
 };
 
 /// Which repository of a registry is known to have which blob (a hint: a wrong one only makes
@@ -338,12 +345,12 @@ PushResult push(const image::Layout& layout, const std::vector<image::Reference>
         }
         MountHints hints(options.state_dir, registry);
         for (const auto& blob : parts.blobs) {
-            if (repository.has_blob(blob.digest)) {
-                ++pushed.stats.blobs_present;
-            } else if (const auto from = hints.find(blob.digest);
-                       !(from && *from != name && repository.mount(blob.digest, *from))) {
-                reporter.debug(fmt::format("uploading {} ({} bytes)", blob.digest, blob.size));
-                repository.upload(files.get(blob), blob);
+            if (!repository.has_blob(blob.digest)) {
+                const auto from = hints.find(blob.digest);
+                if (!(from && *from != name && repository.mount(blob.digest, *from))) {
+                    reporter.debug(fmt::format("uploading {} ({} bytes)", blob.digest, blob.size));
+                    repository.upload(files.get(blob), blob);
+                }
             }
             hints.remember(blob.digest, name);
         }
@@ -368,13 +375,7 @@ PushResult push(const image::Layout& layout, const std::vector<image::Reference>
         pushed.referrers_api = api;
         (void)repository.put_manifest(reference.tag, top.blob.media_type, top.bytes);
         ++pushed.manifests;
-        const auto& stats = repository.stats();
-        pushed.stats.blobs_uploaded = stats.blobs_uploaded;
-        pushed.stats.blobs_mounted = stats.blobs_mounted;
-        pushed.stats.chunks = stats.chunks;
-        pushed.stats.resumed = stats.resumed;
-        pushed.stats.restarted = stats.restarted;
-        pushed.stats.bytes_uploaded = stats.bytes_uploaded;
+        pushed.stats = repository.stats();
         pushed.tokens = repository.tokens_fetched();
         result.references.push_back(std::move(pushed));
     }

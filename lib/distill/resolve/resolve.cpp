@@ -1,8 +1,10 @@
 #include <algorithm>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 #include <variant>
 
 #include <fmt/format.h>
@@ -72,13 +74,26 @@ std::string request_text(const manifest::PackageRequest& request) {
                        request.version);
 }
 
+/// How the candidates of a request are to be chosen among.
+enum class Choice {
+    named,     ///< packages of the requested name: the solver picks
+    provided,  ///< providers of a provided name: one the other requests bring in, else the
+               ///< highest priority
+    by_others, ///< unranked providers: the other requests must bring one in
+};
+
+/// The packages that can satisfy one request, and how to choose among them.
+struct Candidates {
+    std::vector<Id> ids;
+    Choice choice = Choice::named;
+};
+
 /// The installable, non-stub packages that can satisfy one request, or a problem saying why
-/// there are none. `by_others` is set when the solver may not choose among them for this
-/// request: one of them must come in for the other requests.
-std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& pool,
-                                                      const manifest::PackageRequest& request,
-                                                      const RequestScope& scope, bool& by_others) {
-    by_others = false;
+/// there are none.
+std::variant<Candidates, Problem> candidates_for(const solv::PreparedPool& pool,
+                                                 const manifest::PackageRequest& request,
+                                                 const RequestScope& scope) {
+    Choice choice = Choice::named;
     std::vector<Id> named;
     for (const Id p : pool.named(request.name)) {
         if (pool.installable(p) && !pool.is_stub(p)) {
@@ -97,8 +112,7 @@ std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& 
     // A provided name (apk's cmd:, so:, /bin/sh ...) is asked for by what provides it. As
     // in apk, the solver may choose a provider for it only when the provider gives the name a
     // version or a priority (k:); a name that only unranked packages provide must be provided
-    // by what the other requests install (RequestCandidates::provided_by_others).
-    bool provided = false;
+    // by what the other requests install (Choice::by_others).
     std::vector<Id> unranked;
     if (named.empty() && scope.provided_names) {
         for (const Id p : pool.providers(request.name)) {
@@ -111,11 +125,10 @@ std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& 
                 named.push_back(p);
             }
         }
-        provided = !named.empty();
-        if (named.empty() && !unranked.empty()) {
-            named = unranked;
-            provided = true;
-            by_others = true;
+        choice = Choice::provided;
+        if (named.empty()) {
+            named = std::move(unranked);
+            choice = Choice::by_others;
         }
     }
     if (named.empty()) {
@@ -178,11 +191,12 @@ std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& 
                        {}};
     }
     if (request.version.empty()) {
-        return in_tag;
+        return Candidates{std::move(in_tag), choice};
     }
     std::vector<Id> chosen;
     std::vector<std::string> available;
-    const bool exact = !provided && (request.relation.empty() || request.relation == "=");
+    const bool exact =
+        choice == Choice::named && (request.relation.empty() || request.relation == "=");
     const Id dep = exact ? 0 : pool.request_dep(request.name, request.relation, request.version);
     for (const Id p : in_tag) {
         const auto evr = pool.info(p).evr;
@@ -203,7 +217,7 @@ std::variant<std::vector<Id>, Problem> candidates_for(const solv::PreparedPool& 
             {},
             {}};
     }
-    return chosen;
+    return Candidates{std::move(chosen), choice};
 }
 
 /// The packages of pinned repositories that nothing allows, to be hidden from the solver: a
@@ -644,8 +658,9 @@ Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
     const auto names = pool.all_names();
     // A request naming what packages provide (cmd:busybox) asks for its providers as a request
     // by name would: their family leaves the exclusion policy.
+    const bool provided_names = distro::facts(request.distro).provided_names;
     auto policy = request.policy;
-    if (distro::facts(request.distro).provided_names) {
+    if (provided_names) {
         for (const auto& package : request.packages) {
             if (!std::binary_search(names.begin(), names.end(), package.name)) {
                 for (const auto& provider : pool.provider_names(package.name)) {
@@ -665,63 +680,55 @@ Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
 
     Resolution resolution;
     std::vector<std::vector<Id>> wanted;
-    std::vector<std::pair<const manifest::PackageRequest*, std::vector<Id>>> provided_by_others;
-    std::vector<std::pair<std::size_t, std::vector<Id>>> provided_ranked; // (wanted index, ids)
-    const RequestScope scope{names, inputs, repo_tags,
-                             distro::facts(request.distro).provided_names};
+    // Providers of provided names, by request (in step with `wanted`): those another request
+    // must bring in, and those whose choice waits for what the other requests bring in.
+    std::vector<std::pair<std::size_t, std::vector<Id>>> by_others;
+    std::vector<std::size_t> provided;
+    const RequestScope scope{names, inputs, repo_tags, provided_names};
     for (const auto& package : request.packages) {
-        bool by_others = false;
-        auto found = candidates_for(prepared, package, scope, by_others);
+        auto found = candidates_for(prepared, package, scope);
         if (auto* problem = std::get_if<Problem>(&found)) {
             resolution.problems.push_back(std::move(*problem));
             continue;
         }
-        auto ids = std::get<std::vector<Id>>(std::move(found));
-        if (by_others) {
-            provided_by_others.emplace_back(&package, std::move(ids));
-            wanted.emplace_back(); // no choice for this request; kept in step with the requests
-            continue;
+        auto candidates = std::get<Candidates>(std::move(found));
+        if (candidates.choice == Choice::provided) {
+            provided.push_back(wanted.size());
         }
-        if (prepared.named(package.name).empty()) {
-            provided_ranked.emplace_back(wanted.size(), std::move(ids));
-            wanted.emplace_back(); // chosen below
-            continue;
+        wanted.push_back(std::move(candidates.ids));
+        if (candidates.choice == Choice::by_others) {
+            by_others.emplace_back(wanted.size() - 1, std::move(wanted.back()));
+            wanted.back().clear(); // no job: the solver may not choose for this request
         }
-        wanted.push_back(std::move(ids));
     }
     if (!resolution.problems.empty()) {
         return resolution;
     }
+    prepared.hide(not_allowed(prepared, scope, request.packages, wanted));
     // A provided name that a provider the other requests bring in satisfies takes that one
     // (apk's world is one set of dependencies); else the provider with the highest priority
     // (apk's provider_priority), as libsolv's own choice goes by name.
-    if (!provided_ranked.empty()) {
-        for (const auto& [index, ids] : provided_ranked) {
-            wanted[index] = ids; // so that not_allowed() sees them
-        }
-        prepared.hide(not_allowed(prepared, scope, request.packages, wanted));
-        for (const auto& [index, ids] : provided_ranked) {
-            wanted[index].clear();
+    if (!provided.empty()) {
+        std::vector<std::vector<Id>> providers;
+        providers.reserve(provided.size());
+        for (const auto index : provided) {
+            providers.push_back(std::exchange(wanted[index], {}));
         }
         const auto others = solve_with_first_alternatives(prepared, wanted, {}, reporter);
         const std::set<Id> brought(others.install_order.begin(), others.install_order.end());
-        for (auto& [index, ids] : provided_ranked) {
+        for (std::size_t i = 0; i < provided.size(); ++i) {
+            auto& ids = providers[i];
             if (std::any_of(ids.begin(), ids.end(), [&](Id p) { return brought.contains(p); })) {
-                provided_by_others.emplace_back(&request.packages[index], std::move(ids));
+                by_others.emplace_back(provided[i], std::move(ids));
                 continue;
             }
             int best = 0;
             for (const Id p : ids) {
                 best = std::max(best, prepared.rank(p));
             }
-            for (const Id p : ids) {
-                if (prepared.rank(p) == best) {
-                    wanted[index].push_back(p);
-                }
-            }
+            std::copy_if(ids.begin(), ids.end(), std::back_inserter(wanted[provided[i]]),
+                         [&](Id p) { return prepared.rank(p) == best; });
         }
-    } else {
-        prepared.hide(not_allowed(prepared, scope, request.packages, wanted));
     }
 
     const auto solution = solve_with_first_alternatives(prepared, wanted, options, reporter);
@@ -729,7 +736,8 @@ Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
         resolution.problems.push_back(explain(prepared, problem));
     }
     const std::set<Id> installed(solution.install_order.begin(), solution.install_order.end());
-    for (const auto& [package, providers] : provided_by_others) {
+    for (const auto& [index, providers] : by_others) {
+        const auto& package = request.packages[index];
         if (!solution.problems.empty() ||
             std::any_of(providers.begin(), providers.end(),
                         [&](Id p) { return installed.contains(p); })) {
@@ -742,15 +750,15 @@ Resolution resolve(const Request& request, const std::vector<RepoInput>& inputs,
         std::sort(provider_names.begin(), provider_names.end());
         provider_names.erase(std::unique(provider_names.begin(), provider_names.end()),
                              provider_names.end());
-        resolution.problems.push_back(Problem{
-            fmt::format("{}{} is provided by {}, none of them is its default provider (a "
-                        "provider_priority or a versioned provide), and no other request "
-                        "brings one in; ask for one of them by name",
-                        package->where.line > 0 ? package->where.str() + ": " : std::string(),
-                        package->name, fmt::join(provider_names, ", ")),
-            {},
-            {},
-            {}});
+        resolution.problems.push_back(
+            Problem{fmt::format("{}{} is provided by {}, none of them is its default provider (a "
+                                "provider_priority or a versioned provide), and no other request "
+                                "brings one in; ask for one of them by name",
+                                package.where.line > 0 ? package.where.str() + ": " : std::string(),
+                                package.name, fmt::join(provider_names, ", ")),
+                    {},
+                    {},
+                    {}});
     }
     if (resolution.problems.empty()) {
         resolution.plan =

@@ -1,12 +1,9 @@
 #include <algorithm>
-#include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <distill/core/error.hpp>
-#include <distill/core/fs.hpp>
 #include <distill/core/text.hpp>
 #include <distill/distro/alpine/alpine.hpp>
 #include <distill/distro/alpine/apk.hpp>
@@ -15,6 +12,7 @@
 #include <distill/distro/alpine/host.hpp>
 #include <distill/distro/alpine/policy.hpp>
 #include <distill/distro/alpine/pool_loader.hpp>
+#include <distill/distro/alpine/signature.hpp>
 #include <distill/distro/alpine/version.hpp>
 #include <distill/distro/arch.hpp>
 #include <distill/distro/facts.hpp>
@@ -33,10 +31,6 @@ std::string version_id(const std::string& release) {
                ? release.substr(1)
                : release;
 }
-
-// Alpine's keyring has 17 keys of under 1 KiB.
-constexpr std::size_t k_max_keys = 256;
-constexpr std::uintmax_t k_max_key_file = std::uintmax_t{64} << 10U;
 
 constexpr std::string_view k_busybox = "bin/busybox";
 constexpr std::string_view k_busybox_paths = "etc/busybox-paths.d/busybox";
@@ -244,36 +238,15 @@ Alpine::release_files(const manifest::Manifest& manifest) const {
 std::vector<std::pair<std::string, std::string>>
 Alpine::package_manager_files(const manifest::Manifest& manifest) const {
     std::string lines;
-    std::map<std::string, std::string> keys; // file name -> content
+    std::map<std::string, std::string> keys; // file name -> PEM
     for (const auto& repository : repositories(manifest)) {
         for (const auto& component : repository.components) {
             lines += fmt::format("{}{}/{}/{}\n",
                                  repository.tag.empty() ? "" : "@" + repository.tag + " ",
                                  repository.url, repository.suite, component);
         }
-        // The keys of the keyring (a file, or a directory of them), as /etc/apk/keys holds them.
-        std::vector<std::filesystem::path> files;
-        std::error_code error;
-        if (std::filesystem::is_directory(repository.keyring, error)) {
-            for (const auto& entry : std::filesystem::directory_iterator(repository.keyring)) {
-                if (entry.is_regular_file() && entry.path().string().ends_with(".rsa.pub")) {
-                    files.push_back(entry.path());
-                }
-            }
-        } else {
-            files.push_back(repository.keyring);
-        }
-        for (const auto& file : files) {
-            if (keys.size() >= k_max_keys) {
-                throw Error(
-                    fmt::format("{}: more than {} keys", repository.keyring.string(), k_max_keys));
-            }
-            if (std::filesystem::file_size(file) > k_max_key_file) {
-                throw Error(fmt::format("{}: larger than {} bytes; not a public key", file.string(),
-                                        k_max_key_file));
-            }
-            keys.emplace(file.filename().string(), core::read_file(file));
-        }
+        // The keys of the keyring that verified the indexes, as /etc/apk/keys holds them.
+        keys.merge(load_keyring(repository.keyring).keys);
     }
     std::vector<std::pair<std::string, std::string>> files{{"etc/apk/repositories", lines}};
     for (auto& [name, content] : keys) {

@@ -130,6 +130,24 @@ struct Pool::Impl {
         }
     }
 
+    /// Makes `solvables` uninstallable: they leave the map of what the solver considers,
+    /// which (re)starts as everything when `fresh` (the pool has grown since it was made).
+    void hide(const std::vector<Id>& solvables, bool fresh) {
+        if (has_considered && fresh) {
+            map_free(&considered);
+            has_considered = false;
+        }
+        if (!has_considered) {
+            map_init(&considered, pool->nsolvables);
+            map_setall(&considered);
+            has_considered = true;
+            pool->considered = &considered;
+        }
+        for (const Id p : solvables) {
+            MAPCLR(&considered, p);
+        }
+    }
+
     ::Repo* repo(int index) const {
         if (index < 0 || static_cast<std::size_t>(index) >= repos.size()) {
             throw Error(fmt::format("internal error: no repository #{}", index));
@@ -274,16 +292,8 @@ std::size_t Pool::stub_out(int stub_repo_index, const std::set<std::string>& nam
     repodata_internalize(data);
     repo_internalize(stub_repo);
 
-    if (m_impl->has_considered) {
-        map_free(&m_impl->considered);
-    }
-    map_init(&m_impl->considered, pool->nsolvables);
-    map_setall(&m_impl->considered);
-    for (const Id p : replaced) {
-        MAPCLR(&m_impl->considered, p);
-    }
-    m_impl->has_considered = true;
-    pool->considered = &m_impl->considered;
+    // The stubs are new solvables: the map starts again, sized for them.
+    m_impl->hide(replaced, true);
     return replaced.size();
 }
 
@@ -420,26 +430,9 @@ std::vector<Id> PreparedPool::solvables_of(int repo) const {
 }
 
 void PreparedPool::hide(const std::vector<Id>& solvables) {
-    if (solvables.empty()) {
-        return;
+    if (!solvables.empty()) {
+        m_impl->hide(solvables, false);
     }
-    ::Pool* pool = m_impl->pool;
-    if (!m_impl->has_considered) {
-        map_init(&m_impl->considered, pool->nsolvables);
-        map_setall(&m_impl->considered);
-        m_impl->has_considered = true;
-        pool->considered = &m_impl->considered;
-    }
-    for (const Id p : solvables) {
-        MAPCLR(&m_impl->considered, p);
-    }
-}
-
-Id PreparedPool::equals_dep(const std::string& name, const std::string& version) const {
-    ::Pool* pool = m_impl->pool;
-    const auto evr = m_impl->loader->to_pool_version(version);
-    return pool_rel2id(pool, pool_str2id(pool, name.c_str(), 1), pool_str2id(pool, evr.c_str(), 1),
-                       REL_EQ, 1);
 }
 
 bool PreparedPool::installable(Id p) const {

@@ -130,8 +130,6 @@ public:
     [[nodiscard]] std::vector<Id> providers(Id dep) const;
     /// Installable solvables that provide the name `name` (0 results if it is unknown).
     [[nodiscard]] std::vector<Id> providers(const std::string& name) const;
-    /// The relation "name = version" as a dependency id.
-    [[nodiscard]] Id equals_dep(const std::string& name, const std::string& version) const;
     /// The dependency a request `name RELATION version` stands for (IndexLoader::request_dep()).
     [[nodiscard]] Id request_dep(const std::string& name, const std::string& relation,
                                  const std::string& version) const;
