@@ -246,9 +246,8 @@ Examples:
         std::optional<registry::PushResult> pushed;
         if (!push_to.empty()) {
             reporter.stage("push");
-            auto push = push_options(options->registry, globals, reporter);
-            push.skip_unchanged = true;
-            pushed = registry::push(image::Layout::open(result.output), push_to, push, reporter);
+            pushed = registry::push(image::Layout::open(result.output), push_to,
+                                    push_options(options->registry, globals, reporter), reporter);
         }
         if (options->json) {
             auto json = result_json(result);

@@ -113,6 +113,7 @@ void add_push_command(CLI::App& app, const GlobalOptions& globals, int& exit_cod
         std::string layout;
         std::vector<std::string> references;
         RegistryFlags registry;
+        bool force = false;
         bool json = false;
     };
     auto options = std::make_shared<PushOptions>();
@@ -125,13 +126,18 @@ void add_push_command(CLI::App& app, const GlobalOptions& globals, int& exit_cod
                      "Where to push: REGISTRY[:PORT]/PATH[:TAG] (repeatable)")
         ->required();
     add_registry_options(command, options->registry);
+    command->add_flag("--force", options->force,
+                      "Send the manifests (and check every blob) even where the tag already "
+                      "names the image");
     command->add_flag("--json", options->json, "Print the result as JSON on stdout");
     command->footer(
         R"(distill push speaks the OCI distribution API itself: blobs the repository
 already has are skipped (HEAD), blobs another repository of the registry is known
 to have are mounted, the rest uploaded (in chunks above 32 MiB, resumed where a
 cut connection left them); then the manifests by digest, then the tag, so a tag
-never names an image whose parts are missing, however the push stops. Artifacts
+never names an image whose parts are missing, however the push stops. A tag that
+already names the image (with its artifacts there too) is left as it is: nothing
+is sent (--force sends the manifests again). Artifacts
 in the layout whose subject is the image (SBOMs) are pushed too, through the
 registry's referrers API or the sha256-<digest> tag fallback.
 
@@ -149,8 +155,9 @@ Examples:
         CliReporter reporter(globals);
         const auto references = parse_references(options->references);
         const auto layout = image::Layout::open(options->layout);
-        const auto result = registry::push(
-            layout, references, push_options(options->registry, globals, reporter), reporter);
+        auto push = push_options(options->registry, globals, reporter);
+        push.skip_unchanged = !options->force;
+        const auto result = registry::push(layout, references, push, reporter);
         if (options->json) {
             fmt::print("{}\n", push_json(result).dump(2));
         } else {

@@ -1,5 +1,6 @@
 """Integration: examples/ci/nightly.sh end to end, against a signed repository made here whose
-index gets a security update between two nights, publishing into an OCI layout."""
+index gets a security update between two nights, pushing with distill into Debian's
+docker-registry on 127.0.0.1 (whose access log shows what each night sent)."""
 
 import hashlib
 import json
@@ -12,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import distill_test as dt  # noqa: E402
+from registry_test import Registry  # noqa: E402
 from test_lock import libhello  # noqa: E402
 
 SCRIPT = dt.source_dir() / "examples" / "ci" / "nightly.sh"
@@ -20,7 +22,7 @@ SCRIPT = dt.source_dir() / "examples" / "ci" / "nightly.sh"
 class CiExample(dt.TestCase):
     def setUp(self):
         super().setUp()
-        dt.require_programs("git", "skopeo", "bash")
+        dt.require_programs("git", "skopeo", "bash", "docker-registry")
         self.local = dt.LocalRepo(self.scratch)
         self.app = dt.build_deb(self.local.pool, "hello", {"/usr/bin/hello": (b"\x7fELF hello", 0o755)},
                                 Depends="libhello1 (>= 1.0)")
@@ -29,7 +31,10 @@ class CiExample(dt.TestCase):
         for args in (["init", "-q"], ["config", "user.name", "tests"],
                      ["config", "user.email", "tests@distill.invalid"]):
             subprocess.run(["git", "-C", self.project, *args], check=True)
-        self.published = self.scratch / "published"
+        (self.scratch / "registry").mkdir()
+        self.registry = Registry(self.scratch / "registry").start()
+        self.addCleanup(self.registry.stop)
+        self.reference = f"{self.registry.host}/team/hello:nightly"
         self.summary = self.scratch / "summary.md"
 
     def publish(self, debs, when):
@@ -38,7 +43,7 @@ class CiExample(dt.TestCase):
     def night(self):
         self.summary.write_text("")
         result = subprocess.run(
-            ["bash", SCRIPT, "hello.yaml", f"oci:{self.published}:nightly"],
+            ["bash", SCRIPT, "hello.yaml", self.reference],
             cwd=self.project, capture_output=True, text=True,
             env={**os.environ, "DISTILL": dt.binary(), "GITHUB_STEP_SUMMARY": str(self.summary),
                  "XDG_CACHE_HOME": str(self.cache)})
@@ -51,10 +56,16 @@ class CiExample(dt.TestCase):
         return [c.strip() for c in log.stdout.split("\0") if c.strip()]
 
     def published_digest(self):
-        """What `nightly` names in the published layout, read by skopeo."""
-        raw = subprocess.run(["skopeo", "inspect", "--raw", f"oci:{self.published}:nightly"],
-                             capture_output=True, check=True).stdout
+        """What `nightly` names in the registry, read by skopeo."""
+        raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                              f"docker://{self.reference}"],
+                             capture_output=True, check=True, timeout=120).stdout
         return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+    def sent(self):
+        """The uploads and manifest PUTs the registry completed so far."""
+        return (self.registry.requests("POST", "/team/hello/blobs/uploads/"),
+                self.registry.requests("PUT", "/team/hello/manifests/"))
 
     def test_three_nights(self):
         yesterday = datetime.now(timezone.utc) - timedelta(days=1)
@@ -68,14 +79,17 @@ class CiExample(dt.TestCase):
             # Night 1: the first build is published and its lock committed.
             _, summary = self.night()
             first = self.published_digest()
-            self.assertIn(f"published `{first}`", summary)
+            self.assertIn(f"pushed `{first}`", summary)
+            self.assertEqual(self.sent(), (2, 2))  # layer and config; by digest, then the tag
             self.assertEqual(len(self.commits()), 2)
             self.assertIn(f"nightly: hello {first}", self.commits()[0])
 
             # Night 2: nothing changed in Debian: nothing published, nothing committed.
             out, summary = self.night()
             self.assertIn("unchanged", summary)
+            self.assertIn(f"already name `{first}`", summary)
             self.assertEqual(self.published_digest(), first)
+            self.assertEqual(self.sent(), (2, 2))
             self.assertEqual(len(self.commits()), 2)
 
             # Night 3: a security update: published, with its CVEs in the summary and the commit.
@@ -84,7 +98,8 @@ class CiExample(dt.TestCase):
             _, summary = self.night()
         third = self.published_digest()
         self.assertNotEqual(third, first)
-        self.assertIn(f"published `{third}`", summary)
+        self.assertIn(f"pushed `{third}`", summary)
+        self.assertEqual(self.sent(), (4, 4))
         self.assertIn("libhello1 1.0-1 \u2192 1.0-2: CVE-2099-0001, CVE-2099-0002", summary)
         self.assertEqual(len(self.commits()), 3)
         self.assertIn("CVE-2099-0001", self.commits()[0])

@@ -7,12 +7,11 @@ registry's own access log counts the requests distill made.
 """
 
 import base64
+import hashlib
 import json
 import os
 import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -23,305 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 import distill_test as dt  # noqa: E402
+from registry_test import FaultProxy, Registry, TokenServer  # noqa: E402
 
 MANIFESTS = dt.source_dir() / "manifests"
 PROGRAMS = dt.source_dir() / "tests" / "data" / "programs"
 HELLO = "hello from uid 65532 (nonroot)\n"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Registry:
-    """docker-registry serving from `directory`, stopped by its PID. With `tls` (cert, key) it
-    speaks https; with `htpasswd` it asks for basic credentials."""
-
-    def __init__(self, directory, tls=None, htpasswd=None, token=None):
-        self.directory = directory
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.tls = tls
-        self.log_path = directory / "registry.log"
-        lines = ["version: 0.1", "log:", "  level: info", "  formatter: json",
-                 "storage:", "  filesystem:", f"    rootdirectory: {directory / 'data'}",
-                 "  delete:", "    enabled: true",
-                 "http:", f"  addr: {self.host}"]
-        if tls:
-            lines += ["  tls:", f"    certificate: {tls[0]}", f"    key: {tls[1]}"]
-        if htpasswd:
-            lines += ["auth:", "  htpasswd:", "    realm: distill-test", f"    path: {htpasswd}"]
-        if token:
-            lines += ["auth:", "  token:", f"    realm: {token.realm}",
-                      "    service: distill-test", "    issuer: distill-test-issuer",
-                      f"    rootcertbundle: {token.certificate}"]
-        (directory / "config.yml").write_text("\n".join(lines) + "\n")
-        self.process = None
-
-    def start(self):
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(["docker-registry", "serve",
-                                             self.directory / "config.yml"],
-                                            stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-        context = ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else None
-        url = f"{'https' if self.tls else 'http'}://{self.host}/v2/"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"docker-registry exited:\n{self.log_path.read_text()}")
-            try:
-                urllib.request.urlopen(url, timeout=5, context=context)
-                return self
-            except urllib.error.HTTPError:
-                return self  # 401: up, and asking for credentials
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"docker-registry did not answer:\n{self.log_path.read_text()}")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-    def requests(self, method, contains=""):
-        """The requests the registry completed with `method` whose URI contains `contains`."""
-        count = 0
-        for line in self.log_path.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if (entry.get("msg") == "response completed" and
-                    entry.get("http.request.method") == method and
-                    contains in entry.get("http.request.uri", "")):
-                count += 1
-        return count
-
-
-class LoopbackServer:
-    """An HTTP server of the tests' own on 127.0.0.1, in a thread; `start()` of a subclass
-    makes its handler and calls serve()."""
-
-    server = None
-
-    def serve(self, handler):
-        import http.server
-        import threading
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
-class TokenServer(LoopbackServer):
-    """The token endpoint of the distribution spec's bearer flow, the tests' own: it checks
-    basic credentials and answers with a JWT (ES256, its certificate in `x5c`) granting the
-    scopes asked for, which docker-registry verifies against `certificate`."""
-
-    def __init__(self, directory, user, password):
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-        import datetime
-        self.user, self.password = user, password
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "distill test token issuer")])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
-                     .not_valid_before(now - datetime.timedelta(days=1))
-                     .not_valid_after(now + datetime.timedelta(days=2))
-                     .sign(self.key, hashes.SHA256()))
-        self.certificate = directory / "token-issuer.pem"
-        self.certificate.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
-        self.der = self.cert.public_bytes(serialization.Encoding.DER)
-        self.requests = []
-        self.port = free_port()
-        self.realm = f"http://127.0.0.1:{self.port}/token"
-        self.server = None
-
-    @staticmethod
-    def b64(data):
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-    def token(self, service, scopes):
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-        access = []
-        for scope in scopes:
-            kind, _, rest = scope.partition(":")
-            name, _, actions = rest.rpartition(":")
-            access.append({"type": kind, "name": name, "actions": actions.split(",")})
-        now = int(time.time())
-        header = {"alg": "ES256", "typ": "JWT", "x5c": [base64.b64encode(self.der).decode()]}
-        claims = {"iss": "distill-test-issuer", "sub": self.user, "aud": service,
-                  "exp": now + 300, "nbf": now - 10, "iat": now, "jti": os.urandom(8).hex(),
-                  "access": access}
-        signing_input = (self.b64(json.dumps(header).encode()) + "." +
-                         self.b64(json.dumps(claims).encode()))
-        r, s = decode_dss_signature(self.key.sign(signing_input.encode(),
-                                                  ec.ECDSA(hashes.SHA256())))
-        return signing_input + "." + self.b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
-
-    def start(self):
-        import http.server
-        import threading
-        import urllib.parse
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                url = urllib.parse.urlparse(self.path)
-                query = urllib.parse.parse_qs(url.query)
-                expected = "Basic " + base64.b64encode(
-                    f"{outer.user}:{outer.password}".encode()).decode()
-                outer.requests.append({"scope": query.get("scope", []),
-                                       "authorized": self.headers.get("Authorization") ==
-                                       expected})
-                if url.path != "/token" or self.headers.get("Authorization") != expected:
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                token = outer.token(query.get("service", [""])[0], query.get("scope", []))
-                body = json.dumps({"token": token, "access_token": token,
-                                   "expires_in": 300}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        return self.serve(Handler)
-
-
-class FaultProxy(LoopbackServer):
-    """A loopback proxy of the tests' own in front of a registry, which breaks requests as
-    `fault(method, path, number)` says: None forwards the request; ("status", code, headers)
-    answers with that status instead; ("cut", fraction) forwards that fraction of the body
-    (a PATCH chunk, with its Content-Range cut to match) and then drops the connection without
-    an answer. With `bearer`, it asks for a bearer token from its own /token endpoint and takes
-    only the current one; expire() makes it refuse that one from then on."""
-
-    def __init__(self, upstream, fault=None, bearer=False):
-        self.upstream = upstream
-        self.fault = fault or (lambda method, path, number: None)
-        self.bearer = bearer
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.log = []  # (method, path, status)
-        self.tokens = []
-        self.counts = {}
-        self.server = None
-
-    def expire(self):
-        self.tokens.append(None)  # the current token no longer works
-
-    def start(self):
-        import http.client
-        import http.server
-        import threading
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def answer(self, status, headers=(), body=b""):
-                outer.log.append((self.command, self.path, status))
-                try:
-                    self.send_response(status)
-                    for name, value in headers:
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True  # the client went away (interrupted)
-
-            def handle_any(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                if self.bearer_refused():
-                    return
-                key = (self.command, self.path.split("?")[0].rsplit("/", 1)[0])
-                outer.counts[key] = outer.counts.get(key, 0) + 1
-                fault = outer.fault(self.command, self.path, outer.counts[key])
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("authorization", "content-length", "connection")}
-                if fault and fault[0] == "status":
-                    self.answer(fault[1], fault[2] if len(fault) > 2 else ())
-                    return
-                if fault and fault[0] == "cut":
-                    part = int(len(body) * fault[1])
-                    if part == 0:  # nothing of it reaches the registry
-                        outer.log.append((self.command, self.path, "cut"))
-                        self.close_connection = True
-                        self.connection.shutdown(socket.SHUT_RDWR)
-                        return
-                    start = int(self.headers["Content-Range"].split("-")[0])
-                    headers["Content-Range"] = f"{start}-{start + part - 1}"
-                    body = body[:part]
-                connection = http.client.HTTPConnection(outer.upstream, timeout=60)
-                connection.request(self.command, self.path, body=body,
-                                   headers={**headers, "Content-Length": str(len(body))})
-                response = connection.getresponse()
-                data = response.read()
-                connection.close()
-                if fault and fault[0] == "cut":
-                    outer.log.append((self.command, self.path, "cut"))
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                self.answer(response.status,
-                            [(k, v) for k, v in response.getheaders()
-                             if k.lower() not in ("content-length", "connection",
-                                                  "transfer-encoding")],
-                            b"" if self.command == "HEAD" else data)
-
-            def bearer_refused(self):
-                if not outer.bearer:
-                    return False
-                if self.path.startswith("/token"):
-                    token = os.urandom(8).hex()
-                    outer.tokens.append(token)
-                    self.answer(200, [("Content-Type", "application/json")],
-                                json.dumps({"token": token}).encode())
-                    return True
-                current = outer.tokens[-1] if outer.tokens else None
-                if current and self.headers.get("Authorization") == f"Bearer {current}":
-                    return False
-                challenge = (f'Bearer realm="http://{outer.host}/token",service="proxy",'
-                             f'scope="repository:team/app:pull,push"')
-                self.answer(401, [("WWW-Authenticate", challenge)])
-                return True
-
-            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
-
-        return self.serve(Handler)
 
 
 class Push(dt.TestCase):
@@ -390,10 +95,11 @@ class Push(dt.TestCase):
     def skopeo_digest(self, reference, *args):
         raw = subprocess.run(["skopeo", "inspect", "--raw", *args, f"docker://{reference}"],
                              capture_output=True, check=True, timeout=300).stdout
-        return "sha256:" + __import__("hashlib").sha256(raw).hexdigest()
+        return "sha256:" + hashlib.sha256(raw).hexdigest()
 
-    def podman(self, *args, check=True):
-        return dt.podman_private(self.shared / "podman", self.conf, *args, check=check)
+    def podman(self, *args, check=True, timeout=300):
+        return dt.podman_private(self.shared / "podman", self.conf, *args, check=check,
+                                 timeout=timeout)
 
     # --- a plain registry ----------------------------------------------------------------------
 
@@ -409,11 +115,20 @@ class Push(dt.TestCase):
         uploads = registry.requests("POST", "/team/static/blobs/uploads/")
         self.assertEqual(uploads, 2)
 
-        # Again: nothing uploaded (HEAD finds both blobs), and the registry saw no upload.
+        # Again: the tag already names the image, so nothing is sent.
+        puts = registry.requests("PUT", "/team/static/manifests/")
         again = self.push(self.static["layout"], f"{registry.host}/team/static:1")
-        self.assertEqual((again["references"][0]["blobs_uploaded"],
-                          again["references"][0]["blobs_present"]), (0, 2))
+        self.assertTrue(again["references"][0]["unchanged"])
+        self.assertEqual(registry.requests("PUT", "/team/static/manifests/"), puts)
+        # With --force the manifests go again, but no blob: HEAD finds both, and the
+        # registry saw no upload.
+        forced = self.push(self.static["layout"], f"{registry.host}/team/static:1",
+                           args=("--force",))
+        self.assertEqual((forced["references"][0]["unchanged"],
+                          forced["references"][0]["blobs_uploaded"],
+                          forced["references"][0]["blobs_present"]), (False, 0, 2))
         self.assertEqual(registry.requests("POST", "/team/static/blobs/uploads/"), uploads)
+        self.assertEqual(registry.requests("PUT", "/team/static/manifests/"), puts + 2)
 
         # A second image with the same layer into another repository: the layer is mounted
         # from the first, only the config is uploaded.
@@ -452,6 +167,68 @@ class Push(dt.TestCase):
         self.podman("pull", "--tls-verify=false", reference)
         ran = self.podman("run", "--rm", "--network=none", "--pull=never", reference)
         self.assertEqual(ran.stdout, HELLO)
+
+    def test_java17_for_amd64_and_arm64_is_built_pushed_copied_and_run(self):
+        """The user's line in CI: `distill build java17.yaml --push REF` for amd64 and arm64,
+        resolved from the real mirror; then what independent readers see."""
+        manifest = self.shared / "java17.yaml"
+        manifest.write_text(f"include: {MANIFESTS / 'java17.yaml'}\narchs: [amd64, arm64]\n")
+        registry = self.plain
+        reference = f"{registry.host}/team/java17:17"
+        built = json.loads(dt.run(["--cache-dir", self.cache, "build", "--json", "-o",
+                                   self.shared / "java17", manifest, "--push", reference],
+                                  check=0).stdout)
+        digest = built["digest"]
+        self.assertEqual([a["arch"] for a in built["archs"]], ["amd64", "arm64"])
+        self.assertEqual(built["push"]["digest"], digest)
+        pushed = built["push"]["references"][0]
+        self.assertFalse(pushed["unchanged"])
+        # Two layers and two configs, each uploaded once; the two manifests and the index by
+        # digest, then the index under its tag.
+        self.assertEqual((pushed["blobs_uploaded"], pushed["blobs_present"]), (4, 0))
+        self.assertEqual(registry.requests("POST", "/team/java17/blobs/uploads/"), 4)
+        self.assertEqual(pushed["manifests"], 4)
+        self.assertEqual(registry.requests("PUT", "/team/java17/manifests/"), 4)
+
+        raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                              f"docker://{reference}"],
+                             capture_output=True, check=True, timeout=300).stdout
+        self.assertEqual("sha256:" + hashlib.sha256(raw).hexdigest(), digest)
+        index = json.loads(raw)
+        self.assertEqual(index["mediaType"], "application/vnd.oci.image.index.v1+json")
+        self.assertEqual([(m["platform"]["architecture"], m["digest"])
+                          for m in index["manifests"]],
+                         [(a["arch"], a["digest"]) for a in built["archs"]])
+
+        # A second push sends nothing (the tag names the index); forced, it uploads no blob:
+        # the registry sees no upload request.
+        again = self.push(self.shared / "java17", reference)["references"][0]
+        self.assertTrue(again["unchanged"])
+        self.assertEqual(registry.requests("PUT", "/team/java17/manifests/"), 4)
+        again = self.push(self.shared / "java17", reference, args=("--force",))["references"][0]
+        self.assertEqual((again["blobs_uploaded"], again["blobs_present"]), (0, 4))
+        self.assertEqual(registry.requests("POST", "/team/java17/blobs/uploads/"), 4)
+
+        # skopeo copies it out with every digest kept, and back into another repository.
+        copy = self.shared / "java17-copied"
+        subprocess.run(["skopeo", "copy", "--all", "--preserve-digests", "--src-tls-verify=false",
+                        f"docker://{reference}", f"oci:{copy}:17"],
+                       check=True, capture_output=True, timeout=600)
+        self.assertEqual(json.loads((copy / "index.json").read_text())["manifests"][0]["digest"],
+                         digest)
+        subprocess.run(["skopeo", "copy", "--all", "--preserve-digests",
+                        "--dest-tls-verify=false", f"oci:{copy}:17",
+                        f"docker://{registry.host}/team/java17-copy:17"],
+                       check=True, capture_output=True, timeout=600)
+        self.assertEqual(self.skopeo_digest(f"{registry.host}/team/java17-copy:17",
+                                            "--tls-verify=false"), digest)
+
+        # podman pulls the index (it takes this machine's amd64 image) and runs java.
+        self.podman("pull", "--tls-verify=false", reference, timeout=600)
+        ran = self.podman("run", "--rm", "--network=none", "--pull=never", reference, "-version")
+        self.assertIn('openjdk version "17.', ran.stderr)
+        arch = self.podman("image", "inspect", "--format", "{{.Architecture}}", reference)
+        self.assertEqual(arch.stdout.strip(), "amd64")
 
     def test_large_blobs_go_in_chunks(self):
         registry = self.plain
@@ -517,7 +294,7 @@ class Push(dt.TestCase):
         self.assertNotIn("not-the-password", result.stderr + result.stdout)
         # --tls-verify=false takes the registry without its CA.
         result = self.push(self.static["layout"], reference,
-                           args=("--tls-verify=false", "--authfile", authfile))
+                           args=("--tls-verify=false", "--authfile", authfile, "--force"))
         self.assertEqual(result["references"][0]["blobs_present"], 2)
 
 
@@ -554,18 +331,17 @@ class Push(dt.TestCase):
 
     # --- referrers -----------------------------------------------------------------------------
 
-    def test_artifacts_about_the_image_go_with_it_through_the_tag_fallback(self):
-        """An artifact whose subject is the image (as the SBOMs will be), added to a copy of the
-        layout: docker-registry 2.8 has no referrers API, so it is listed in the index under
-        the tag sha256-<hex of the image's digest> (distribution-spec 1.1's fallback)."""
-        layout = self.shared / "with-artifact"
+    def layout_with_artifact(self, name):
+        """A copy of the static layout with an artifact whose subject is the image (as the
+        SBOMs will be); returns the layout and the artifact's descriptor."""
+        layout = self.shared / name
         shutil.copytree(self.static["layout"], layout)
         digest = self.static["result"]["digest"]
         index = json.loads((layout / "index.json").read_text())
         image = index["manifests"][0]
 
         def blob(data):
-            hexdigest = __import__("hashlib").sha256(data).hexdigest()
+            hexdigest = hashlib.sha256(data).hexdigest()
             (layout / "blobs" / "sha256" / hexdigest).write_bytes(data)
             return {"digest": f"sha256:{hexdigest}", "size": len(data)}
         document = b'{"spdxVersion": "SPDX-2.3"}'
@@ -583,9 +359,19 @@ class Push(dt.TestCase):
         index["manifests"].append({"mediaType": "application/vnd.oci.image.manifest.v1+json",
                                    "artifactType": "application/spdx+json", **listed})
         (layout / "index.json").write_text(json.dumps(index))
+        return layout, listed
 
+    def test_artifacts_about_the_image_go_with_it_through_the_tag_fallback(self):
+        """docker-registry 2.8 has no referrers API, so the artifact is listed in the index
+        under the tag sha256-<hex of the image's digest> (distribution-spec 1.1's fallback)."""
+        layout, listed = self.layout_with_artifact("with-artifact")
+        digest = self.static["result"]["digest"]
         reference = f"{self.plain.host}/team/referred:1"
+        # The image is there already, without the artifact: the tag names the image, but the
+        # push is not skipped, as the artifact is missing.
+        self.push(self.static["layout"], reference)
         pushed = self.push(layout, reference)["references"][0]
+        self.assertFalse(pushed["unchanged"])
         self.assertEqual((pushed["referrers"], pushed["referrers_api"]), (1, False))
         self.assertEqual(self.skopeo_digest(reference, "--tls-verify=false"), digest)
         fallback = subprocess.run(
@@ -595,13 +381,34 @@ class Push(dt.TestCase):
         entries = json.loads(fallback)["manifests"]
         self.assertEqual([e["digest"] for e in entries], [listed["digest"]])
         self.assertEqual(entries[0]["artifactType"], "application/spdx+json")
-        # Pushed again, it is listed once.
-        self.push(layout, reference)
+        # Pushed again (forced), it is listed once; not forced, nothing is sent.
+        self.push(layout, reference, args=("--force",))
+        self.assertTrue(self.push(layout, reference)["references"][0]["unchanged"])
         fallback = subprocess.run(
             ["skopeo", "inspect", "--raw", "--tls-verify=false",
              f"docker://{self.plain.host}/team/referred:sha256-{digest[7:]}"],
             capture_output=True, check=True, timeout=300).stdout
         self.assertEqual(len(json.loads(fallback)["manifests"]), 1)
+
+    def test_artifacts_go_through_the_referrers_api_where_the_registry_has_it(self):
+        """A registry with the referrers API answers the artifact's PUT with OCI-Subject
+        (played here by the proxy in front of docker-registry): then no fallback tag is
+        written, and the registry lists the artifact as a referrer of the image."""
+        layout, listed = self.layout_with_artifact("with-artifact-api")
+        digest = self.static["result"]["digest"]
+        with FaultProxy(self.plain.host, referrers=True) as proxy:
+            pushed = self.push(layout, f"{proxy.host}/team/referred-api:1")["references"][0]
+            with urllib.request.urlopen(
+                    f"http://{proxy.host}/v2/team/referred-api/referrers/{digest}",
+                    timeout=30) as response:
+                referrers = json.loads(response.read())["manifests"]
+        self.assertEqual((pushed["referrers"], pushed["referrers_api"]), (1, True))
+        self.assertEqual([(r["digest"], r["artifactType"]) for r in referrers],
+                         [(listed["digest"], "application/spdx+json")])
+        self.assertIsNone(self.tag_digest("team/referred-api", f"sha256-{digest[7:]}"))
+        self.assertEqual(self.tag_digest("team/referred-api", listed["digest"]),
+                         listed["digest"])
+        self.assertEqual(self.tag_digest("team/referred-api", "1"), digest)
 
     # --- faults, through a proxy of the tests' own ---------------------------------------------
 

@@ -335,7 +335,10 @@ PushResult push(const image::Layout& layout, const std::vector<image::Reference>
         reporter.info(fmt::format("pushing {} to {}", result.digest, pushed.reference));
         Repository repository(registry, name, options.registry);
         pushed.credentials = repository.credentials_used();
-        if (options.skip_unchanged && repository.manifest_digest(reference.tag) == result.digest) {
+        if (options.skip_unchanged && repository.manifest_digest(reference.tag) == result.digest &&
+            std::all_of(parts.referrers.begin(), parts.referrers.end(), [&](const auto& referrer) {
+                return repository.manifest_digest(referrer.blob.digest) == referrer.blob.digest;
+            })) {
             pushed.unchanged = true;
             pushed.tokens = repository.tokens_fetched();
             reporter.info(fmt::format("{} already names {}: nothing to push", pushed.reference,

@@ -14,9 +14,11 @@ namespace distill::registry {
 
 struct PushOptions {
     RegistryOptions registry;
-    /// Send nothing to a reference whose tag already names the image (the nightly build that
-    /// changed nothing).
-    bool skip_unchanged = false;
+    /// Send nothing to a reference whose tag already names the image and whose repository has
+    /// the image's referrers (the nightly build that changed nothing). A registry takes a
+    /// manifest only once what it names is there, and distill writes the tag last, so such a
+    /// tag names a complete image.
+    bool skip_unchanged = true;
     /// Where to remember which repository of a registry has which blob, so that a push to
     /// another repository mounts it instead of uploading it (empty: nothing remembered).
     std::filesystem::path state_dir;
