@@ -16,6 +16,7 @@
 #include <distill/core/fs.hpp>
 #include <distill/core/http.hpp>
 #include <distill/core/reporter.hpp>
+#include <distill/core/text.hpp>
 
 namespace distill::core {
 namespace {
@@ -31,16 +32,6 @@ constexpr std::chrono::milliseconds k_poll_interval{100};
 void curl_global_once() {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) {
-        text.remove_suffix(1);
-    }
-    return text;
 }
 
 bool same_name(std::string_view a, std::string_view b) {

@@ -107,6 +107,19 @@ std::string lowercase(std::string_view text) {
     return out;
 }
 
+std::string_view trim(std::string_view text) {
+    const auto space = [](char c) {
+        return std::isspace(static_cast<unsigned char>(c)) != 0;
+    };
+    while (!text.empty() && space(text.front())) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && space(text.back())) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
 std::string human_size(std::uint64_t bytes) {
     if (bytes < 1000) {
         return fmt::format("{} B", bytes);

@@ -42,4 +42,7 @@ namespace distill::core {
 /// `text` with ASCII letters lowercased.
 [[nodiscard]] std::string lowercase(std::string_view text);
 
+/// `text` without the whitespace (space, tab, CR, LF, VT, FF) at its ends.
+[[nodiscard]] std::string_view trim(std::string_view text);
+
 } // namespace distill::core

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <distill/core/text.hpp>
 #include <distill/distro/debian/control.hpp>
 
 namespace distill::distro::debian {
@@ -13,15 +14,6 @@ bool iequals(std::string_view a, std::string_view b) {
                return std::tolower(static_cast<unsigned char>(x)) ==
                       std::tolower(static_cast<unsigned char>(y));
            });
-}
-
-std::string_view trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    const auto last = text.find_last_not_of(" \t\r");
-    return text.substr(first, last - first + 1);
 }
 
 } // namespace
@@ -66,7 +58,7 @@ std::vector<Paragraph> parse_paragraphs(std::string_view text, std::string_view 
         pos = end == std::string_view::npos ? text.size() + 1 : end + 1;
         const auto line = raw.ends_with('\r') ? raw.substr(0, raw.size() - 1) : raw;
 
-        if (trim(line).empty()) {
+        if (core::trim(line).empty()) {
             if (in_paragraph) {
                 paragraphs.push_back(std::move(current));
                 current = Paragraph();
@@ -82,7 +74,7 @@ std::vector<Paragraph> parse_paragraphs(std::string_view text, std::string_view 
                 throw ControlError(
                     fmt::format("{}:{}: continuation line without a field", origin, line_number));
             }
-            current.continue_last(trim(line.substr(1)));
+            current.continue_last(core::trim(line.substr(1)));
             continue;
         }
         const auto colon = line.find(':');
@@ -96,7 +88,7 @@ std::vector<Paragraph> parse_paragraphs(std::string_view text, std::string_view 
             in_paragraph = true;
         }
         current.add(Field{std::string(line.substr(0, colon)),
-                          std::string(trim(line.substr(colon + 1))), line_number});
+                          std::string(core::trim(line.substr(colon + 1))), line_number});
     }
     if (in_paragraph) {
         paragraphs.push_back(std::move(current));
@@ -125,8 +117,8 @@ std::vector<std::string> split_lines(std::string_view value) {
     std::size_t pos = 0;
     while (pos <= value.size()) {
         const auto end = value.find('\n', pos);
-        const auto line =
-            trim(value.substr(pos, end == std::string_view::npos ? value.size() - pos : end - pos));
+        const auto line = core::trim(
+            value.substr(pos, end == std::string_view::npos ? value.size() - pos : end - pos));
         if (!line.empty()) {
             lines.emplace_back(line);
         }

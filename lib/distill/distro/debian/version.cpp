@@ -4,6 +4,7 @@
 #include <climits>
 #include <fmt/format.h>
 
+#include <distill/core/text.hpp>
 #include <distill/distro/debian/version.hpp>
 
 namespace distill::distro::debian {
@@ -45,16 +46,6 @@ Parts split(std::string_view text) {
     }
     parts.upstream = text;
     return parts;
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && is_space(text.front())) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && is_space(text.back())) {
-        text.remove_suffix(1);
-    }
-    return text;
 }
 
 /// A character's weight in dpkg's ordering of the non-digit runs: '~' before everything, even
@@ -139,7 +130,7 @@ std::optional<Version> Version::parse(std::string_view text, std::string* why) {
         }
         return std::nullopt;
     };
-    text = trim(text);
+    text = core::trim(text);
     if (text.empty()) {
         return fail("version string is empty");
     }
@@ -220,8 +211,8 @@ std::strong_ordering operator<=>(const Version& a, const Version& b) {
 }
 
 int compare_versions(std::string_view a, std::string_view b) {
-    const Parts pa = split(trim(a));
-    const Parts pb = split(trim(b));
+    const Parts pa = split(core::trim(a));
+    const Parts pb = split(core::trim(b));
     const auto ea = lenient_epoch(pa.epoch);
     const auto eb = lenient_epoch(pb.epoch);
     if (ea != eb) {
