@@ -28,8 +28,22 @@ struct BuildOptions {
     bool frozen = false;
     bool update = false;
     std::string lock;
+    bool no_sbom = false;
+    std::string sbom_dir;
     RegistryFlags registry;
 };
+
+nlohmann::json sboms_json(const pipeline::ArchImage& arch) {
+    nlohmann::json sboms = nlohmann::json::array();
+    for (const auto& sbom : arch.sboms) {
+        sboms.push_back({{"format", sbom.format},
+                         {"media_type", sbom.media_type},
+                         {"digest", sbom.artifact.digest},
+                         {"document", sbom.document.digest},
+                         {"size", sbom.document.size}});
+    }
+    return sboms;
+}
 
 nlohmann::json result_json(const pipeline::BuildResult& result) {
     nlohmann::json archs = nlohmann::json::array();
@@ -49,7 +63,8 @@ nlohmann::json result_json(const pipeline::BuildResult& result) {
                          {"packages", arch.packages},
                          {"files", arch.layer.files},
                          {"entries", arch.layer.entries},
-                         {"warnings", arch.warnings}});
+                         {"warnings", arch.warnings},
+                         {"sboms", sboms_json(arch)}});
     }
     const bool layout = result.format == pipeline::OutputFormat::layout;
     return {{"name", result.name},
@@ -92,6 +107,13 @@ void print_text(const pipeline::BuildResult& result) {
                layout ? "" : ", " + core::human_size(result.archive_size),
                result.media_type == image::k_index_media_type ? "image index" : "image manifest",
                result.digest);
+    for (const auto& arch : result.archs) {
+        for (const auto& sbom : arch.sboms) {
+            fmt::print("{} SBOM ({}): {}{}\n", sbom.format, arch.arch,
+                       core::human_size(sbom.document.size),
+                       layout ? fmt::format(", artifact {}", sbom.artifact.digest) : "");
+        }
+    }
     if (layout) {
         fmt::print("ref name {} (oci:{}:{})\n", result.ref_name, output, result.ref_name);
     } else {
@@ -157,6 +179,14 @@ void add_build_command(CLI::App& app, const GlobalOptions& globals, int& exit_co
         ->excludes(command->get_option("--frozen"));
     command->add_option("--lock", options->lock,
                         "The lockfile (default: beside the manifest, NAME.lock for NAME.yaml)");
+    command->add_option("--sbom-dir", options->sbom_dir,
+                        "Also write each image's SBOMs here: NAME-ARCH.spdx.json (SPDX 2.3) and "
+                        "NAME-ARCH.cdx.json (CycloneDX 1.6)");
+    command
+        ->add_flag("--no-sbom", options->no_sbom,
+                   "Write no SBOM (by default a layout holds each image's SPDX and CycloneDX "
+                   "documents as artifacts whose subject is the image)")
+        ->excludes("--sbom-dir");
     command
         ->add_option("--push", options->registry.push,
                      "Push the image to this reference once built (repeatable); a reference "
@@ -185,6 +215,12 @@ script, and writes one image per architecture with a single layer:
   - Reproducible: paths sorted, owners numeric, every time stamp the epoch
     (SOURCE_DATE_EPOCH, else the newest package's build date): the same manifest
     and package versions give the same digest on any machine.
+  - Explained: each image gets an SPDX 2.3 and a CycloneDX 1.6 SBOM: the
+    operating system, every package (source, maintainer, licence, URL, checksum,
+    purl) and every file with its hashes and the package that shipped it, or what
+    distill generated it for. A layout holds them as artifacts whose subject is the
+    image (so `distill push` takes them along, and `oci:DIR` needs its :TAG);
+    `distill sbom` and `distill inspect` read them; --sbom-dir writes them as files.
   - Locked: the first build writes NAME.lock beside NAME.yaml with every package's
     exact version, URL and SHA-256; later builds take the packages from it while
     the manifest is unchanged, once signed indexes give exactly its packages (an
@@ -216,7 +252,7 @@ the image, a device node, or a hard link out of itself stops the build (exit cod
 Examples:
   distill build manifests/java17.yaml
   distill build --update --json manifests/java17.yaml    (nightly: new versions, if any)
-  podman run --rm oci:out/java17 -version
+  podman run --rm oci:out/java17:latest -version
   distill build --format docker-archive --tag localhost/team/java17:1 manifests/java17.yaml
   docker load -i out/java17.tar && docker run --rm localhost/team/java17:1 -version
   distill build --json --compression zstd -o /tmp/py manifests/python3.yaml)");
@@ -242,6 +278,8 @@ Examples:
                              : options->update ? pipeline::LockMode::update
                                                : pipeline::LockMode::automatic;
         settings.lock.path = options->lock;
+        settings.sbom = !options->no_sbom;
+        settings.sbom_dir = options->sbom_dir;
         const auto result = pipeline::build(session, loaded, settings);
         std::optional<registry::PushResult> pushed;
         if (!push_to.empty()) {

@@ -106,6 +106,8 @@ int run(int argc, char** argv) {
     add_diff_command(app, globals, exit_code);
     add_verify_command(app, globals, exit_code);
     add_push_command(app, globals, exit_code);
+    add_inspect_command(app, globals, exit_code);
+    add_sbom_command(app, globals, exit_code);
 
     // A first Ctrl-C (or SIGTERM) asks the running step to stop: the build unwinds, removes
     // what it staged and leaves the previous output as it was. A second one ends the process.

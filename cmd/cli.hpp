@@ -15,6 +15,7 @@
 #include <distill/pipeline/session.hpp>
 #include <distill/registry/push.hpp>
 #include <distill/resolve/resolve.hpp>
+#include <distill/sbom/stored.hpp>
 
 namespace distill::cli {
 
@@ -102,6 +103,17 @@ void print_push(const registry::PushResult& result);
 
 /// The `push` subcommand.
 void add_push_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);
+
+/// The SBOMs of `media_type` a layout holds for `arch` (any when empty): exactly one, or an
+/// Error that names the layout's architectures.
+[[nodiscard]] std::vector<sbom::StoredSbom>
+sboms_for_arch(const image::Layout& layout, const std::string& arch, std::string_view media_type);
+
+/// The `sbom` subcommand.
+void add_sbom_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);
+
+/// The `inspect` subcommand.
+void add_inspect_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);
 
 /// The `verify` subcommand.
 void add_verify_command(CLI::App& app, const GlobalOptions& globals, int& exit_code);

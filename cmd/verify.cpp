@@ -44,6 +44,7 @@ Example:
         pipeline::Session session(session_options(globals, 0, source_date_epoch()), reporter);
         pipeline::BuildSettings settings;
         settings.lock.path = options->lock;
+        settings.sbom = false; // the digest is the image's: its SBOMs are not part of it
         const auto result =
             pipeline::verify(session, options->layout, loaded, settings, diff::first_difference);
         if (options->json) {

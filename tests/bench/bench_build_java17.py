@@ -3,7 +3,9 @@
 
 Both start with every package already downloaded: distill from its cache (and its lock, as every
 build after the first), mmdebstrap from an apt archive directory synced into its chroot. Runs alternate between the two; the figures are
-medians. distill's peak RSS is the largest of its runs. Targets: at most 0.2x mmdebstrap's time,
+medians. A third series builds the same without SBOMs (--no-sbom): the difference is what the
+SBOMs cost. distill's peak RSS is the largest of its runs. Targets: at most 0.2x mmdebstrap's time,
+SBOMs adding at most 10% to the build,
 and a peak RSS within 10% of the 54 MB measured once a build from the lock resolved again from
 the signed indexes to check the lock (the solver's pool of Debian's main index is the peak; it
 was 37 MB when the lock was taken on trust), so that a refactoring that copies package data
@@ -29,6 +31,7 @@ RUNS = int(os.environ.get("DISTILL_BENCH_RUNS", "3"))
 MAX_RATIO = 0.2
 BASELINE_RSS_MB = 54
 MAX_RSS_MB = BASELINE_RSS_MB * 1.10
+MAX_SBOM_SHARE = 0.10
 
 
 def timed(command, **kwargs):
@@ -87,7 +90,7 @@ def main():
                "bookworm", str(work / "rootfs.tar"), *target])
         mm_packages = len(list(archives.glob("*.deb")))
 
-        distill_times, mm_times, rss = [], [], []
+        distill_times, mm_times, rss, plain_times = [], [], [], []
         result = None
         for _ in range(RUNS):
             seconds, peak, out = timed([*distill, "build", *lock, "--json", "-o",
@@ -95,6 +98,11 @@ def main():
             distill_times.append(seconds)
             rss.append(peak)
             result = json.loads(out)
+            # The same build without its SBOMs: what they add.
+            seconds, peak, _ = timed([*distill, "build", *lock, "--no-sbom", "-o",
+                                      str(work / "plain"), str(manifest)])
+            plain_times.append(seconds)
+            rss.append(peak)
             seconds, _, _ = timed([*mm_base, "bookworm", str(work / "rootfs.tar"), *target])
             mm_times.append(seconds)
 
@@ -109,6 +117,12 @@ def main():
         print(f"  mmdebstrap extract    median {theirs:6.2f} s  (runs: "
               f"{', '.join(f'{t:.2f}' for t in mm_times)})")
         print(f"  ratio of medians      {ratio:.2f}x  (target <= {MAX_RATIO}x)")
+        plain = statistics.median(plain_times)
+        sboms = ", ".join(f"{s['format']} {s['size'] / 1e6:.2f} MB" for s in arch["sboms"])
+        added = (ours - plain) / plain
+        print(f"  distill --no-sbom     median {plain:6.2f} s  (runs: "
+              f"{', '.join(f'{t:.2f}' for t in plain_times)}): the SBOMs ({sboms}) add "
+              f"{ours - plain:+.2f} s, {added:+.1%} (target <= {MAX_SBOM_SHARE:.0%})")
         print(f"  distill image: {arch['packages']} packages, {arch['files']} files, "
               f"{arch['size'] / 1e6:.1f} MB compressed layer+config+manifest, "
               f"{arch['uncompressed_size'] / 1e6:.1f} MB of files")
@@ -117,6 +131,8 @@ def main():
         failures = []
         if ratio > MAX_RATIO:
             failures.append(f"ratio {ratio:.2f} above {MAX_RATIO}")
+        if added > MAX_SBOM_SHARE:
+            failures.append(f"SBOMs add {added:.1%}, above {MAX_SBOM_SHARE:.0%}")
         if max(rss) > MAX_RSS_MB:
             failures.append(f"peak RSS {max(rss):.1f} MB above {MAX_RSS_MB:.1f} MB")
         if failures:

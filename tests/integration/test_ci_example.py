@@ -80,7 +80,10 @@ class CiExample(dt.TestCase):
             _, summary = self.night()
             first = self.published_digest()
             self.assertIn(f"pushed `{first}`", summary)
-            self.assertEqual(self.sent(), (2, 2))  # layer and config; by digest, then the tag
+            # Blobs: the layer, the config, the two SBOMs and their artifacts' empty config.
+            # Manifests: the image's by digest, the two SBOM artifacts and the referrers tag
+            # that lists them (updated once for each), then the tag.
+            self.assertEqual(self.sent(), (5, 6))
             self.assertEqual(len(self.commits()), 2)
             self.assertIn(f"nightly: hello {first}", self.commits()[0])
 
@@ -89,7 +92,7 @@ class CiExample(dt.TestCase):
             self.assertIn("unchanged", summary)
             self.assertIn(f"already name `{first}`", summary)
             self.assertEqual(self.published_digest(), first)
-            self.assertEqual(self.sent(), (2, 2))
+            self.assertEqual(self.sent(), (5, 6))
             self.assertEqual(len(self.commits()), 2)
 
             # Night 3: a security update: published, with its CVEs in the summary and the commit.
@@ -99,7 +102,7 @@ class CiExample(dt.TestCase):
         third = self.published_digest()
         self.assertNotEqual(third, first)
         self.assertIn(f"pushed `{third}`", summary)
-        self.assertEqual(self.sent(), (4, 4))
+        self.assertEqual(self.sent(), (9, 12))
         self.assertIn("libhello1 1.0-1 \u2192 1.0-2: CVE-2099-0001, CVE-2099-0002", summary)
         self.assertEqual(len(self.commits()), 3)
         self.assertIn("CVE-2099-0001", self.commits()[0])

@@ -4,7 +4,6 @@ A test script exits 125 to report itself skipped (ctest's SKIP_RETURN_CODE); in 
 nothing may be skipped, so what would be a skip there is a failure instead.
 """
 
-import contextlib
 import functools
 import gzip
 import hashlib
@@ -13,6 +12,7 @@ import io
 import json
 import lzma
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +22,7 @@ import threading
 import time
 import unittest
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 SKIP = 125
@@ -662,3 +662,188 @@ def layer_members(layer_bytes):
             content = archive.extractfile(member).read() if member.isreg() else None
             members.append((member, content))
     return members, data
+
+
+# --- SBOMs ---------------------------------------------------------------------------------
+
+SPDX_MEDIA_TYPE = "application/spdx+json"
+CYCLONEDX_MEDIA_TYPE = "application/vnd.cyclonedx+json"
+
+
+class SbomSchemas:
+    """The official SPDX 2.3 and CycloneDX 1.6 JSON schemas of ../shared/testdata/sbom (with the
+    two schemas CycloneDX references), with python3-jsonschema; nothing is ever fetched."""
+
+    def __init__(self):
+        try:
+            import jsonschema  # Debian's python3-jsonschema, installed by .ci/test
+        except ImportError:
+            skip_or_fail("needs python3-jsonschema (installed by .ci/test)")
+        self.jsonschema = jsonschema
+        directory = testdata("sbom")
+        self.store = {}
+        self.schemas = {}
+        for name in ("spdx-2.3.schema.json", "bom-1.6.SNAPSHOT.schema.json",
+                     "spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json"):
+            schema = json.loads((directory / name).read_text())
+            self.schemas[name] = schema
+            for key in (name, schema.get("$id", name)):
+                self.store[key] = schema
+        # The licence identifiers SPDX knows (CycloneDX's copy of the list).
+        self.license_ids = set(self.schemas["spdx.SNAPSHOT.schema.json"]["enum"])
+
+    def _validate(self, name, document):
+        schema = self.schemas[name]
+        by_name = lambda url: self.schemas[url.rstrip("/").rsplit("/", 1)[-1]]  # noqa: E731
+        resolver = self.jsonschema.RefResolver(schema.get("$id", name), schema, store=self.store,
+                                               handlers={"https": by_name, "http": by_name})
+        validator = self.jsonschema.validators.validator_for(schema)
+        validator(schema, resolver=resolver).validate(document)
+
+    def check_spdx(self, document):
+        self._validate("spdx-2.3.schema.json", document)
+
+    def check_cyclonedx(self, document):
+        self._validate("bom-1.6.SNAPSHOT.schema.json", document)
+
+    def check_expression(self, expression):
+        """Raises AssertionError unless `expression` is NOASSERTION or made of SPDX licence and
+        exception identifiers with AND, OR, WITH and parentheses."""
+        if expression == "NOASSERTION":
+            return
+        for token in expression.replace("(", " ").replace(")", " ").split():
+            if token not in ("AND", "OR", "WITH") and token not in self.license_ids:
+                raise AssertionError(f"`{token}` of `{expression}` is no SPDX identifier")
+
+
+PURL = re.compile(r"^pkg:(?P<type>[a-z][a-z0-9.+-]*)/(?P<namespace>[^@?#]+)/(?P<name>[^/@?#]+)"
+                  r"@(?P<version>[^?#]+)(\?(?P<qualifiers>[^#]*))?$")
+
+
+def parse_purl(purl):
+    """A package URL's parts, as the purl specification reads them (percent-decoded), or
+    AssertionError."""
+    import urllib.parse
+    match = PURL.match(purl)
+    if not match:
+        raise AssertionError(f"`{purl}` is not a package URL")
+    qualifiers = {}
+    for pair in (match["qualifiers"] or "").split("&"):
+        if pair:
+            key, _, value = pair.partition("=")
+            if not re.fullmatch(r"[a-z][a-z0-9.\-_]*", key) or key in qualifiers:
+                raise AssertionError(f"`{purl}`: bad qualifier `{key}`")
+            qualifiers[key] = urllib.parse.unquote(value)
+    return {"type": match["type"], "namespace": urllib.parse.unquote(match["namespace"]),
+            "name": urllib.parse.unquote(match["name"]),
+            "version": urllib.parse.unquote(match["version"]), "qualifiers": qualifiers}
+
+
+def layout_sboms(layout):
+    """The SBOMs an OCI layout holds: {(image manifest digest, media type): document}, each
+    read through its artifact manifest, whose subject must be an image of the layout."""
+    layout = Path(layout)
+    index = json.loads((layout / "index.json").read_text())
+
+    def blob(digest):
+        data = (layout / "blobs" / "sha256" / digest.split(":", 1)[1]).read_bytes()
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            raise AssertionError(f"{layout}: blob {digest} does not match its digest")
+        return data
+
+    images = set()
+    top = index["manifests"][0]
+    if top["mediaType"] == "application/vnd.oci.image.index.v1+json":
+        images = {m["digest"] for m in json.loads(blob(top["digest"]))["manifests"]}
+    else:
+        images = {top["digest"]}
+    found = {}
+    for entry in index["manifests"][1:]:
+        artifact = json.loads(blob(entry["digest"]))
+        if artifact.get("artifactType") != entry.get("artifactType"):
+            raise AssertionError(f"{entry['digest']}: artifactType differs from index.json's")
+        if artifact["subject"]["digest"] not in images:
+            raise AssertionError(f"{entry['digest']}: subject is not an image of the layout")
+        blob(artifact["config"]["digest"])  # present, and what it says it is
+        document = json.loads(blob(artifact["layers"][0]["digest"]))
+        found[(artifact["subject"]["digest"], artifact["artifactType"])] = document
+    return found
+
+
+def layer_paths(layer_bytes):
+    """{"/path": (tarinfo, content)} of a layer, without the root."""
+    members, _ = layer_members(layer_bytes)
+    out = {}
+    for member, content in members:
+        path = "/" + member.name.removeprefix("./").lstrip("/").rstrip("/")
+        if path != "/":
+            out[path] = (member, content)
+    return out
+
+
+def check_sboms(test, layout, schemas, database_packages, plan_packages=None):
+    """The checks every image's SBOMs must pass, for a single-architecture layout: both
+    validate against their schemas; the packages of SPDX = those of CycloneDX = the image's
+    package database (`database_packages`, names) = the plan (names, when given); SPDX lists
+    each regular file of the layer once with its SHA-1 and SHA-256, CycloneDX each file and
+    symlink; every purl parses and carries distro=; every licence is an SPDX expression.
+    Returns (spdx, cyclonedx)."""
+    manifest, _, layer = image_files(layout)
+    digest = "sha256:" + hashlib.sha256(
+        (Path(layout) / "blobs" / "sha256" /
+         json.loads((Path(layout) / "index.json").read_text())["manifests"][0]["digest"]
+         .split(":", 1)[1]).read_bytes()).hexdigest()
+    sboms = layout_sboms(layout)
+    spdx = sboms[(digest, SPDX_MEDIA_TYPE)]
+    cyclonedx = sboms[(digest, CYCLONEDX_MEDIA_TYPE)]
+    schemas.check_spdx(spdx)
+    schemas.check_cyclonedx(cyclonedx)
+
+    spdx_packages = {p["name"] for p in spdx["packages"]
+                     if p["SPDXID"] not in ("SPDXRef-Image", "SPDXRef-OperatingSystem")}
+    cdx_packages = {c["name"] for c in cyclonedx["components"] if c["type"] == "library"}
+    test.assertEqual(spdx_packages, cdx_packages)
+    test.assertEqual(spdx_packages, set(database_packages))
+    if plan_packages is not None:
+        test.assertEqual(spdx_packages, set(plan_packages))
+
+    paths = layer_paths(layer)
+    files = {p: content for p, (member, content) in paths.items() if member.isreg()}
+    links = {p: member for p, (member, content) in paths.items() if member.islnk()}
+    symlinks = {p for p, (member, _) in paths.items() if member.issym()}
+    spdx_files = {}
+    for item in spdx["files"]:
+        path = item["fileName"][1:]
+        test.assertNotIn(path, spdx_files, f"{path} listed twice")
+        spdx_files[path] = {c["algorithm"]: c["checksumValue"] for c in item["checksums"]}
+    test.assertEqual(set(spdx_files), set(files) | set(links))
+    for path, content in files.items():
+        test.assertEqual(spdx_files[path]["SHA256"], hashlib.sha256(content).hexdigest(), path)
+        test.assertEqual(spdx_files[path]["SHA1"], hashlib.sha1(content).hexdigest(), path)
+    cdx_files = [c["name"] for c in cyclonedx["components"] if c["type"] == "file"]
+    test.assertEqual(len(cdx_files), len(set(cdx_files)))
+    test.assertEqual(set(cdx_files), set(files) | set(links) | symlinks)
+
+    for package in spdx["packages"]:
+        schemas.check_expression(package.get("licenseDeclared", "NOASSERTION"))
+        for ref in package.get("externalRefs", []):
+            if ref["referenceType"] == "purl" and package["SPDXID"] != "SPDXRef-Image":
+                parsed = parse_purl(ref["referenceLocator"])
+                test.assertIn("distro", parsed["qualifiers"], ref["referenceLocator"])
+                test.assertEqual(parsed["name"], package["name"])
+                test.assertEqual(parsed["version"], package["versionInfo"])
+    for component in cyclonedx["components"]:
+        if component["type"] == "library":
+            test.assertIn("distro", parse_purl(component["purl"])["qualifiers"])
+    return spdx, cyclonedx
+
+
+def dpkg_status_packages(text):
+    """The package names of a dpkg status file whose Status is `install ok installed`."""
+    names = []
+    for stanza in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in stanza.splitlines()
+                      if ": " in line and not line.startswith(" "))
+        if fields.get("Status") == "install ok installed":
+            names.append(fields["Package"])
+    return names

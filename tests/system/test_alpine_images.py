@@ -105,7 +105,8 @@ class AlpineImages(dt.TestCase):
         return out
 
     def podman(self, layout, *args, entrypoint=None, check=True):
-        return dt.podman_run(self.conf, f"oci:{layout}", *args, entrypoint=entrypoint,
+        return dt.podman_run(self.conf, f"oci:{layout}:{self.ref_name(layout)}", *args,
+                             entrypoint=entrypoint,
                              check=check)
 
     def unpack(self, layout):
@@ -245,6 +246,27 @@ class AlpineImages(dt.TestCase):
                     self.assertTrue(re.fullmatch(r"\S+", record["o"][0]), name)
                 print(f"{stock}: {len(installed)} packages in apk's database: "
                       f"{', '.join(sorted(installed))}")
+
+    def test_sboms_describe_the_images(self):
+        """Both SBOMs of each stock image against their schemas, the plan, apk's database and
+        the layer (dt.check_sboms); purls are pkg:apk/alpine with the release."""
+        schemas = dt.SbomSchemas()
+        for stock, layout in sorted(self.images.items()):
+            with self.subTest(stock):
+                paths = dt.layer_paths(dt.image_files(layout)[2])
+                installed = installed_records(paths["/lib/apk/db/installed"][1].decode())
+                spdx, cyclonedx = dt.check_sboms(
+                    self, layout, schemas, list(installed),
+                    [p["name"] for p in self.plans[stock]["packages"]])
+                purls = [dt.parse_purl(c["purl"]) for c in cyclonedx["components"]
+                         if c["type"] == "library"]
+                self.assertEqual({(p["type"], p["namespace"]) for p in purls},
+                                 {("apk", "alpine")})
+                self.assertTrue(all(p["qualifiers"]["distro"].startswith("alpine-3.19")
+                                    for p in purls))
+                musl = next(p for p in spdx["packages"] if p["name"] == "musl")
+                self.assertEqual(musl["licenseDeclared"], "MIT")
+                print(f"{stock}: SBOMs of {len(purls)} packages, {len(spdx['files'])} files")
 
 
 if __name__ == "__main__":

@@ -82,8 +82,10 @@ class Push(dt.TestCase):
             "config:\n"
             "  entrypoint: [/usr/local/bin/hello]\n" + config)
         layout = cls.shared / name
-        result = dt.run(["--cache-dir", cls.cache, "build", "--json", "-o", layout, manifest],
-                        check=0)
+        # Without SBOMs: these images are about how blobs and manifests travel; the java17
+        # test pushes SBOMs too.
+        result = dt.run(["--cache-dir", cls.cache, "build", "--json", "--no-sbom", "-o", layout,
+                         manifest], check=0)
         return {"manifest": manifest, "layout": layout, "result": json.loads(result.stdout)}
 
     def push(self, layout, *references, args=(), check=0, env=None):
@@ -183,12 +185,24 @@ class Push(dt.TestCase):
         self.assertEqual(built["push"]["digest"], digest)
         pushed = built["push"]["references"][0]
         self.assertFalse(pushed["unchanged"])
-        # Two layers and two configs, each uploaded once; the two manifests and the index by
-        # digest, then the index under its tag.
-        self.assertEqual((pushed["blobs_uploaded"], pushed["blobs_present"]), (4, 0))
-        self.assertEqual(registry.requests("POST", "/team/java17/blobs/uploads/"), 4)
+        # Two layers and two configs, and the four SBOMs (SPDX and CycloneDX for each arch) with
+        # the artifacts' empty config, each uploaded once; the two manifests and the index by
+        # digest, the index under its tag last; the SBOM artifacts as referrers of each arch's
+        # manifest, through the tag fallback (docker-registry 2.8 has no referrers API).
+        self.assertEqual((pushed["blobs_uploaded"], pushed["blobs_present"]), (9, 0))
+        self.assertEqual(registry.requests("POST", "/team/java17/blobs/uploads/"), 9)
         self.assertEqual(pushed["manifests"], 4)
-        self.assertEqual(registry.requests("PUT", "/team/java17/manifests/"), 4)
+        self.assertEqual((pushed["referrers"], pushed["referrers_api"]), (4, False))
+        for arch in built["archs"]:
+            fallback = json.loads(subprocess.run(
+                ["skopeo", "inspect", "--raw", "--tls-verify=false",
+                 f"docker://{registry.host}/team/java17:sha256-{arch['digest'][7:]}"],
+                capture_output=True, check=True, timeout=300).stdout)
+            self.assertEqual(sorted(m["artifactType"] for m in fallback["manifests"]),
+                             ["application/spdx+json", "application/vnd.cyclonedx+json"])
+            self.assertEqual(sorted(m["digest"] for m in fallback["manifests"]),
+                             sorted(s["digest"] for s in arch["sboms"]))
+        puts = registry.requests("PUT", "/team/java17/manifests/")
 
         raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
                               f"docker://{reference}"],
@@ -204,10 +218,10 @@ class Push(dt.TestCase):
         # the registry sees no upload request.
         again = self.push(self.shared / "java17", reference)["references"][0]
         self.assertTrue(again["unchanged"])
-        self.assertEqual(registry.requests("PUT", "/team/java17/manifests/"), 4)
+        self.assertEqual(registry.requests("PUT", "/team/java17/manifests/"), puts)
         again = self.push(self.shared / "java17", reference, args=("--force",))["references"][0]
-        self.assertEqual((again["blobs_uploaded"], again["blobs_present"]), (0, 4))
-        self.assertEqual(registry.requests("POST", "/team/java17/blobs/uploads/"), 4)
+        self.assertEqual((again["blobs_uploaded"], again["blobs_present"]), (0, 9))
+        self.assertEqual(registry.requests("POST", "/team/java17/blobs/uploads/"), 9)
 
         # skopeo copies it out with every digest kept, and back into another repository.
         copy = self.shared / "java17-copied"

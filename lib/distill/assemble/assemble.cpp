@@ -27,7 +27,14 @@ void add_accounts(Tree& tree, const manifest::Manifest& manifest, Summary& summa
     std::string passwd;
     std::string group;
     std::vector<std::uint32_t> groups;
-    for (const auto& account : accounts_for(manifest)) {
+    const auto accounts = accounts_for(manifest);
+    std::vector<std::string> names;
+    for (const auto& account : accounts) {
+        names.push_back(fmt::format("{} ({})", account.name, account.uid));
+    }
+    const Tree::Explaining why(tree,
+                               fmt::format("the image's accounts: {}", fmt::join(names, ", ")));
+    for (const auto& account : accounts) {
         const auto gid = account.gid.value_or(account.uid);
         passwd += fmt::format("{}:x:{}:{}:{}:{}:{}\n", account.name, account.uid, gid, account.name,
                               account.home, account.shell);
@@ -50,15 +57,24 @@ void add_system_files(Tree& tree, const manifest::Manifest& manifest,
     // A base package ships /etc/os-release (a link to /usr/lib/os-release); without it, say
     // what the image is built from, so that scanners can tell.
     if (tree.find("etc/os-release") == nullptr && tree.find("usr/lib/os-release") == nullptr) {
+        const Tree::Explaining why(
+            tree, "what the image is built from, for scanners: no package ships os-release");
         tree.put_file("etc/os-release", distro.os_release(manifest));
     }
     for (const auto& [path, content] : distro.release_files(manifest)) {
         if (tree.find(path) == nullptr) {
+            const Tree::Explaining why(
+                tree, "the release the image is built from, for scanners: no package ships it");
             tree.put_file(path, content);
         }
     }
-    tree.put_directory("tmp", 01777);
+    {
+        const Tree::Explaining why(tree, "the temporary directory, writable by all (sticky)");
+        tree.put_directory("tmp", 01777);
+    }
     if (tree.find("etc/nsswitch.conf") == nullptr) {
+        const Tree::Explaining why(
+            tree, "where the C library looks names up: local files, then DNS for hosts");
         tree.put_file("etc/nsswitch.conf", "passwd:         files\n"
                                            "group:          files\n"
                                            "shadow:         files\n"
@@ -72,6 +88,8 @@ void add_system_files(Tree& tree, const manifest::Manifest& manifest,
     // tzdata's maintainer script points /etc/localtime at the configured zone; an image runs
     // in UTC unless TZ says otherwise.
     if (tree.find("usr/share/zoneinfo/Etc/UTC") != nullptr) {
+        const Tree::Explaining why(
+            tree, "the time zone, UTC, as tzdata's maintainer script would set it");
         tree.put_symlink("etc/localtime", "/usr/share/zoneinfo/Etc/UTC");
         tree.put_file("etc/timezone", "Etc/UTC\n");
     }
@@ -101,6 +119,10 @@ void add_openssl_directory(Tree& tree, const distro::Distro& distro) {
         ssl != nullptr && ssl->type != EntryType::directory) {
         return;
     }
+    const Tree::Explaining why(
+        tree, fmt::format("where OpenSSL looks for CA certificates (/{}), as the openssl "
+                          "package (left out) links it",
+                          directory));
     tree.put_symlink(directory + "/certs", "/etc/ssl/certs");
     tree.put_symlink(directory + "/cert.pem", fmt::format("/{}", k_bundle));
 }
@@ -171,6 +193,13 @@ void add_certificates(Tree& tree, const manifest::Manifest& manifest, const dist
         }
     }
     const auto debian_files = files.size();
+    // Which packages the certificates come from, for what is made of them.
+    std::set<std::string> from;
+    for (const auto& file : files) {
+        if (const auto* entry = tree.find(file.path.substr(1))) {
+            from.insert(entry->origin);
+        }
+    }
     auto local = local_certificates(manifest, link_names);
     files.insert(files.end(), local.begin(), local.end());
 
@@ -182,6 +211,7 @@ void add_certificates(Tree& tree, const manifest::Manifest& manifest, const dist
             shipped != nullptr && shipped->type == EntryType::file) {
             certificates = read_pem_certificates(tree.read(std::string(k_bundle)),
                                                  fmt::format("/{}", k_bundle));
+            from.insert(shipped->origin);
         }
     }
     for (const auto& file : files) {
@@ -194,10 +224,21 @@ void add_certificates(Tree& tree, const manifest::Manifest& manifest, const dist
             break;
         }
     }
+    if (!local.empty()) {
+        from.insert("the manifest's certificates");
+    }
+    const auto sources = fmt::format("{}", fmt::join(from, ", "));
     if (!files.empty()) {
+        const Tree::Explaining why(
+            tree, fmt::format("the CA bundle and its lookup links, from the CA certificates of "
+                              "{}, as update-ca-certificates would make them",
+                              sources));
         tree.put_file(std::string(k_bundle), pem_bundle(certificates));
         summary.ca_certificates = certificates.size();
         for (std::size_t i = debian_files; i < files.size(); ++i) {
+            const Tree::Explaining mine(
+                tree, "a certificate the manifest adds, where update-ca-certificates takes local "
+                      "ones");
             tree.put_file(files[i].path.substr(1), pem_bundle(files[i].certificates), 0644, 0, 0,
                           unpack::k_manifest_files);
         }
@@ -216,6 +257,10 @@ void add_certificates(Tree& tree, const manifest::Manifest& manifest, const dist
     }
     // The JVM's lib/security/cacerts links here; ca-certificates-java would have built it.
     if (has_jvm) {
+        const Tree::Explaining why(
+            tree, fmt::format("the Java truststore, from the CA certificates of {}, as "
+                              "ca-certificates-java would build it",
+                              sources));
         tree.put_file("etc/ssl/certs/java/cacerts", java_keystore(certificates, epoch));
         summary.java_truststore = true;
     }
@@ -272,6 +317,9 @@ Summary assemble(unpack::Tree& tree, const manifest::Manifest& manifest, std::in
     for (const auto& [path, content] : distro.package_manager_files(manifest)) {
         if (const auto* shipped = tree.find(path);
             shipped == nullptr || shipped->origin == unpack::k_generated) {
+            const Tree::Explaining why(
+                tree, "the package manager's configuration: the manifest's repositories and the "
+                      "keys that sign them");
             tree.put_file(path, content);
         }
     }

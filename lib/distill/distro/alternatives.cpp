@@ -27,6 +27,10 @@ std::vector<std::string> add_alternatives(unpack::Tree& tree,
         if (tree.find(link) != nullptr) {
             continue; // a package ships the command itself
         }
+        const unpack::Tree::Explaining why(
+            tree, fmt::format("the alternatives link of {} to {}, as update-alternatives would "
+                              "make it",
+                              name, target));
         tree.put_symlink("etc/alternatives/" + name, target);
         tree.put_symlink(link, "/etc/alternatives/" + name);
         made.push_back(fmt::format("/{} -> {}", link, target));

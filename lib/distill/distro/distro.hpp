@@ -12,6 +12,7 @@
 #include <distill/manifest/manifest.hpp>
 #include <distill/package/record.hpp>
 #include <distill/resolve/solv/loader.hpp>
+#include <distill/sbom/facts.hpp>
 #include <distill/sources/sources.hpp>
 #include <distill/unpack/package.hpp>
 #include <distill/unpack/unpack.hpp>
@@ -171,6 +172,14 @@ public:
     /// Writes the package database scanners read, listing exactly the packages and the files
     /// of the tree; returns the number of packages.
     virtual std::size_t write_package_database(unpack::Tree& tree) const = 0;
+
+    // --- bill of materials ------------------------------------------------------------------
+
+    /// What an SBOM says of a package of the image beyond its record, read from the package's
+    /// own metadata (`record.contents`) and, where the distro keeps it there, its copyright file
+    /// in `tree` (of the packages the tree holds).
+    [[nodiscard]] virtual sbom::PackageFacts package_facts(const package::Record& record,
+                                                           const unpack::Tree& tree) const = 0;
 
     // --- diff -----------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 #include <exception>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -95,6 +96,15 @@ public:
         }
         check(archive_write_close(writer), "finishing the layer");
         m_out.compressor->finish();
+        // A hard link written as a link has its file's bytes.
+        for (const auto& [path, entry] : m_tree.entries()) {
+            if (entry.type == unpack::EntryType::hardlink && !m_sha1.contains(path)) {
+                if (const auto found = m_sha1.find(entry.link); found != m_sha1.end()) {
+                    m_sha1.emplace(path, found->second);
+                }
+            }
+        }
+        layer.sha1 = std::move(m_sha1);
 
         layer.tar_size = m_out.tar_size;
         layer.diff_id = "sha256:" + m_out.tar_hash.hex_digest();
@@ -161,8 +171,10 @@ private:
 
     void write_data(const std::string& path, const unpack::Entry& entry) {
         core::Hasher hasher;
+        core::Hasher sha1(core::HashAlgorithm::sha1);
         const auto deliver = [&](std::span<const std::byte> bytes) {
             hasher.update(bytes);
+            sha1.update(bytes);
             const auto written = archive_write_data(m_writer.get(), bytes.data(), bytes.size());
             if (written < 0 || static_cast<std::size_t>(written) != bytes.size()) {
                 check(ARCHIVE_FATAL, fmt::format("writing `/{}`", path));
@@ -215,6 +227,7 @@ private:
             }
             throw VerificationError(message);
         }
+        m_sha1.emplace(path, sha1.hex_digest());
     }
 
     const unpack::Tree& m_tree;
@@ -226,6 +239,7 @@ private:
     std::vector<std::optional<core::Fd>> m_packs;
     std::vector<std::byte> m_buffer;
     std::set<std::string> m_written_files;
+    std::map<std::string, std::string> m_sha1;
 };
 
 } // namespace

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include <distill/core/reporter.hpp>
@@ -24,6 +25,9 @@ struct Layer {
     std::uint64_t tar_size = 0;
     std::uint64_t entries = 0;
     std::uint64_t files = 0;
+    /// The SHA-1 (hex) of each file's bytes, by path (regular files and hard links): SPDX's
+    /// required file checksum, computed while the bytes stream into the layer.
+    std::map<std::string, std::string> sha1;
 };
 
 /// How to write the layer.

@@ -242,6 +242,10 @@ std::string blob_name(const Descriptor& blob) {
 
 } // namespace
 
+ListedDescriptor read_descriptor(const nlohmann::json& value, const std::string& where) {
+    return parse_descriptor(value, where);
+}
+
 /// Where a layout's files are read from.
 struct Layout::Source {
     virtual ~Source() = default;

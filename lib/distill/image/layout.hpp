@@ -42,6 +42,11 @@ struct LayoutImage {
     std::vector<Descriptor> layers;
 };
 
+/// A descriptor in a layout's document (mediaType, a sha256 digest, size, and annotations
+/// and platform where given), checked; an Error names `where` and what is wrong.
+[[nodiscard]] ListedDescriptor read_descriptor(const nlohmann::json& value,
+                                               const std::string& where);
+
 /// An entry of a layer's tar.
 struct LayerEntry {
     enum class Type { file, directory, symlink, hard_link, other };

@@ -139,7 +139,8 @@ Descriptor LayoutWriter::put(const std::string& media_type, const std::string& c
 
 void LayoutWriter::finish(const Descriptor& top,
                           const std::map<std::string, std::string>& annotations,
-                          const std::vector<Platform>& platforms) {
+                          const std::vector<Platform>& platforms,
+                          const std::vector<Artifact>& artifacts) {
     core::write_file_atomic(m_root / "oci-layout", json{{"imageLayoutVersion", "1.0.0"}}.dump());
     auto entry = descriptor_json(top);
     if (!annotations.empty()) {
@@ -148,9 +149,15 @@ void LayoutWriter::finish(const Descriptor& top,
     if (platforms.size() == 1) {
         entry["platform"] = platform_json(platforms.front());
     }
+    json manifests = json::array({entry});
+    for (const auto& artifact : artifacts) {
+        auto listed = descriptor_json(artifact.manifest);
+        listed["artifactType"] = artifact.artifact_type;
+        manifests.push_back(std::move(listed));
+    }
     core::write_file_atomic(
         m_root / "index.json",
-        json{{"schemaVersion", 2}, {"mediaType", k_index_media_type}, {"manifests", {entry}}}
+        json{{"schemaVersion", 2}, {"mediaType", k_index_media_type}, {"manifests", manifests}}
             .dump());
 }
 

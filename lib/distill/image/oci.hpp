@@ -56,6 +56,13 @@ struct IndexEntry {
 
 /// An OCI image layout being written into a directory: blobs/sha256/<hex>, oci-layout and,
 /// by finish(), index.json.
+/// An artifact manifest in a layout (an SBOM whose subject is an image manifest): index.json
+/// lists it after the image, with its artifactType.
+struct Artifact {
+    Descriptor manifest;
+    std::string artifact_type;
+};
+
 class LayoutWriter {
 public:
     explicit LayoutWriter(std::filesystem::path root);
@@ -65,9 +72,10 @@ public:
     /// Writes a JSON (or any small) blob and returns its descriptor.
     Descriptor put(const std::string& media_type, const std::string& content);
     /// Writes index.json listing `top` (a manifest or an image index) with these annotations
-    /// (k_ref_name_annotation, k_image_name_annotation).
+    /// (k_ref_name_annotation, k_image_name_annotation), then `artifacts`.
     void finish(const Descriptor& top, const std::map<std::string, std::string>& annotations,
-                const std::vector<Platform>& platforms);
+                const std::vector<Platform>& platforms,
+                const std::vector<Artifact>& artifacts = {});
 
 private:
     std::filesystem::path m_root;

@@ -32,6 +32,9 @@ struct Record {
     /// Why it is in the image: the chain of dependencies from a requested package down to
     /// this one, both included ("openjdk-17-jre-headless", "libnss3", "libnspr4").
     std::vector<std::string> why{};
+    /// The packages of the plan it depends on directly (what satisfies its dependencies), by
+    /// name, sorted: the SBOM's dependency relationships.
+    std::vector<std::string> depends{};
     /// The distro's own identity of the package file, from the verified index: Alpine's `C:`
     /// (the SHA-1 of the package's control part); empty for Debian.
     std::string checksum{};

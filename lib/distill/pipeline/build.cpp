@@ -65,6 +65,9 @@ public:
     }
 
     [[nodiscard]] image::LayoutWriter& layout() { return *m_layout; }
+    /// Whether the output keeps the SBOMs as artifacts: a layout does; an archive is for
+    /// `podman load` and `docker load`, which take one image and nothing beside it.
+    [[nodiscard]] bool keeps_sboms() const { return m_settings.format == OutputFormat::layout; }
     [[nodiscard]] image::Compression compression() const { return m_result.compression; }
 
     /// One architecture's image, written into layout().
@@ -93,7 +96,15 @@ public:
             result.image_name = m_reference.qualified();
             annotations.emplace(image::k_image_name_annotation, result.image_name);
         }
-        m_layout->finish(top, annotations, platforms);
+        std::vector<image::Artifact> artifacts;
+        if (keeps_sboms()) {
+            for (const auto& arch : result.archs) {
+                for (const auto& sbom : arch.sboms) {
+                    artifacts.push_back({sbom.artifact, sbom.media_type});
+                }
+            }
+        }
+        m_layout->finish(top, annotations, platforms, artifacts);
         result.digest = top.digest;
         result.media_type = top.media_type;
         if (is_layout) {
@@ -108,6 +119,17 @@ public:
             }
             image::write_layout_archive(m_layout_dir, result.output, epoch, docker);
             result.archive_size = fs::file_size(result.output);
+        }
+        if (!m_settings.sbom_dir.empty()) {
+            fs::create_directories(m_settings.sbom_dir);
+            for (const auto& arch : result.archs) {
+                for (const auto& sbom : arch.sboms) {
+                    core::write_file_atomic(m_settings.sbom_dir /
+                                                fmt::format("{}-{}.{}.json", result.name, arch.arch,
+                                                            sbom.format == "spdx" ? "spdx" : "cdx"),
+                                            sbom.bytes);
+                }
+            }
         }
         return std::move(result);
     }
@@ -166,8 +188,13 @@ BuildResult build(Session& session, const manifest::Loaded& loaded, const BuildS
             for (std::size_t remade = 0;; ++remade) {
                 try {
                     const auto tree = assemble(session, distro, manifest, plan, epoch);
-                    staging.add(layer(session, manifest, plan, tree, epoch, staging.compression(),
-                                      staging.layout()));
+                    auto image = layer(session, manifest, plan, tree, epoch, staging.compression(),
+                                       staging.layout());
+                    if (settings.sbom) {
+                        sbom(session, distro, manifest, tree, epoch, image,
+                             staging.keeps_sboms() ? &staging.layout() : nullptr);
+                    }
+                    staging.add(std::move(image));
                     return;
                 } catch (const core::CacheDamageError& damage) {
                     if (remade >= plan.packages.size()) {

@@ -111,6 +111,21 @@ struct BuildSettings {
     /// archives name it NAME:TAG (NAME from the manifest), in index.json and in a
     /// docker-archive's manifest.json. A whole reference is written as it is everywhere.
     std::string tag = "latest";
+    /// Write the SBOMs (SPDX and CycloneDX) of each image: in a layout as artifacts whose
+    /// subject is the image; an archive, which `podman load` takes only with one image in it,
+    /// leaves them to `sbom_dir`.
+    bool sbom = true;
+    /// Also write the SBOMs here, as NAME-ARCH.spdx.json and NAME-ARCH.cdx.json (empty: no).
+    std::filesystem::path sbom_dir;
+};
+
+/// One SBOM of an image, as stored.
+struct SbomDocument {
+    std::string format;         ///< "spdx" or "cyclonedx"
+    std::string media_type;     ///< application/spdx+json, application/vnd.cyclonedx+json
+    std::string bytes;          ///< the document
+    image::Descriptor document; ///< its blob
+    image::Descriptor artifact; ///< the artifact manifest that carries it
 };
 
 /// The image for one architecture.
@@ -126,6 +141,7 @@ struct ArchImage {
     /// scripts would have made at install time.
     std::vector<std::string> warnings;
     image::Platform platform;
+    std::vector<SbomDocument> sboms{}; ///< empty when the build writes none
 };
 
 /// What `distill build` made.

@@ -1,14 +1,17 @@
 #include <algorithm>
+#include <array>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <distill/assemble/assemble.hpp>
 #include <distill/core/cancel.hpp>
+#include <distill/core/digest.hpp>
 #include <distill/core/text.hpp>
 #include <distill/fetch/fetch.hpp>
 #include <distill/image/oci.hpp>
 #include <distill/pipeline/steps.hpp>
+#include <distill/sbom/sbom.hpp>
 #include <distill/unpack/path_policy.hpp>
 #include <distill/unpack/unpack.hpp>
 
@@ -208,6 +211,55 @@ ArchImage layer(Session& session, const manifest::Manifest& manifest, const reso
                               layer.files));
     return ArchImage{plan.arch, manifest_blob,  config_blob,   layer,          plan.packages.size(),
                      bytes,     tree.trimmed(), plan.warnings, config.platform};
+}
+
+void sbom(Session& session, const distro::Distro& distro, const manifest::Manifest& manifest,
+          const unpack::Tree& tree, std::int64_t epoch, ArchImage& image,
+          image::LayoutWriter* layout) {
+    session.reporter().stage(fmt::format("sbom ({})", image.arch));
+    sbom::Inputs inputs;
+    inputs.name = manifest.name;
+    inputs.arch = image.arch;
+    inputs.manifest_digest = image.manifest.digest;
+    inputs.epoch = epoch;
+    inputs.tree = &tree;
+    inputs.sha1 = &image.layer.sha1;
+    inputs.distro = &distro;
+    auto documents = sbom::make(inputs);
+    // Only the SBOM needed them.
+    image.layer.sha1.clear();
+    struct Format {
+        const char* name;
+        std::string_view media_type;
+        const char* suffix;
+        std::string* bytes;
+    };
+    const std::array<Format, 2> formats{
+        {{"spdx", sbom::k_spdx_media_type, "spdx", &documents.spdx},
+         {"cyclonedx", sbom::k_cyclonedx_media_type, "cdx", &documents.cyclonedx}}};
+    // Where a layout keeps them, or only what they would be called.
+    const auto put = [&](std::string_view media_type, const std::string& bytes) {
+        if (layout != nullptr) {
+            return layout->put(std::string(media_type), bytes);
+        }
+        return image::Descriptor{std::string(media_type), "sha256:" + core::sha256_hex(bytes),
+                                 bytes.size()};
+    };
+    (void)put(sbom::k_empty_media_type, std::string(sbom::k_empty_config));
+    for (const auto& format : formats) {
+        SbomDocument stored;
+        stored.format = format.name;
+        stored.media_type = format.media_type;
+        stored.bytes = std::move(*format.bytes);
+        stored.document = put(stored.media_type, stored.bytes);
+        const auto title = fmt::format("{}-{}.{}.json", manifest.name, image.arch, format.suffix);
+        stored.artifact = put(image::k_manifest_media_type,
+                              sbom::artifact_manifest(format.media_type, stored.document,
+                                                      image.manifest, title, epoch));
+        session.reporter().info(fmt::format("{} SBOM {} ({})", format.name, stored.artifact.digest,
+                                            core::human_size(stored.document.size)));
+        image.sboms.push_back(std::move(stored));
+    }
 }
 
 } // namespace distill::pipeline

@@ -91,4 +91,11 @@ void remake_unpacked(Session& session, const distro::Distro& distro, resolve::Pl
                               std::int64_t epoch, image::Compression compression,
                               image::LayoutWriter& layout);
 
+/// The SBOM step: the image's SPDX and CycloneDX documents (sbom::make) from its tree and
+/// layer, each with an artifact manifest whose subject is the image manifest, written into
+/// `layout` unless it is null; `image` gets them (ArchImage::sboms).
+void sbom(Session& session, const distro::Distro& distro, const manifest::Manifest& manifest,
+          const unpack::Tree& tree, std::int64_t epoch, ArchImage& image,
+          image::LayoutWriter* layout);
+
 } // namespace distill::pipeline

@@ -39,17 +39,7 @@ struct Parts {
 };
 
 image::Descriptor descriptor_of(const nlohmann::json& json, const std::string& origin) {
-    if (!json.is_object() || !json.contains("digest") || !json["digest"].is_string() ||
-        !json.contains("size") || !json["size"].is_number_unsigned() ||
-        !json.contains("mediaType") || !json["mediaType"].is_string()) {
-        throw Error(fmt::format("{}: a descriptor without mediaType, digest or size", origin));
-    }
-    image::Descriptor blob{json["mediaType"].get<std::string>(), json["digest"].get<std::string>(),
-                           json["size"].get<std::uint64_t>()};
-    if (!blob.digest.starts_with("sha256:") || !core::is_sha256_hex(blob.digest.substr(7))) {
-        throw Error(fmt::format("{}: `{}` is not a sha256 digest", origin, blob.digest));
-    }
-    return blob;
+    return image::read_descriptor(json, origin).blob;
 }
 
 class Collector {

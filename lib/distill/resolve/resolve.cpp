@@ -582,6 +582,15 @@ Plan build_plan(const distro::Distro& distro, const solv::PreparedPool& pool,
             }
         }
         package.why = chain(p);
+        std::set<std::string> needs;
+        if (const auto found = children.find(p); found != children.end()) {
+            for (const Id q : found->second) {
+                if (!pool.is_stub(q)) {
+                    needs.insert(name_of(pool, q));
+                }
+            }
+        }
+        package.depends.assign(needs.begin(), needs.end());
         if (const auto reason = installer_reason(distro, pool, p)) {
             plan.warnings.push_back(install_time_warning(info.name, *reason));
         }

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <array>
 #include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -273,6 +274,7 @@ void Tree::replace(const std::string& path, Entry entry) {
 void Tree::put_file(const std::string& path, std::string content, std::uint32_t mode,
                     std::uint32_t uid, std::uint32_t gid, std::string_view origin) {
     Entry entry = file_entry(mode, uid, gid, origin);
+    entry.reason = m_reason;
     entry.size = content.size();
     entry.sha256 = core::sha256_hex(content);
     core::Hasher md5(core::HashAlgorithm::md5);
@@ -282,9 +284,18 @@ void Tree::put_file(const std::string& path, std::string content, std::uint32_t 
     replace(path, std::move(entry));
 }
 
+Tree::Explaining::Explaining(Tree& tree, std::string reason)
+    : m_tree(tree)
+    , m_previous(std::exchange(tree.m_reason, std::move(reason))) {}
+
+Tree::Explaining::~Explaining() {
+    m_tree.m_reason = std::move(m_previous);
+}
+
 void Tree::put_host_file(const std::string& path, const std::filesystem::path& source,
                          std::uint32_t mode, std::uint32_t uid, std::uint32_t gid) {
     Entry entry = file_entry(mode, uid, gid, k_manifest_files);
+    entry.reason = fmt::format("added by the manifest's `files` from {}", source.string());
     entry.size = std::filesystem::file_size(source);
     entry.sha256 = core::file_hex_digest(source);
     entry.md5 = core::file_hex_digest(source, core::HashAlgorithm::md5);
@@ -295,6 +306,7 @@ void Tree::put_host_file(const std::string& path, const std::filesystem::path& s
 void Tree::put_symlink(const std::string& path, const std::string& target,
                        std::string_view origin) {
     Entry entry = file_entry(0777, 0, 0, origin);
+    entry.reason = m_reason;
     entry.type = EntryType::symlink;
     entry.link = target;
     replace(path, std::move(entry));
@@ -310,6 +322,7 @@ void Tree::put_directory(const std::string& path, std::uint32_t mode, std::uint3
     Entry& entry = m_entries[path];
     if (entry.origin.empty()) {
         entry.origin = origin;
+        entry.reason = m_reason;
     }
     entry.type = EntryType::directory;
     entry.mode = mode;

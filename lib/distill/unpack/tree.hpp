@@ -49,7 +49,11 @@ struct Entry {
     std::string sha256;     ///< hex, regular files and hard links
     std::string md5;        ///< hex, regular files and hard links
     std::string origin;     ///< the package that shipped it, or k_generated / k_manifest_files
-    bool implicit = false;  ///< a parent directory nobody listed (yet)
+    /// For what distill generated (or the manifest added): what it is and what it was made
+    /// from, as the SBOM and `distill inspect` tell it ("the Java truststore, from the CA
+    /// certificates of ca-certificates"); empty for a package's entries.
+    std::string reason;
+    bool implicit = false; ///< a parent directory nobody listed (yet)
 };
 
 /// What the path policy and the setuid rule took out, for the build report.
@@ -72,6 +76,22 @@ public:
     };
 
     explicit Tree(Options options);
+
+    /// While one is alive, what put_file, put_symlink and put_directory make carries
+    /// `reason` (Entry::reason).
+    class Explaining {
+    public:
+        Explaining(Tree& tree, std::string reason);
+        ~Explaining();
+        Explaining(const Explaining&) = delete;
+        Explaining& operator=(const Explaining&) = delete;
+        Explaining(Explaining&&) = delete;
+        Explaining& operator=(Explaining&&) = delete;
+
+    private:
+        Tree& m_tree;
+        std::string m_previous;
+    };
 
     /// Adds an unpacked package's entries (`record.contents`) and keeps the record, with the
     /// paths it shipped filled in (packages()). Refuses, with an UnsafeContentError naming the
@@ -137,6 +157,7 @@ private:
     std::vector<std::filesystem::path> m_packs;
     std::vector<package::Record> m_packages;
     std::vector<std::string> m_moved_to_usr; ///< top-level directories moved under /usr
+    std::string m_reason;                    ///< see Explaining
     Trimmed m_trimmed;
 };
 

@@ -16,6 +16,7 @@
 #include <distill/distro/alpine/version.hpp>
 #include <distill/distro/arch.hpp>
 #include <distill/distro/facts.hpp>
+#include <distill/sbom/license.hpp>
 #include <distill/unpack/tree.hpp>
 
 namespace distill::distro::alpine {
@@ -78,10 +79,37 @@ std::vector<std::string> add_busybox_links(unpack::Tree& tree) {
         if (path.empty() || tree.find(path) != nullptr) {
             continue;
         }
+        const unpack::Tree::Explaining why(
+            tree, fmt::format("the link of busybox's applet {} (as listed in /{}, and as "
+                              "busybox --install would make it)",
+                              path.substr(path.rfind('/') + 1), k_busybox_paths));
         tree.put_symlink(path, "/bin/busybox");
         made.push_back(fmt::format("/{} -> /bin/busybox", path));
     }
     return made;
+}
+
+sbom::PackageFacts Alpine::package_facts(const package::Record& record,
+                                         const unpack::Tree& /*tree*/) const {
+    sbom::PackageFacts facts;
+    facts.purl_type = "apk";
+    facts.source_version = record.version;
+    if (record.contents) {
+        const auto info = parse_pkginfo(record.contents->control,
+                                        fmt::format("{}: .PKGINFO", package::label(record)));
+        facts.supplier = info.maintainer;
+        facts.homepage = info.url;
+        // apk keeps the last `license` line; melange writes one line per licence, all of
+        // which apply.
+        std::vector<std::string> parts;
+        for (const auto& license : info.licenses) {
+            parts.push_back(info.licenses.size() == 1 ? license : fmt::format("({})", license));
+        }
+        if (!parts.empty()) {
+            facts.license = sbom::spdx_expression(fmt::format("{}", fmt::join(parts, " AND ")));
+        }
+    }
+    return facts;
 }
 
 const Alpine& distro() {

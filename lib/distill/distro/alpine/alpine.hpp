@@ -55,6 +55,8 @@ public:
     [[nodiscard]] std::vector<InstalledPackage>
     read_package_database(std::string_view text) const override;
     [[nodiscard]] int compare_versions(std::string_view a, std::string_view b) const override;
+    [[nodiscard]] sbom::PackageFacts package_facts(const package::Record& record,
+                                                   const unpack::Tree& tree) const override;
     [[nodiscard]] std::optional<Fixes>
     changelog_fixes(const std::string& package, std::span<const std::string> candidates,
                     const ContentsOf& contents, std::string_view older, std::string_view newer,

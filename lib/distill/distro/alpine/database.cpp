@@ -126,6 +126,8 @@ std::size_t write_installed_database(unpack::Tree& tree) {
     for (const auto& [name, text] : records) {
         installed += text + "\n";
     }
+    const unpack::Tree::Explaining why(
+        tree, "apk's package database: exactly the packages and the files in the image");
     tree.put_directory("lib/apk/db");
     tree.put_file(std::string(k_installed), installed);
     tree.put_directory("etc/apk");

@@ -1,9 +1,11 @@
 #include <algorithm>
+#include <array>
 #include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <distill/core/digest.hpp>
 #include <distill/core/fs.hpp>
 #include <distill/core/gzip.hpp>
 #include <distill/core/text.hpp>
@@ -20,6 +22,7 @@
 #include <distill/distro/debian/policy.hpp>
 #include <distill/distro/debian/pool_loader.hpp>
 #include <distill/distro/debian/version.hpp>
+#include <distill/sbom/license.hpp>
 #include <distill/unpack/tree.hpp>
 
 namespace distill::distro::debian {
@@ -171,9 +174,22 @@ bool Debian::merged_usr(const std::string& release) const {
 }
 
 std::string Debian::os_release(const manifest::Manifest& manifest) const {
+    // Scanners (Syft, Grype) take the release from VERSION_ID.
+    constexpr std::array<std::pair<std::string_view, std::string_view>, 5> numbers{
+        {{"buster", "10"},
+         {"bullseye", "11"},
+         {"bookworm", "12"},
+         {"trixie", "13"},
+         {"forky", "14"}}};
+    std::string version_id;
+    for (const auto& [codename, number] : numbers) {
+        if (manifest.release == codename) {
+            version_id = fmt::format("VERSION_ID=\"{}\"\n", number);
+        }
+    }
     return fmt::format("PRETTY_NAME=\"Distroless (debian {})\"\nNAME=\"Debian GNU/Linux\"\n"
-                       "ID=debian\nVERSION_CODENAME={}\nHOME_URL=\"https://www.debian.org/\"\n",
-                       manifest.release, manifest.release);
+                       "ID=debian\n{}VERSION_CODENAME={}\nHOME_URL=\"https://www.debian.org/\"\n",
+                       manifest.release, version_id, manifest.release);
 }
 
 std::string_view Debian::openssl_directory() const {
@@ -234,6 +250,49 @@ void Debian::check_identity(const unpack::UnpackedPackage& contents, std::string
     differs("Package", name);
     differs("Version", version);
     differs("Architecture", arch);
+}
+
+sbom::PackageFacts Debian::package_facts(const package::Record& record,
+                                         const unpack::Tree& tree) const {
+    sbom::PackageFacts facts;
+    facts.purl_type = "deb";
+    facts.source_version = record.version;
+    if (record.contents) {
+        const auto paragraphs = parse_paragraphs(record.contents->control,
+                                                 fmt::format("{} control", package::label(record)));
+        if (paragraphs.size() == 1) {
+            const auto& control = paragraphs.front();
+            facts.supplier = control.value_or("Maintainer", "");
+            facts.homepage = control.value_or("Homepage", "");
+            // "Source: name (version)" when the source's version is not the package's.
+            const auto source = control.value_or("Source", "");
+            const auto open = source.find('(');
+            const auto close = source.rfind(')');
+            if (open != std::string::npos && close != std::string::npos && close > open) {
+                facts.source_version = core::trim(source.substr(open + 1, close - open - 1));
+            }
+        }
+    }
+    // The copyright file is in the package's doc directory, or where that directory links to
+    // (another package of the same source: libgcc-s1's is gcc-12-base's).
+    std::string doc = "usr/share/doc/" + record.name;
+    if (const auto* dir = tree.find(doc);
+        dir != nullptr && dir->type == unpack::EntryType::symlink) {
+        doc = "usr/share/doc/" + fs::path(dir->link).filename().string();
+    }
+    const auto path = doc + "/copyright";
+    constexpr std::uint64_t max_copyright = 1U << 20U;
+    if (const auto* file = tree.find(path);
+        file != nullptr && file->type == unpack::EntryType::file && file->size <= max_copyright) {
+        const auto text = tree.read(path);
+        if (core::sha256_hex(text) != file->sha256) {
+            throw VerificationError(
+                fmt::format("`/{}` of {} differs from what was recorded when it was read", path,
+                            package::label(record)));
+        }
+        facts.license = sbom::license_from_copyright(text);
+    }
+    return facts;
 }
 
 std::optional<Fixes> Debian::changelog_fixes(const std::string& package,

@@ -50,6 +50,8 @@ public:
     void check_identity(const unpack::UnpackedPackage& contents, std::string_view label,
                         std::string_view name, std::string_view version,
                         std::string_view arch) const override;
+    [[nodiscard]] sbom::PackageFacts package_facts(const package::Record& record,
+                                                   const unpack::Tree& tree) const override;
     [[nodiscard]] std::optional<Fixes>
     changelog_fixes(const std::string& package, std::span<const std::string> candidates,
                     const ContentsOf& contents, std::string_view older, std::string_view newer,

@@ -92,6 +92,8 @@ std::size_t write_package_database(unpack::Tree& tree) {
     for (const auto& written : stanzas) {
         status += written.stanza + "\n";
     }
+    const unpack::Tree::Explaining why(
+        tree, "dpkg's package database: exactly the packages and the files in the image");
     tree.put_file(std::string(k_dpkg_status), status);
     tree.put_directory("var/lib/dpkg/info");
     // Format 1 is the multi-arch layout, where Multi-Arch: same packages have "name:arch"
