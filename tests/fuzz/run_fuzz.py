@@ -144,6 +144,12 @@ def seeds(name, testdata):
         return out
     if name == "changelog":
         return from_debs(testdata, "data.tar", lambda p: "/changelog" in p)
+    if name == "copyright":
+        out = from_debs(testdata, "data.tar", lambda p: p.endswith("/copyright"))
+        out += [b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+                b"Files: *\nLicense: GPL-2+ with GCC-exception-3.1 exception or MIT\n",
+                b"MIT AND (Apache-2.0 WITH LLVM-exception OR BSD-3-Clause)"]
+        return out
     if name == "release":
         return [f.read_bytes() for f in sorted(deb.rglob("*Release"))]
     if name == "packages":
