@@ -133,7 +133,7 @@ class BuildDebian(dt.TestCase):
         self.assertEqual(fields["ID"], "debian")
         self.assertEqual(fields["VERSION_ID"].strip('"'), "12")
         self.assertRegex(paths["/etc/debian_version"][1].decode(), r"^12\.")
-        sources = {p["name"]: p["sourceInfo"].split()[4] for p in spdx["packages"]
+        sources = {p["name"]: p["sourceInfo"].split()[5] for p in spdx["packages"]
                    if "sourceInfo" in p}
         for stanza in status.strip().split("\n\n"):
             fields = dict(line.split(": ", 1) for line in stanza.splitlines()

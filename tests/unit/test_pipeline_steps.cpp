@@ -162,12 +162,24 @@ TEST_F(PipelineSteps, FetchUnpackAssembleLayerFillTheRecord) {
     EXPECT_NE(tree.find("etc/passwd"), nullptr);
 
     image::LayoutWriter layout(scratch() / "layout");
-    const auto image = layer(s, loaded.manifest, plan, tree, 0, image::Compression::gzip, layout);
+    auto image = layer(s, loaded.manifest, plan, tree, 0, image::Compression::gzip, layout, true);
     EXPECT_EQ(image.arch, "amd64");
     EXPECT_EQ(image.packages, 1U);
     EXPECT_EQ(image.platform.architecture, "amd64");
     EXPECT_TRUE(fs::exists(layout.blobs_dir() / image.layer.blob.digest.substr(7)));
     EXPECT_TRUE(fs::exists(layout.blobs_dir() / image.manifest.digest.substr(7)));
+    EXPECT_EQ(image.layer.sha1.size(), image.layer.files);
+
+    // The SBOM step: both documents, each with its artifact, in the layout.
+    sbom(s, distro, loaded.manifest, tree, 0, image, &layout);
+    ASSERT_EQ(image.sboms.size(), 2U);
+    EXPECT_EQ(image.sboms[0].format, "spdx");
+    EXPECT_THAT(image.sboms[0].bytes, HasSubstr("\"name\": \"mopidy\""));
+    EXPECT_THAT(image.sboms[1].bytes, HasSubstr("pkg:deb/debian/mopidy@3.4.2-2?arch=all"));
+    for (const auto& stored : image.sboms) {
+        EXPECT_TRUE(fs::exists(layout.blobs_dir() / stored.document.digest.substr(7)));
+        EXPECT_TRUE(fs::exists(layout.blobs_dir() / stored.artifact.digest.substr(7)));
+    }
 }
 
 } // namespace

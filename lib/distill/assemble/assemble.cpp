@@ -29,6 +29,7 @@ void add_accounts(Tree& tree, const manifest::Manifest& manifest, Summary& summa
     std::vector<std::uint32_t> groups;
     const auto accounts = accounts_for(manifest);
     std::vector<std::string> names;
+    names.reserve(accounts.size());
     for (const auto& account : accounts) {
         names.push_back(fmt::format("{} ({})", account.name, account.uid));
     }

@@ -174,7 +174,9 @@ private:
         core::Hasher sha1(core::HashAlgorithm::sha1);
         const auto deliver = [&](std::span<const std::byte> bytes) {
             hasher.update(bytes);
-            sha1.update(bytes);
+            if (m_options.sha1) {
+                sha1.update(bytes);
+            }
             const auto written = archive_write_data(m_writer.get(), bytes.data(), bytes.size());
             if (written < 0 || static_cast<std::size_t>(written) != bytes.size()) {
                 check(ARCHIVE_FATAL, fmt::format("writing `/{}`", path));
@@ -227,7 +229,9 @@ private:
             }
             throw VerificationError(message);
         }
-        m_sha1.emplace(path, sha1.hex_digest());
+        if (m_options.sha1) {
+            m_sha1.emplace(path, sha1.hex_digest());
+        }
     }
 
     const unpack::Tree& m_tree;

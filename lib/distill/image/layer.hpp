@@ -26,7 +26,8 @@ struct Layer {
     std::uint64_t entries = 0;
     std::uint64_t files = 0;
     /// The SHA-1 (hex) of each file's bytes, by path (regular files and hard links): SPDX's
-    /// required file checksum, computed while the bytes stream into the layer.
+    /// required file checksum, computed while the bytes stream into the layer (when
+    /// LayerOptions::sha1 asks for it).
     std::map<std::string, std::string> sha1;
 };
 
@@ -36,6 +37,8 @@ struct LayerOptions {
     int jobs = 1;
     /// Every entry's mtime.
     std::int64_t epoch = 0;
+    /// Also hash each file with SHA-1 (Layer::sha1), for the SBOM.
+    bool sha1 = false;
 };
 
 /// Writes the tree as one tar layer into `blobs_dir` (the layout's blobs/sha256), named by its

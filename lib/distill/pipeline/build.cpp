@@ -189,7 +189,7 @@ BuildResult build(Session& session, const manifest::Loaded& loaded, const BuildS
                 try {
                     const auto tree = assemble(session, distro, manifest, plan, epoch);
                     auto image = layer(session, manifest, plan, tree, epoch, staging.compression(),
-                                       staging.layout());
+                                       staging.layout(), settings.sbom);
                     if (settings.sbom) {
                         sbom(session, distro, manifest, tree, epoch, image,
                              staging.keeps_sboms() ? &staging.layout() : nullptr);

@@ -184,10 +184,10 @@ unpack::Tree assemble(Session& session, const distro::Distro& distro,
 
 ArchImage layer(Session& session, const manifest::Manifest& manifest, const resolve::Plan& plan,
                 const unpack::Tree& tree, std::int64_t epoch, image::Compression compression,
-                image::LayoutWriter& layout) {
+                image::LayoutWriter& layout, bool for_sbom) {
     auto& reporter = session.reporter();
     reporter.stage(fmt::format("layer ({})", plan.arch));
-    const image::LayerOptions options{compression, session.jobs(), epoch};
+    const image::LayerOptions options{compression, session.jobs(), epoch, for_sbom};
     const auto layer = image::write_layer(tree, options, layout.blobs_dir(), reporter);
 
     image::ConfigInput config;

@@ -85,11 +85,11 @@ void remake_unpacked(Session& session, const distro::Distro& distro, resolve::Pl
                                     std::int64_t epoch);
 
 /// The layer step: the tree as one layer, its image config and image manifest, written into
-/// `layout`.
+/// `layout`; `for_sbom`: each file's SHA-1 too (image::Layer::sha1).
 [[nodiscard]] ArchImage layer(Session& session, const manifest::Manifest& manifest,
                               const resolve::Plan& plan, const unpack::Tree& tree,
                               std::int64_t epoch, image::Compression compression,
-                              image::LayoutWriter& layout);
+                              image::LayoutWriter& layout, bool for_sbom);
 
 /// The SBOM step: the image's SPDX and CycloneDX documents (sbom::make) from its tree and
 /// layer, each with an artifact manifest whose subject is the image manifest, written into
