@@ -32,7 +32,7 @@ MAX_RATIO = 0.2
 BASELINE_RSS_MB = 54
 MAX_RSS_MB = BASELINE_RSS_MB * 1.10
 MAX_SBOM_SHARE = 0.10
-SBOM_RUNS = int(os.environ.get("DISTILL_BENCH_SBOM_RUNS", "7"))
+SBOM_RUNS = int(os.environ.get("DISTILL_BENCH_SBOM_RUNS", "5"))
 
 
 def timed(command, **kwargs):
