@@ -137,8 +137,11 @@ void print_why(const std::string& path, const std::vector<Row>& rows,
         }
     } else if (!row.origin.generated.empty()) {
         fmt::print("{}{}: {}\n", row.path, link, row.origin.generated);
+    } else if (row.entry.type == Type::directory) {
+        fmt::print("{}: a directory; the SBOMs, where origins come from, list files and links\n",
+                   row.path);
     } else {
-        fmt::print("{}{}: {} from no package (a directory packages share)\n", row.path, link,
+        fmt::print("{}{}: a {} the image's SBOM does not list\n", row.path, link,
                    type_name(row.entry.type));
     }
 }
