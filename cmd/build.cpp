@@ -9,6 +9,7 @@
 #include <distill/image/oci.hpp>
 #include <distill/image/reference.hpp>
 #include <distill/pipeline/pipeline.hpp>
+#include <distill/runtime/profile.hpp>
 
 #include "cli.hpp"
 
@@ -32,6 +33,17 @@ struct BuildOptions {
     std::string sbom_dir;
     RegistryFlags registry;
 };
+
+nlohmann::json variants_json(const pipeline::BuildResult& result) {
+    nlohmann::json variants = nlohmann::json::array();
+    for (const auto& variant : result.variants) {
+        variants.push_back({{"name", variant.name},
+                            {"ref_name", variant.ref_name},
+                            {"digest", variant.digest},
+                            {"adds", variant.adds}});
+    }
+    return variants;
+}
 
 nlohmann::json sboms_json(const pipeline::ArchImage& arch) {
     nlohmann::json sboms = nlohmann::json::array();
@@ -86,7 +98,9 @@ nlohmann::json result_json(const pipeline::BuildResult& result) {
              {{"path", result.lock.path.string()},
               {"used", result.lock.used},
               {"written", result.lock.written}}},
-            {"archs", std::move(archs)}};
+            {"archs", std::move(archs)},
+            {"variants", variants_json(result)},
+            {"seccomp_profile", result.seccomp_file.string()}};
 }
 
 void print_text(const pipeline::BuildResult& result) {
@@ -123,6 +137,14 @@ void print_text(const pipeline::BuildResult& result) {
                        : "",
                    output);
     }
+    for (const auto& variant : result.variants) {
+        fmt::print("variant {}: {} (oci:{}:{}): {}\n", variant.name, variant.digest, output,
+                   variant.ref_name, variant.adds);
+    }
+    fmt::print("runtime profile {} (denies {} system calls; `distill inspect {} --run` says "
+               "how to run it)\n",
+               result.seccomp_file.string(), runtime::denied_count(result.archs.front().settings),
+               layout ? output : "LAYOUT");
     if (result.lock.written) {
         fmt::print("lock {} written\n", result.lock.path.string());
     }
@@ -221,6 +243,18 @@ script, and writes one image per architecture with a single layer:
     distill generated it for. A layout holds them as artifacts whose subject is the
     image (so `distill push` takes them along, and `oci:DIR` needs its :TAG);
     `distill sbom` and `distill inspect` read them; --sbom-dir writes them as files.
+  - Least privilege: each image carries a runtime profile, in its config's labels
+    and as OUTPUT.seccomp.json beside it: a seccomp profile (the runtime's default
+    less the system calls a distroless service never makes: mount, ptrace,
+    unshare, setns, keyctl, bpf, ...) and the settings it runs with: its user, a
+    read-only root file system with a tmpfs /tmp, no capability, no new
+    privileges. `distill inspect OUTPUT --run` prints them as podman and docker
+    flags and as a Kubernetes securityContext; `podman run --seccomp-policy=image`
+    applies the profile from the label. `runtime:` in the manifest relaxes it.
+  - Variants: `variants: [debug, root]` in the manifest adds, in a layout, the
+    images TAG-debug (busybox's shell and applets under /busybox, last in PATH)
+    and TAG-root (runs as uid 0), from the same packages; the image itself stays
+    byte for byte what it is without them. Archives hold the image alone.
   - Locked: the first build writes NAME.lock beside NAME.yaml with every package's
     exact version, URL and SHA-256; later builds take the packages from it while
     the manifest is unchanged, once signed indexes give exactly its packages (an

@@ -9,6 +9,8 @@
 #include <distill/core/error.hpp>
 #include <distill/core/text.hpp>
 #include <distill/image/layout.hpp>
+#include <distill/pipeline/pipeline.hpp>
+#include <distill/runtime/profile.hpp>
 #include <distill/sbom/sbom.hpp>
 #include <distill/sbom/stored.hpp>
 
@@ -146,6 +148,155 @@ void print_why(const std::string& path, const std::vector<Row>& rows,
     }
 }
 
+/// The image of the layout a variant names (its ref name is the image's, then `-VARIANT`), or
+/// the image itself for an empty `variant`.
+const image::ListedDescriptor& chosen_image(const image::Layout& layout,
+                                            const std::string& variant) {
+    const auto& top = layout.top();
+    if (variant.empty()) {
+        return top;
+    }
+    const auto ref = top.annotations.find(image::k_ref_name_annotation);
+    const std::string wanted =
+        (ref == top.annotations.end() ? std::string() : ref->second) + "-" + variant;
+    for (const auto& entry : layout.index()) {
+        const auto name = entry.annotations.find(image::k_ref_name_annotation);
+        if (name != entry.annotations.end() && name->second == wanted) {
+            return entry;
+        }
+    }
+    throw Error(fmt::format("{} has no variant `{}` (no image named {})", layout.path().string(),
+                            core::printable(variant), core::printable(wanted)),
+                ExitCode::usage);
+}
+
+/// A label of the image's config (the first architecture's: the profile is the same for
+/// every one).
+std::string config_label(const image::LayoutImage& image, const char* label) {
+    const auto& config = image.config_json;
+    if (config.contains("config") && config["config"].is_object() &&
+        config["config"].contains("Labels") && config["config"]["Labels"].is_object()) {
+        const auto& labels = config["config"]["Labels"];
+        if (labels.contains(label) && labels[label].is_string()) {
+            return labels[label].get<std::string>();
+        }
+    }
+    throw Error(fmt::format("the image {} has no label {}: was it built by a distill that "
+                            "writes runtime profiles?",
+                            image.descriptor.blob.digest, label));
+}
+
+void print_run(const image::Layout& layout, const std::string& variant, bool as_json,
+               bool seccomp) {
+    const auto& listed = chosen_image(layout, variant);
+    const auto images = layout.images(listed);
+    if (images.empty()) {
+        throw Error(fmt::format("{}: the image lists no manifest", layout.path().string()));
+    }
+    const auto profile = config_label(images.front(), runtime::k_seccomp_label);
+    if (seccomp) {
+        // Pretty, as the file beside the image has it.
+        fmt::print("{}\n", nlohmann::json::parse(profile).dump(2));
+        return;
+    }
+    const auto settings =
+        runtime::settings_from_json(config_label(images.front(), runtime::k_settings_label));
+    const auto ref = listed.annotations.find(image::k_ref_name_annotation);
+    const std::string image_name =
+        fmt::format("oci:{}{}", layout.path().string(),
+                    ref == listed.annotations.end() ? "" : ":" + ref->second);
+    auto file = pipeline::seccomp_file_for(layout.path(), layout.is_archive()
+                                                              ? pipeline::OutputFormat::oci_archive
+                                                              : pipeline::OutputFormat::layout);
+    std::error_code error;
+    const bool beside = std::filesystem::is_regular_file(file, error);
+    const std::string profile_file = beside ? file.string() : "PROFILE.json";
+    const std::string k8s_profile =
+        fmt::format("distill/{}.json", layout.path().filename().stem().string());
+    if (as_json) {
+        fmt::print(
+            "{}\n",
+            json{{"image", image_name},
+                 {"settings", json::parse(runtime::settings_json(settings))},
+                 {"seccomp_profile", beside ? json(profile_file) : json()},
+                 {"podman", runtime::run_command("podman", settings, profile_file, image_name)},
+                 {"docker", runtime::run_command("docker", settings, profile_file, "IMAGE")},
+                 {"kubernetes", runtime::kubernetes_security_context(settings, k8s_profile)},
+                 {"relaxed", runtime::relaxations(settings)}}
+                .dump(2));
+        return;
+    }
+    fmt::print("{} runs with the least privilege it needs as:\n\n", image_name);
+    fmt::print("  {}\n\n", runtime::run_command("podman", settings, profile_file, image_name));
+    fmt::print("  {}\n    (IMAGE: as docker loaded it, from `distill build --format "
+               "docker-archive`)\n\n",
+               runtime::run_command("docker", settings, profile_file, "IMAGE"));
+    fmt::print("podman can take the profile from the image's label {} instead of the file: "
+               "--seccomp-policy=image in place of --security-opt=seccomp=...\n",
+               runtime::k_seccomp_label);
+    if (!beside) {
+        fmt::print("(no {} beside the layout: write it with `distill inspect {} --seccomp > "
+                   "PROFILE.json`)\n",
+                   file.string(), layout.path().string());
+    }
+    fmt::print("\nThe seccomp profile denies {} system calls the runtime's default allows or "
+               "gates on capabilities (mount, ptrace, unshare, setns, keyctl, bpf, ...).\n",
+               runtime::denied_count(settings));
+    for (const auto& relaxed : runtime::relaxations(settings)) {
+        fmt::print("The manifest relaxed it: {}.\n", relaxed);
+    }
+    fmt::print("\nKubernetes: copy the profile into the kubelet's seccomp directory as {}, then "
+               "in the container:\n\n{}",
+               k8s_profile, runtime::kubernetes_security_context(settings, k8s_profile));
+    fmt::print("and mount an emptyDir volume (medium: Memory) at each of: {} (Kubernetes cannot "
+               "mount it noexec)\n",
+               fmt::join(settings.tmpfs, ", "));
+}
+
+/// What each variant of the layout adds to the image, a line each.
+std::vector<std::string> variant_lines(const image::Layout& layout) {
+    std::vector<std::string> lines;
+    const auto& top = layout.top();
+    const auto images = layout.images(top);
+    for (const auto& entry : layout.index()) {
+        const auto name = entry.annotations.find(image::k_ref_name_annotation);
+        if (entry.blob.digest == top.blob.digest || name == entry.annotations.end()) {
+            continue;
+        }
+        const auto siblings = layout.images(entry);
+        if (siblings.empty() || images.empty()) {
+            continue;
+        }
+        const auto& mine = images.front();
+        const auto& theirs = siblings.front();
+        std::vector<std::string> adds;
+        if (theirs.layers.size() > mine.layers.size()) {
+            std::uint64_t bytes = 0;
+            for (std::size_t i = mine.layers.size(); i < theirs.layers.size(); ++i) {
+                bytes += theirs.layers[i].size;
+            }
+            adds.push_back(fmt::format("{} layer(s) of {}",
+                                       theirs.layers.size() - mine.layers.size(),
+                                       core::human_size(bytes)));
+        }
+        const auto field = [](const image::LayoutImage& image, const char* key) {
+            const auto& config = image.config_json;
+            return config.contains("config") && config["config"].contains(key)
+                       ? config["config"][key].dump()
+                       : std::string("null");
+        };
+        for (const char* key : {"User", "Entrypoint", "Env"}) {
+            if (field(mine, key) != field(theirs, key)) {
+                adds.push_back(fmt::format("{} {}", key, field(theirs, key)));
+            }
+        }
+        lines.push_back(fmt::format("{} ({}): {}", core::printable(name->second), entry.blob.digest,
+                                    adds.empty() ? std::string("the same image")
+                                                 : fmt::format("{}", fmt::join(adds, "; "))));
+    }
+    return lines;
+}
+
 } // namespace
 
 void add_inspect_command(CLI::App& app, const GlobalOptions& /*globals*/, int& exit_code) {
@@ -155,6 +306,9 @@ void add_inspect_command(CLI::App& app, const GlobalOptions& /*globals*/, int& e
         std::string package;
         std::string why;
         bool json = false;
+        bool run = false;
+        bool seccomp = false;
+        std::string variant;
     };
     auto options = std::make_shared<Options>();
     auto* command = app.add_subcommand(
@@ -169,6 +323,20 @@ void add_inspect_command(CLI::App& app, const GlobalOptions& /*globals*/, int& e
                      "Why PATH is in the image: the package that shipped it and the "
                      "dependency chain from the manifest, or what distill generated it for")
         ->excludes("--package");
+    command
+        ->add_flag("--run", options->run,
+                   "How to run the image with the least privilege it needs: podman and docker "
+                   "flags, a Kubernetes securityContext")
+        ->excludes("--package")
+        ->excludes("--why");
+    command
+        ->add_flag("--seccomp", options->seccomp,
+                   "Print the image's seccomp profile (as OUTPUT.seccomp.json beside it)")
+        ->excludes("--package")
+        ->excludes("--why")
+        ->excludes("--run");
+    command->add_option("--variant", options->variant,
+                        "With --run or --seccomp: the variant (debug, root) instead of the image");
     command->add_flag("--json", options->json, "Print the result as JSON on stdout");
     command->footer(
         R"(Every path of the layer, sorted, with type, mode, owner, size and origin: the
@@ -177,13 +345,31 @@ package database, the CA bundle, the Java truststore, accounts, alternatives
 links). Then the totals per package and per top directory. The origins come
 from the image's CycloneDX SBOM in the layout; the paths from the layer itself.
 
+--run prints how to run the image with its runtime profile (the config labels
+io.containers.seccomp.profile and dev.distill.runtime): the podman and docker
+flags (read-only root, tmpfs /tmp, no capability, no new privileges, the seccomp
+profile, the user) and a Kubernetes securityContext with a Localhost seccomp
+profile. --seccomp prints the profile itself. The listing ends with what each
+variant (TAG-debug, TAG-root) adds to the image.
+
 Examples:
   distill inspect out/java17
+  distill inspect out/java17 --run
+  distill inspect out/java17 --run --variant root
+  distill inspect out/java17 --seccomp > java17.seccomp.json
   distill inspect out/java17 --package libnss3
   distill inspect out/java17 --why /usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so
   distill inspect out/java17 --why /etc/ssl/certs/java/cacerts)");
     command->callback([options, &exit_code] {
         const auto layout = image::Layout::open(options->layout);
+        if (options->run || options->seccomp) {
+            print_run(layout, options->variant, options->json, options->seccomp);
+            exit_code = 0;
+            return;
+        }
+        if (!options->variant.empty()) {
+            throw Error("--variant goes with --run or --seccomp", ExitCode::usage);
+        }
         const auto stored =
             sboms_for_arch(layout, options->arch, sbom::k_cyclonedx_media_type).front();
         const auto inventory = sbom::read_inventory(sbom::read_document(layout, stored));
@@ -285,6 +471,13 @@ Examples:
         fmt::print("\nper top directory (files, bytes):\n");
         for (const auto& [path, total] : by_directory) {
             fmt::print("  {:<40} {:>6} {:>12}\n", path, total.files, total.bytes);
+        }
+        const auto variants = variant_lines(layout);
+        if (!variants.empty()) {
+            fmt::print("\nvariants (what each adds to the image):\n");
+            for (const auto& line : variants) {
+                fmt::print("  {}\n", line);
+            }
         }
     });
 }

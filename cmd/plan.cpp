@@ -8,6 +8,7 @@
 #include <distill/core/text.hpp>
 #include <distill/distro/distro.hpp>
 #include <distill/pipeline/pipeline.hpp>
+#include <distill/runtime/profile.hpp>
 
 #include "cli.hpp"
 
@@ -28,13 +29,47 @@ std::string why_text(const resolve::PlannedPackage& package) {
     return fmt::format("{}", fmt::join(package.why.begin(), package.why.end() - 1, " > "));
 }
 
+/// What each variant adds, and how the runtime profile was relaxed.
+std::vector<std::string> variants_and_runtime(const manifest::Manifest& manifest,
+                                              const resolve::Plan& plan) {
+    std::vector<std::string> lines;
+    for (const auto& variant : manifest.variants) {
+        if (variant.value == manifest::k_variant_root) {
+            lines.push_back(fmt::format("variant root: the image running as root (uid 0), "
+                                        "tagged TAG-root"));
+            continue;
+        }
+        std::vector<std::string> added;
+        for (const auto& p : plan.packages) {
+            if (p.variant == variant.value) {
+                added.push_back(fmt::format("{} {} ({})", p.name, p.version,
+                                            core::human_size(p.installed_size)));
+            }
+        }
+        lines.push_back(
+            fmt::format("variant debug: adds {} as busybox's shell and applets under "
+                        "/busybox (last in PATH), tagged TAG-debug",
+                        added.empty() ? "nothing" : fmt::format("{}", fmt::join(added, ", "))));
+    }
+    const auto settings = runtime::settings_for(manifest, "0:0");
+    const auto relaxed = runtime::relaxations(settings);
+    lines.push_back(fmt::format("runtime profile: a read-only root with a tmpfs /tmp, no "
+                                "capability, no new privileges; seccomp denies {} system calls{}",
+                                runtime::denied_count(settings),
+                                relaxed.empty() ? "" : "; relaxed by the manifest:"));
+    for (const auto& line : relaxed) {
+        lines.push_back("  " + line);
+    }
+    return lines;
+}
+
 void print_text(const pipeline::PlanResult& result) {
     const auto& manifest = result.manifest;
     for (const auto& arch : result.archs) {
         const auto& plan = arch.resolution.plan;
         fmt::print("{} ({} {}, {}): {} packages, {} installed, {} to download\n\n", manifest.name,
                    manifest::to_string(manifest.distro), manifest.release, arch.arch,
-                   plan.packages.size(), core::human_size(plan.installed_size()),
+                   pipeline::image_packages(plan), core::human_size(plan.installed_size()),
                    core::human_size(plan.download_size()));
         std::size_t name_width = 7;
         std::size_t version_width = 7;
@@ -45,8 +80,14 @@ void print_text(const pipeline::PlanResult& result) {
         fmt::print("  {:<{}}  {:<{}}  {:>8}  {}\n", "package", name_width, "version", version_width,
                    "size", "why");
         for (const auto& p : plan.packages) {
-            fmt::print("  {:<{}}  {:<{}}  {:>8}  {}\n", p.name, name_width, p.version,
-                       version_width, core::human_size(p.installed_size), why_text(p));
+            if (p.variant.empty()) {
+                fmt::print("  {:<{}}  {:<{}}  {:>8}  {}\n", p.name, name_width, p.version,
+                           version_width, core::human_size(p.installed_size), why_text(p));
+            }
+        }
+        fmt::print("\n");
+        for (const auto& line : variants_and_runtime(manifest, plan)) {
+            fmt::print("{}\n", line);
         }
         if (!plan.excluded.empty()) {
             fmt::print("\nExcluded (dependencies on these are satisfied without installing "
@@ -92,6 +133,15 @@ void print_json(const pipeline::PlanResult& result) {
                                              : nlohmann::json{{"arch", arch.arch}};
         if (!arch.resolution.solved()) {
             json["problems"] = problems_json(arch.resolution);
+        } else {
+            const auto settings = runtime::settings_for(result.manifest, "0:0");
+            nlohmann::json variants = nlohmann::json::array();
+            for (const auto& variant : result.manifest.variants) {
+                variants.push_back(variant.value);
+            }
+            json["variants"] = std::move(variants);
+            json["runtime"] = {{"denied_syscalls", runtime::denied_count(settings)},
+                               {"relaxed", runtime::relaxations(settings)}};
         }
         archs.push_back(std::move(json));
     }

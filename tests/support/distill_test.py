@@ -532,11 +532,30 @@ def podman_private(storage, conf, *args, check=True, timeout=300):
     return result
 
 
-def podman_run(conf, image, *args, entrypoint=None, check=True, timeout=600):
+# How distill's runtime profile runs an image (`distill inspect --run`), less the seccomp
+# profile, which hardened() adds.
+HARDENED = ["--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,noexec,nosuid,nodev",
+            "--cap-drop=ALL", "--security-opt=no-new-privileges", "--user", "65532"]
+
+
+def seccomp_file(layout):
+    """The seccomp profile distill writes beside a layout: out/app -> out/app.seccomp.json."""
+    layout = Path(layout)
+    return layout.parent / f"{layout.name}.seccomp.json"
+
+
+def hardened(layout):
+    """podman run's options for the image of `layout` under its runtime profile: HARDENED and
+    the seccomp profile written beside it."""
+    return HARDENED + [f"--security-opt=seccomp={seccomp_file(layout)}"]
+
+
+def podman_run(conf, image, *args, entrypoint=None, check=True, timeout=600, options=()):
     """`podman run --rm` of `image` (oci:LAYOUT[:TAG], a loaded name) with `args`, without
-    network or pulls, under the containers.conf `conf`; returns the CompletedProcess (text
-    mode). With `check`, a failure raises AssertionError with the command and its stderr."""
-    command = ["podman", "run", "--rm", "--network=none", "--pull=never"]
+    network or pulls, under the containers.conf `conf`, with the run `options` (hardened(),
+    say); returns the CompletedProcess (text mode). With `check`, a failure raises
+    AssertionError with the command and its stderr."""
+    command = ["podman", "run", "--rm", "--network=none", "--pull=never", *options]
     if entrypoint is not None:
         command += ["--entrypoint", entrypoint]
     command += [image, *map(str, args)]
@@ -631,6 +650,14 @@ class OciSchemas:
             elif schema == "image-index-schema.json":
                 pending.extend(document["manifests"])
         return checked
+
+
+def blob(layout, digest):
+    """The bytes of a blob of an OCI layout, checked against its digest."""
+    data = (Path(layout) / "blobs" / "sha256" / digest.split(":", 1)[1]).read_bytes()
+    if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+        raise AssertionError(f"{layout}: blob {digest} does not match its digest")
+    return data
 
 
 def image_files(layout, ref=None):
@@ -759,6 +786,8 @@ def layout_sboms(layout):
         images = {top["digest"]}
     found = {}
     for entry in index["manifests"][1:]:
+        if "artifactType" not in entry:
+            continue  # a variant of the image (TAG-debug, TAG-root)
         artifact = json.loads(blob(entry["digest"]))
         if artifact.get("artifactType") != entry.get("artifactType"):
             raise AssertionError(f"{entry['digest']}: artifactType differs from index.json's")

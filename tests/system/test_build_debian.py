@@ -17,6 +17,8 @@ import distill_test as dt  # noqa: E402
 
 MANIFESTS = dt.source_dir() / "manifests"
 PROGRAMS = dt.source_dir() / "tests" / "data" / "programs"
+# The java17 test image has both variants; the reproducibility test builds it without them.
+JAVA17_VARIANTS = "variants: [debug, root]\n"
 # Nothing an attacker could use: no shell, no busybox, no perl, no package manager.
 SCHEMAS = None  # the SBOM schemas, loaded once (dt.SbomSchemas)
 FORBIDDEN = re.compile(r"^usr/(s?bin)/(sh|bash|dash|busybox|perl[0-9.]*|apt|apt-get|dpkg)$")
@@ -57,6 +59,8 @@ class BuildDebian(dt.TestCase):
         subprocess.run(["gcc", "-O2", "-o", programs / "hello", PROGRAMS / "hello.c"], check=True)
         subprocess.run(["gcc", "-O2", "-static", "-o", programs / "hello-static",
                         PROGRAMS / "hello.c"], check=True, capture_output=True)
+        subprocess.run(["gcc", "-O2", "-static", "-o", programs / "probe", PROGRAMS / "probe.c"],
+                       check=True, capture_output=True)
         subprocess.run(["g++", "-O2", "-pthread", "-o", programs / "hello-cc",
                         PROGRAMS / "hello.cpp"], check=True)
 
@@ -78,9 +82,11 @@ class BuildDebian(dt.TestCase):
         cls.images[stock] = out
         return out
 
-    def podman(self, layout, *args, entrypoint=None, check=True):
-        return dt.podman_run(self.conf, f"oci:{layout}:latest", *args, entrypoint=entrypoint,
-                             check=check)
+    def podman(self, layout, *args, entrypoint=None, check=True, tag="latest", options=None):
+        """Runs the image under its runtime profile (dt.hardened) unless `options` says how."""
+        return dt.podman_run(self.conf, f"oci:{layout}:{tag}", *args, entrypoint=entrypoint,
+                             check=check,
+                             options=dt.hardened(layout) if options is None else options)
 
     def check_distroless(self, layout):
         members, _ = dt.layer_members(dt.image_files(layout)[2])
@@ -184,7 +190,8 @@ class BuildDebian(dt.TestCase):
     # --- the images -----------------------------------------------------------------------
 
     def test_java17(self):
-        layout = self.image("java17.yaml", [("Check.class", "/app/Check.class", "0644")])
+        layout = self.image("java17.yaml", [("Check.class", "/app/Check.class", "0644")],
+                            JAVA17_VARIANTS)
         _, config, _ = dt.image_files(layout)
         self.assertEqual(config["config"]["Entrypoint"], ["/usr/bin/java"])
         self.assertEqual(config["config"]["User"], "65532:65532")
@@ -231,6 +238,55 @@ class BuildDebian(dt.TestCase):
         self.assertEqual((verify.returncode, verify.stdout), (0, ""), verify.stderr)
         print(f"java17: trusted={trusted}, {len(packages)} packages in dpkg's database")
 
+    def test_java17_variants_and_profile(self):
+        layout = self.image("java17.yaml", [("Check.class", "/app/Check.class", "0644")],
+                            JAVA17_VARIANTS)
+        index = json.loads((layout / "index.json").read_text())
+        tags = [m.get("annotations", {}).get("org.opencontainers.image.ref.name")
+                for m in index["manifests"]]
+        self.assertEqual(tags[:3], ["latest", "latest-debug", "latest-root"])
+        # podman takes the seccomp profile from the image's label too.
+        labelled = self.podman(layout, "-version",
+                               options=dt.HARDENED + ["--seccomp-policy=image"])
+        self.assertIn('openjdk version "17.', labelled.stderr)
+        # debug: busybox's shell, under /busybox, in the variant only.
+        listed = self.podman(layout, "-c", "ls /usr/lib/jvm; echo $PATH", tag="latest-debug",
+                             entrypoint="/busybox/sh").stdout
+        self.assertIn("java-17-openjdk-amd64\n", listed)
+        self.assertTrue(listed.rstrip().endswith(":/busybox"), listed)
+        debug = json.loads(dt.run(["inspect", layout, "--json"], check=0).stdout)
+        self.assertFalse(any(e["path"].startswith("/busybox") for e in debug["entries"]))
+        # root: the same layer, run as uid 0.
+        self.assertIn("uid=0\n", self.podman(layout, "-cp", "/app", "Check", tag="latest-root",
+                                             options=[]).stdout)
+        sizes = {}
+        for entry in index["manifests"][:3]:
+            manifest = json.loads(dt.blob(layout, entry["digest"]))
+            sizes[entry["annotations"]["org.opencontainers.image.ref.name"]] = [
+                layer["size"] for layer in manifest["layers"]]
+        self.assertEqual(sizes["latest-root"], sizes["latest"])
+        self.assertEqual(sizes["latest-debug"][:1], sizes["latest"])
+        self.assertEqual(len(sizes["latest-debug"]), 2)
+        inspected = dt.run(["inspect", layout], check=0).stdout
+        self.assertIn("latest-debug (sha256:", inspected)
+        self.assertIn('latest-root (sha256:', inspected)
+        run = dt.run(["inspect", layout, "--run"], check=0).stdout
+        self.assertIn(f"podman run --read-only --read-only-tmpfs=false "
+                      f"--tmpfs /tmp:rw,noexec,nosuid,nodev --cap-drop=ALL "
+                      f"--security-opt=no-new-privileges "
+                      f"--security-opt=seccomp={dt.seccomp_file(layout)} --user=65532:65532 "
+                      f"oci:{layout}:latest", run)
+        self.assertIn("  seccompProfile:\n    type: Localhost\n", run)
+        root = json.loads(dt.run(["inspect", layout, "--run", "--variant", "root", "--json"],
+                                 check=0).stdout)
+        self.assertIn("runAsNonRoot: false", root["kubernetes"])
+        plan = dt.run(["--cache-dir", self.shared / "cache", "plan",
+                       self.shared / "test-java17.yaml"], check=0).stdout
+        self.assertRegex(plan, r"variant debug: adds busybox-static \S+ \(")
+        self.assertIn("variant root: the image running as root (uid 0)", plan)
+        print(f"java17 variants: debug adds a layer of {sizes['latest-debug'][1]:,} bytes "
+              f"(compressed), root adds no layer (a config of its own)")
+
     def test_python3(self):
         layout = self.image("python3.yaml")
         result = self.podman(layout, "-c", "import ssl, json, sqlite3, os; "
@@ -263,7 +319,8 @@ class BuildDebian(dt.TestCase):
         self.assertEqual(result.stdout, "hello from C++: thread and exception\n", result.stderr)
 
     def test_static(self):
-        layout = self.image("static.yaml", [("hello-static", "/usr/local/bin/hello", "0755")],
+        layout = self.image("static.yaml", [("hello-static", "/usr/local/bin/hello", "0755"),
+                                            ("probe", "/usr/local/bin/probe", "0755")],
                             "config:\n  entrypoint: [/usr/local/bin/hello]\n")
         self.assertTrue(self.podman(layout).stdout.startswith("hello from uid 65532"))
         names = self.check_distroless(layout)
@@ -275,11 +332,72 @@ class BuildDebian(dt.TestCase):
         _, result = self.runc_run(layout, [])
         self.assertTrue(result.stdout.startswith("hello from uid 65532"), result.stderr)
 
+    def probe(self, layout, options):
+        result = self.podman(layout, entrypoint="/usr/local/bin/probe", options=options)
+        return dict(line.split(": ", 1) for line in result.stdout.splitlines())
+
+    def test_profile_refuses_what_an_attacker_tries(self):
+        """The probe tries mount, unshare, setns, ptrace, bpf, keyctl and a write to /: under
+        the runtime profile (from the file, and from the image's label) each is refused; without
+        it, unshare and ptrace go through, so the profile is what stops them."""
+        layout = self.image("static.yaml", [("hello-static", "/usr/local/bin/hello", "0755"),
+                                            ("probe", "/usr/local/bin/probe", "0755")],
+                            "config:\n  entrypoint: [/usr/local/bin/hello]\n")
+        expected = {"mount": "refused (EPERM)", "unshare": "refused (EPERM)",
+                    "setns": "refused (EPERM)", "ptrace": "refused (EPERM)",
+                    "bpf": "refused (EPERM)", "keyctl": "refused (EPERM)",
+                    "write /": "refused (EROFS)"}
+        self.assertEqual(self.probe(layout, dt.hardened(layout)), expected)
+        self.assertEqual(self.probe(layout, dt.HARDENED + ["--seccomp-policy=image"]), expected)
+        plain = self.probe(layout, [])
+        print(f"probe without the profile: {plain}")
+        self.assertEqual(plain["unshare"], "allowed")
+        self.assertEqual(plain["ptrace"], "allowed")
+
+    def test_profile_starts_from_the_runtime_default(self):
+        """What the profile allows, the runtime's default profile (containers-common's, which
+        podman uses) allows a process without capabilities; what the default allows and the
+        profile does not, the profile denies by name, with a reason."""
+        default = json.loads(Path("/usr/share/containers/seccomp.json").read_text())
+        layout = self.image("static.yaml", [("hello-static", "/usr/local/bin/hello", "0755"),
+                                            ("probe", "/usr/local/bin/probe", "0755")],
+                            "config:\n  entrypoint: [/usr/local/bin/hello]\n")
+        ours = json.loads(dt.seccomp_file(layout).read_text())
+        _, config, _ = dt.image_files(layout)
+        self.assertEqual(json.loads(config["config"]["Labels"]["io.containers.seccomp.profile"]),
+                         ours)
+
+        def unconditional(profile, action):
+            return {name for rule in profile["syscalls"] if rule["action"] == action
+                    and not rule.get("args") and not rule.get("includes")
+                    for name in rule["names"]}
+
+        default_allowed = unconditional(default, "SCMP_ACT_ALLOW")
+        allowed = unconditional(ours, "SCMP_ACT_ALLOW")
+        denied = {}
+        for rule in ours["syscalls"]:
+            if rule["action"] == "SCMP_ACT_ERRNO" and rule.get("errnoRet") == 1:
+                for name in rule["names"]:
+                    denied[name] = rule["comment"]
+        self.assertEqual(allowed - default_allowed, set())
+        # clone (without namespace flags) and clone3 (ENOSYS) are conditional here.
+        self.assertEqual(default_allowed - allowed - set(denied), {"clone", "clone3"})
+        for name in ("mount", "unshare", "setns", "ptrace", "keyctl", "reboot"):
+            self.assertIn(name, default_allowed)
+            self.assertGreater(len(denied[name]), 20)
+        print(f"runtime profile: allows {len(allowed)} system calls, denies {len(denied)} by "
+              f"name; the runtime's default allows {len(default_allowed)} unconditionally")
+
     def test_java17_is_reproducible(self):
         """A second build from a cold cache, in another time zone, with another umask and one
         thread gives the same digest."""
-        first = self.image("java17.yaml", [("Check.class", "/app/Check.class", "0644")])
-        manifest = self.shared / "test-java17.yaml"
+        first = self.image("java17.yaml", [("Check.class", "/app/Check.class", "0644")],
+                           JAVA17_VARIANTS)
+        # The same manifest without its variants: the image must not change by a byte.
+        manifest = self.shared / "plain" / "test-java17.yaml"
+        manifest.parent.mkdir()
+        manifest.write_text((self.shared / "test-java17.yaml").read_text().replace(
+            JAVA17_VARIANTS, ""))
         out = self.scratch / "again"
         result = subprocess.run(
             [dt.binary(), "--cache-dir", self.scratch / "cold-cache", "-q", "build", "--json",
@@ -287,10 +405,15 @@ class BuildDebian(dt.TestCase):
             env={**os.environ, "TZ": "Pacific/Auckland", "LANG": "C"}, check=True)
         again = json.loads(result.stdout)
         self.assertEqual(again["digest"], self.results["java17.yaml"]["digest"])
-        # The same index.json: the image and its SBOM artifacts, byte for byte.
-        self.assertEqual(json.loads((out / "index.json").read_text()),
-                         json.loads((first / "index.json").read_text()))
-        self.assertEqual(len(json.loads((out / "index.json").read_text())["manifests"]), 3)
+        # The same index.json, the variants aside: the image and its SBOM artifacts, byte for
+        # byte.
+        with_variants = json.loads((first / "index.json").read_text())
+        with_variants["manifests"] = [m for m in with_variants["manifests"]
+                                      if m.get("annotations", {}).get(
+                                          "org.opencontainers.image.ref.name", "latest")
+                                      == "latest"]
+        self.assertEqual(json.loads((out / "index.json").read_text()), with_variants)
+        self.assertEqual(len(with_variants["manifests"]), 3)
         self.assertEqual(dt.layout_sboms(out), dt.layout_sboms(first))
         print(f"java17 twice (warm cache, all threads; cold cache, -j1, TZ, umask 077): "
               f"{again['digest']}")

@@ -19,6 +19,7 @@ COMMANDS = ["sh -c id", "ls /", "cat /etc/passwd", "wget --version", "curl --ver
 # What Debian's minbase with the JRE has, at least.
 IN_DEBIAN = ["sh -c id", "ls /", "cat /etc/passwd", "apt-get --version", "perl -e print(42)"]
 BLOCKED = "blocked (no such program)"
+UPLOADS = ["upload /tmp/sh, run it", "upload /var/tmp/sh, run it"]
 
 
 def free_port():
@@ -28,12 +29,13 @@ def free_port():
 
 
 def table(output):
-    """The rows of demo.sh's table: command -> (distill cell, Debian cell)."""
+    """The rows of demo.sh's table: command -> (distill cell, distill + profile cell, Debian
+    cell)."""
     rows = {}
     for line in output.splitlines():
         cells = [cell.strip() for cell in line.split("|")]
-        if len(cells) == 3 and cells[0] != "attacker runs":
-            rows[cells[0]] = (cells[1], cells[2])
+        if len(cells) == 4 and cells[0] != "attacker runs":
+            rows[cells[0]] = (cells[1], cells[2], cells[3])
     return rows
 
 
@@ -66,8 +68,9 @@ class Examples(dt.TestCase):
 
         port = free_port()
         name = f"distill-test-service-{os.getpid()}"
+        # Under its runtime profile, as `distill inspect --run` prints it.
         self.podman("run", "--detach", "--network=host", "--name", name, "-e", f"PORT={port}",
-                    f"oci:{layout}:latest")
+                    *dt.hardened(layout), f"oci:{layout}:latest")
         try:
             answer = None
             for _ in range(120):  # the JVM takes a moment to start
@@ -92,14 +95,21 @@ class Examples(dt.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout[-3000:] + result.stderr[-3000:])
 
         rows = table(result.stdout)
-        self.assertEqual(list(rows), COMMANDS, result.stdout)
-        for command, (distroless, debian) in rows.items():
-            self.assertEqual(distroless, BLOCKED, command)
+        self.assertEqual(list(rows), COMMANDS + UPLOADS, result.stdout)
+        for command in COMMANDS:
+            distroless, profiled, debian = rows[command]
+            self.assertEqual((distroless, profiled), (BLOCKED, BLOCKED), command)
             self.assertIn(debian, ("runs", BLOCKED), command)
         for command in IN_DEBIAN:
-            self.assertEqual(rows[command][1], "runs", command)
-        ran = sum(debian == "runs" for _, debian in rows.values())
-        self.assertIn(f"\nran: distill image 0 of 8, Debian image {ran} of 8\n", result.stdout)
+            self.assertEqual(rows[command][2], "runs", command)
+        # A shell the attacker brings runs in the distill image, and in Debian; the profile
+        # stops it: /tmp is a noexec tmpfs, the rest of the root is read-only.
+        self.assertEqual(rows["upload /tmp/sh, run it"], ("runs", "blocked (noexec /tmp)", "runs"))
+        self.assertEqual(rows["upload /var/tmp/sh, run it"],
+                         ("runs", "blocked (read-only root)", "runs"))
+        ran = sum(debian == "runs" for _, _, debian in rows.values())
+        self.assertIn(f"\nran: distill image 2 of 10, distill image + profile 0 of 10, Debian "
+                      f"image {ran} of 10\n", result.stdout)
         self.assertRegex(result.stdout, r"\nsizes: distill image \d+ MB .*, Debian image \d+ MB")
 
         # The trap removed both containers.

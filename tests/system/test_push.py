@@ -144,6 +144,29 @@ class Push(dt.TestCase):
                                             "--tls-verify=false"),
                          self.static_env["result"]["digest"])
 
+    def test_variants_go_to_their_own_tags(self):
+        registry = self.plain
+        built = self.build_static("variants", "variants: [debug, root]\n")
+        layout = built["layout"]
+        pushed = self.push(layout, f"{registry.host}/team/variants:1")
+        references = {r["reference"].rsplit(":", 1)[1]: r for r in pushed["references"]}
+        self.assertEqual(sorted(references), ["1", "1-debug", "1-root"])
+        index = json.loads((layout / "index.json").read_text())
+        by_tag = {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"]
+                  for m in index["manifests"]}
+        for tag, ref_name in (("1", "latest"), ("1-debug", "latest-debug"),
+                              ("1-root", "latest-root")):
+            self.assertEqual(self.skopeo_digest(f"{registry.host}/team/variants:{tag}",
+                                                "--tls-verify=false"), by_tag[ref_name])
+        # The variants share the image's layer: debug uploads its own layer and config, root
+        # its config alone.
+        self.assertEqual(references["1-debug"]["blobs_uploaded"], 2)
+        self.assertEqual(references["1-root"]["blobs_uploaded"], 1)
+        root = f"{registry.host}/team/variants:1-root"
+        self.podman("pull", "--tls-verify=false", root)
+        ran = self.podman("run", "--rm", "--network=none", "--pull=never", root)
+        self.assertEqual(ran.stdout, "hello from uid 0 (root)\n")
+
     def test_build_push_skips_an_unchanged_tag_and_podman_runs_what_was_pushed(self):
         registry = self.plain
         reference = f"{registry.host}/team/nightly:latest"

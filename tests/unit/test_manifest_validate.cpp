@@ -398,5 +398,34 @@ TEST_F(ManifestValidate, ExcludeAndAllowTakeGlobs) {
                "not a valid package name or glob", "globs may add");
 }
 
+TEST_F(ManifestValidate, VariantsAndRuntimeRelaxationsAreValid) {
+    expect_valid(std::string(k_debian) +
+                 "variants: [debug, root]\nruntime:\n  allow_syscalls: [ptrace, io_uring_setup, "
+                 "ioperm]\n  capabilities: [NET_BIND_SERVICE, cap_chown]\n  writable_paths: "
+                 "[/var/cache/app, /]\n");
+}
+
+TEST_F(ManifestValidate, UnknownOrRepeatedVariantsAreReported) {
+    expect_one(std::string(k_debian) + "variants: [debgu]\n", 4, 12, "unknown variant `debgu`",
+               "did you mean `debug`?");
+    expect_one(std::string(k_debian) + "variants: [root, root]\n", 4, 18,
+               "variant `root` is listed twice");
+}
+
+TEST_F(ManifestValidate, RuntimeRelaxationsNameRealSyscallsAndCapabilities) {
+    expect_one(std::string(k_debian) + "runtime:\n  allow_syscalls: [ptrac]\n", 5, 20,
+               "`ptrac` is not a system call the runtime profile knows", "did you mean `ptrace`?");
+    expect_one(std::string(k_debian) + "runtime:\n  allow_syscalls: [read]\n", 5, 20,
+               "the runtime profile allows `read` already");
+    expect_one(std::string(k_debian) + "runtime:\n  capabilities: [NET_BIND_SERVIC]\n", 5, 18,
+               "`NET_BIND_SERVIC` is not a Linux capability", "did you mean `NET_BIND_SERVICE`?");
+    expect_one(std::string(k_debian) + "runtime:\n  writable_paths: [var/cache]\n", 5, 20,
+               "a writable path must be an absolute path");
+    expect_one(std::string(k_debian) + "runtime:\n  writable_paths: ['/a,b']\n", 5, 20, "a comma");
+    expect_one(std::string(k_debian) + "config:\n  labels:\n    io.containers.seccomp.profile: "
+                                       "'{}'\n",
+               6, 5, "the label `io.containers.seccomp.profile` is distill's", "runtime:");
+}
+
 } // namespace
 } // namespace distill::manifest

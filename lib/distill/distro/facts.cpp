@@ -13,12 +13,13 @@ constexpr std::array<std::string_view, 1> k_alpine_suites{""};
 constexpr std::array<Facts, 2> k_facts{{
     {manifest::Distro::debian, k_debian_suites, "main", "+-.", false, 2,
      "Debian package names use lowercase letters, digits, `+`, `-` and `.`, start with a letter "
-     "or digit and are at least two characters long"},
+     "or digit and are at least two characters long",
+     false, "busybox-static"},
     {manifest::Distro::alpine, k_alpine_suites, "main", "+-._", true, 1,
      "Alpine package names use letters, digits, `+`, `-`, `.` and `_` and start with a letter "
      "or digit (community has a package `R`); a request may also name what a package "
      "provides, e.g. `cmd:busybox`, `so:libz.so.1` or `/bin/sh`",
-     true},
+     true, "busybox"},
 }};
 
 bool lower_alnum(char c) {

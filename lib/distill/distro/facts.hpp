@@ -30,6 +30,9 @@ struct Facts {
     /// Whether a request may name what a package provides (apk's `cmd:`, `so:`, `pc:` names
     /// and paths such as `/bin/sh`), the solver then picking a provider.
     bool provided_names = false;
+    /// The package whose busybox the debug variant puts under /busybox: one binary that needs
+    /// nothing the image may lack (Debian's busybox-static), or the distro's busybox.
+    std::string_view busybox_package;
 };
 
 /// The facts of `distro`.

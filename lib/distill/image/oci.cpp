@@ -89,6 +89,10 @@ std::string config_json(const ConfigInput& input) {
               {{{"created", created},
                 {"created_by", input.history},
                 {"comment", "distroless image built by distill"}}}}};
+    for (const auto& [diff_id, created_by] : input.added_layers) {
+        out["rootfs"]["diff_ids"].push_back(diff_id);
+        out["history"].push_back({{"created", created}, {"created_by", created_by}});
+    }
     if (!input.platform.variant.empty()) {
         out["variant"] = input.platform.variant;
     }
@@ -96,11 +100,16 @@ std::string config_json(const ConfigInput& input) {
 }
 
 std::string manifest_json(const Descriptor& config, const Descriptor& layer,
-                          const std::map<std::string, std::string>& annotations) {
+                          const std::map<std::string, std::string>& annotations,
+                          const std::vector<Descriptor>& added_layers) {
+    json layers = json::array({descriptor_json(layer)});
+    for (const auto& added : added_layers) {
+        layers.push_back(descriptor_json(added));
+    }
     json out{{"schemaVersion", 2},
              {"mediaType", k_manifest_media_type},
              {"config", descriptor_json(config)},
-             {"layers", {descriptor_json(layer)}}};
+             {"layers", std::move(layers)}};
     if (!annotations.empty()) {
         out["annotations"] = annotations;
     }
@@ -140,7 +149,8 @@ Descriptor LayoutWriter::put(const std::string& media_type, const std::string& c
 void LayoutWriter::finish(const Descriptor& top,
                           const std::map<std::string, std::string>& annotations,
                           const std::vector<Platform>& platforms,
-                          const std::vector<Artifact>& artifacts) {
+                          const std::vector<Artifact>& artifacts,
+                          const std::vector<Sibling>& siblings) {
     core::write_file_atomic(m_root / "oci-layout", json{{"imageLayoutVersion", "1.0.0"}}.dump());
     auto entry = descriptor_json(top);
     if (!annotations.empty()) {
@@ -150,6 +160,16 @@ void LayoutWriter::finish(const Descriptor& top,
         entry["platform"] = platform_json(platforms.front());
     }
     json manifests = json::array({entry});
+    for (const auto& sibling : siblings) {
+        auto listed = descriptor_json(sibling.top);
+        if (!sibling.annotations.empty()) {
+            listed["annotations"] = sibling.annotations;
+        }
+        if (platforms.size() == 1) {
+            listed["platform"] = platform_json(platforms.front());
+        }
+        manifests.push_back(std::move(listed));
+    }
     for (const auto& artifact : artifacts) {
         auto listed = descriptor_json(artifact.manifest);
         listed["artifactType"] = artifact.artifact_type;

@@ -29,15 +29,18 @@ struct ConfigInput {
     std::int64_t epoch = 0;       ///< `created`, and the history entry's date
     std::string diff_id;
     std::string history; ///< the history entry's created_by
+    /// Layers a variant adds on top of the image's: diff_id and the history entry's created_by.
+    std::vector<std::pair<std::string, std::string>> added_layers{};
 };
 
 /// The image configuration JSON (application/vnd.oci.image.config.v1+json): keys sorted, no
 /// whitespace, so the same input gives the same bytes.
 [[nodiscard]] std::string config_json(const ConfigInput& input);
 
-/// The image manifest JSON for one config and one layer.
+/// The image manifest JSON for one config and one layer (and the layers a variant adds).
 [[nodiscard]] std::string manifest_json(const Descriptor& config, const Descriptor& layer,
-                                        const std::map<std::string, std::string>& annotations);
+                                        const std::map<std::string, std::string>& annotations,
+                                        const std::vector<Descriptor>& added_layers = {});
 
 /// A manifest in an index, with its platform.
 struct IndexEntry {
@@ -71,11 +74,16 @@ public:
     [[nodiscard]] std::filesystem::path blobs_dir() const;
     /// Writes a JSON (or any small) blob and returns its descriptor.
     Descriptor put(const std::string& media_type, const std::string& content);
+    /// An image index.json lists after the first: a variant, with its own annotations.
+    struct Sibling {
+        Descriptor top;
+        std::map<std::string, std::string> annotations;
+    };
     /// Writes index.json listing `top` (a manifest or an image index) with these annotations
-    /// (k_ref_name_annotation, k_image_name_annotation), then `artifacts`.
+    /// (k_ref_name_annotation, k_image_name_annotation), then `siblings`, then `artifacts`.
     void finish(const Descriptor& top, const std::map<std::string, std::string>& annotations,
-                const std::vector<Platform>& platforms,
-                const std::vector<Artifact>& artifacts = {});
+                const std::vector<Platform>& platforms, const std::vector<Artifact>& artifacts = {},
+                const std::vector<Sibling>& siblings = {});
 
 private:
     std::filesystem::path m_root;

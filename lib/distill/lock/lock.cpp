@@ -28,6 +28,9 @@ ordered package_json(const resolve::PlannedPackage& p) {
     if (!p.checksum.empty()) {
         j["checksum"] = p.checksum;
     }
+    if (!p.variant.empty()) {
+        j["variant"] = p.variant;
+    }
     return j;
 }
 
@@ -52,6 +55,11 @@ resolve::PlannedPackage package_from(const json& j, const distro::Distro* distro
     p.installed_size = j.at("installed_size").get<std::uint64_t>();
     p.sha256 = j.at("sha256").get<std::string>();
     p.checksum = j.value("checksum", "");
+    p.variant = j.value("variant", "");
+    if (!p.variant.empty() && p.variant != manifest::k_variant_debug) {
+        throw Error(fmt::format("package {}: `{}` is not a variant that adds packages",
+                                core::printable(p.name), core::printable(p.variant)));
+    }
     // A lock is outside data too (a pull request may touch only it): its names and versions
     // become cache file names and package database paths, so they pass the distro's grammar.
     if (distro != nullptr) {

@@ -121,6 +121,10 @@ Manifest merge(Manifest base, Manifest over) {
     append(out.paths.exclude, std::move(over.paths.exclude));
     append(out.paths.setuid, std::move(over.paths.setuid));
     append(out.certificates, std::move(over.certificates));
+    append(out.variants, std::move(over.variants));
+    append(out.runtime.allow_syscalls, std::move(over.runtime.allow_syscalls));
+    append(out.runtime.capabilities, std::move(over.runtime.capabilities));
+    append(out.runtime.writable_paths, std::move(over.runtime.writable_paths));
     append(out.accounts, std::move(over.accounts));
     append(out.files, std::move(over.files));
     merge_config(out.config, std::move(over.config));

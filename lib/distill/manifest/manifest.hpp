@@ -142,6 +142,24 @@ struct PathRules {
     std::vector<Located> setuid;
 };
 
+/// Where the image needs more than its runtime profile allows (distill's runtime profile:
+/// the runtime's default seccomp profile less the system calls a distroless service never
+/// makes, a read-only root file system with a tmpfs /tmp, no capability, no new privileges).
+struct RuntimeRules {
+    /// Optional. System calls the profile denies that the image needs (`ptrace` for a
+    /// profiler, say).
+    std::vector<Located> allow_syscalls;
+    /// Optional. Capabilities the image keeps (`NET_BIND_SERVICE`); every other one is dropped.
+    std::vector<Located> capabilities;
+    /// Optional. Directories the image writes besides /tmp, each a tmpfs; `/` keeps the whole
+    /// root file system writable.
+    std::vector<Located> writable_paths;
+};
+
+/// The images a build makes beside the manifest's own, from the same packages.
+inline constexpr const char* k_variant_debug = "debug"; ///< busybox under /busybox
+inline constexpr const char* k_variant_root = "root";   ///< runs as uid 0
+
 /// A manifest after parse(): what the user wrote, with `include`d manifests merged in.
 /// Host-dependent defaults (mirror, keyring, arch) are applied by the stages that use them.
 struct Manifest {
@@ -158,7 +176,11 @@ struct Manifest {
     PathRules paths;               ///< Optional.
     std::vector<Account> accounts; ///< Optional. Added to root, nobody and nonroot.
     ImageConfig config;            ///< Optional.
-    std::vector<FileEntry> files;  ///< Optional.
+    /// Optional. Sibling images, each tagged TAG-VARIANT: `debug` (busybox's shell and tools
+    /// under /busybox) and `root` (runs as uid 0). Default: none.
+    std::vector<Located> variants;
+    RuntimeRules runtime;         ///< Optional.
+    std::vector<FileEntry> files; ///< Optional.
     /// Optional. PEM files of extra CA certificates, trusted in the CA bundle, the hashed
     /// directory /etc/ssl/certs and the Java truststore (and written under
     /// /usr/local/share/ca-certificates); paths as written are relative to the manifest

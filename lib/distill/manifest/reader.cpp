@@ -20,9 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<std::string_view, 14> k_top_keys{
-    "name",  "distro", "release",  "archs",  "sources", "packages",     "exclude",
-    "allow", "paths",  "accounts", "config", "files",   "certificates", "include"};
+constexpr std::array<std::string_view, 16> k_top_keys{
+    "name",  "distro",   "release", "archs", "sources",      "packages", "exclude",  "allow",
+    "paths", "accounts", "config",  "files", "certificates", "include",  "variants", "runtime"};
+constexpr std::array<std::string_view, 3> k_runtime_keys{"allow_syscalls", "capabilities",
+                                                         "writable_paths"};
 constexpr std::array<std::string_view, 3> k_path_keys{"include", "exclude", "setuid"};
 constexpr std::array<std::string_view, 5> k_source_keys{"url", "suites", "components", "keyring",
                                                         "tag"};
@@ -108,6 +110,7 @@ private:
     std::optional<FileEntry> read_file(const YAML::Node& node);
     void read_config(const Entry& entry, ImageConfig& config);
     void read_paths(const Entry& entry, PathRules& paths);
+    void read_runtime(const Entry& entry, RuntimeRules& runtime);
 
     fs::path m_file;
     fs::path m_dir;
@@ -414,6 +417,10 @@ void Reader::read_top(const Entry& entry, Layer& layer) {
         read_config(entry, manifest.config);
     } else if (key == "paths") {
         read_paths(entry, manifest.paths);
+    } else if (key == "variants") {
+        manifest.variants = strings(entry, "debug, root");
+    } else if (key == "runtime") {
+        read_runtime(entry, manifest.runtime);
     } else if (key == "certificates") {
         for (auto& item : strings(entry, "certs/internal-ca.pem")) {
             if (!item.value.empty()) {
@@ -657,6 +664,21 @@ void Reader::read_paths(const Entry& entry, PathRules& paths) {
 Layer read_layer(const std::filesystem::path& file, const std::string& text,
                  std::string_view example_release, std::vector<Diagnostic>& diagnostics) {
     return Reader(file, example_release, diagnostics).read(text);
+}
+
+void Reader::read_runtime(const Entry& entry, RuntimeRules& runtime) {
+    if (!expect_map(entry, "`allow_syscalls: [ptrace]`")) {
+        return;
+    }
+    walk(entry.value, k_runtime_keys, "`runtime`", [&](const Entry& item) {
+        auto values = strings(item, item.key == "allow_syscalls" ? "ptrace"
+                                    : item.key == "capabilities" ? "NET_BIND_SERVICE"
+                                                                 : "/var/cache/app");
+        auto& target = item.key == "allow_syscalls" ? runtime.allow_syscalls
+                       : item.key == "capabilities" ? runtime.capabilities
+                                                    : runtime.writable_paths;
+        target.insert(target.end(), values.begin(), values.end());
+    });
 }
 
 } // namespace distill::manifest::detail

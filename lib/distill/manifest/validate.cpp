@@ -20,6 +20,8 @@
 #include <distill/distro/arch.hpp>
 #include <distill/distro/facts.hpp>
 #include <distill/manifest/manifest.hpp>
+#include <distill/runtime/profile.hpp>
+#include <distill/runtime/syscalls.hpp>
 
 namespace distill::manifest {
 namespace {
@@ -144,6 +146,8 @@ public:
         check_config();
         check_files();
         check_certificates();
+        check_variants();
+        check_runtime();
         // Checks run field by field; the user reads the file top to bottom, base files first.
         const auto rank = [&](const Diagnostic& d) {
             const auto& files = m_manifest.included;
@@ -179,6 +183,8 @@ private:
     void check_config();
     void check_user();
     void check_files();
+    void check_variants();
+    void check_runtime();
 
     const Manifest& m_manifest;
     const DistroRules* m_rules;
@@ -567,6 +573,12 @@ void Validator::check_config() {
         if (name.empty()) {
             report(at(config.values, "labels." + name, m_top), "label name is empty",
                    "write e.g. `org.opencontainers.image.source: https://...`");
+        } else if (name == runtime::k_seccomp_label || name == runtime::k_settings_label) {
+            report(at(config.values, "labels." + name, m_top),
+                   fmt::format("the label `{}` is distill's: it holds the image's runtime profile",
+                               name),
+                   "relax the profile under `runtime:` (allow_syscalls, capabilities, "
+                   "writable_paths) instead");
         }
     }
     if (config.values.contains("stop-signal") && !valid_signal(config.stop_signal)) {
@@ -626,6 +638,75 @@ void Validator::check_files() {
 }
 
 } // namespace
+
+void Validator::check_variants() {
+    constexpr std::array<std::string_view, 2> known{k_variant_debug, k_variant_root};
+    std::set<std::string> seen;
+    for (const auto& variant : m_manifest.variants) {
+        if (std::find(known.begin(), known.end(), variant.value) == known.end()) {
+            const auto suggestion = core::closest(variant.value, known);
+            report(variant.where, fmt::format("unknown variant `{}`", variant.value),
+                   suggestion ? fmt::format("did you mean `{}`?", *suggestion)
+                              : "the variants are `debug` (busybox under /busybox) and `root` "
+                                "(runs as uid 0)");
+        } else if (!seen.insert(variant.value).second) {
+            report(variant.where, fmt::format("variant `{}` is listed twice", variant.value),
+                   "remove one");
+        }
+    }
+}
+
+void Validator::check_runtime() {
+    const RuntimeRules& rules = m_manifest.runtime;
+    for (const auto& name : rules.allow_syscalls) {
+        switch (runtime::syscall_rule(name.value)) {
+        case runtime::SyscallRule::denied:
+        case runtime::SyscallRule::denied_by_default:
+            break;
+        case runtime::SyscallRule::allowed:
+            report(name.where, fmt::format("the runtime profile allows `{}` already", name.value),
+                   "list only system calls it denies (see the manifest reference)");
+            break;
+        case runtime::SyscallRule::unknown: {
+            std::vector<std::string_view> names;
+            for (const auto& denial : runtime::denials()) {
+                names.insert(names.end(), denial.names.begin(), denial.names.end());
+            }
+            const auto suggestion = core::closest(name.value, names);
+            report(name.where,
+                   fmt::format("`{}` is not a system call the runtime profile knows",
+                               core::printable(name.value)),
+                   suggestion ? fmt::format("did you mean `{}`?", *suggestion)
+                              : "write a Linux system call's name, such as `ptrace`");
+            break;
+        }
+        }
+    }
+    for (const auto& name : rules.capabilities) {
+        if (!runtime::capability_name(name.value)) {
+            const auto suggestion = core::closest("CAP_" + name.value, runtime::capabilities());
+            report(name.where,
+                   fmt::format("`{}` is not a Linux capability", core::printable(name.value)),
+                   suggestion ? fmt::format("did you mean `{}`?", suggestion->substr(4))
+                              : "write a capability's name, such as `NET_BIND_SERVICE`");
+        }
+    }
+    for (const auto& path : rules.writable_paths) {
+        if (auto problem = path_problem("a writable path", path.value)) {
+            report(path.where, std::move(*problem),
+                   "write the directory's absolute path in the image, e.g. `/var/cache/app`");
+        } else if (path.value.size() > 1024 ||
+                   std::any_of(path.value.begin(), path.value.end(), [](char c) {
+                       return static_cast<unsigned char>(c) < 0x20 || c == ',' || c == '"' ||
+                              c == '\\';
+                   })) {
+            report(path.where,
+                   "a writable path holds a comma, a quote, a backslash or a "
+                   "control character, which the runtimes' flags cannot take",
+                   "name a plain directory");
+        }
+    }
+}
 
 void validate(const Manifest& manifest, const DistroRules* rules) {
     auto diagnostics = Validator(manifest, rules).run();

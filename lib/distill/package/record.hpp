@@ -38,6 +38,9 @@ struct Record {
     /// The distro's own identity of the package file, from the verified index: Alpine's `C:`
     /// (the SHA-1 of the package's control part); empty for Debian.
     std::string checksum{};
+    /// Empty for a package of the image; the name of the variant (manifest::k_variant_debug)
+    /// for one that only that variant adds.
+    std::string variant{};
 
     // Downloaded: the verified package file in the cache (empty until fetched).
     std::filesystem::path file{};

@@ -9,6 +9,7 @@
 #include <distill/image/output.hpp>
 #include <distill/image/reference.hpp>
 #include <distill/pipeline/steps.hpp>
+#include <distill/runtime/profile.hpp>
 
 namespace distill::pipeline {
 namespace {
@@ -69,6 +70,9 @@ public:
     /// `podman load` and `docker load`, which take one image and nothing beside it.
     [[nodiscard]] bool keeps_sboms() const { return m_settings.format == OutputFormat::layout; }
     [[nodiscard]] image::Compression compression() const { return m_result.compression; }
+    /// Whether the output has the variants: a layout does; an archive is for `podman load` and
+    /// `docker load`, which take one image.
+    [[nodiscard]] bool keeps_variants() const { return m_settings.format == OutputFormat::layout; }
 
     /// One architecture's image, written into layout().
     void add(ArchImage image) { m_result.archs.push_back(std::move(image)); }
@@ -104,7 +108,27 @@ public:
                 }
             }
         }
-        m_layout->finish(top, annotations, platforms, artifacts);
+        std::vector<image::LayoutWriter::Sibling> siblings;
+        for (std::size_t v = 0;
+             keeps_variants() && !result.archs.empty() && v < result.archs.front().variants.size();
+             ++v) {
+            std::vector<image::IndexEntry> entries;
+            for (const auto& arch : result.archs) {
+                entries.push_back({arch.variants.at(v).manifest, arch.platform});
+            }
+            const auto& name = result.archs.front().variants[v].name;
+            const image::Descriptor variant_top =
+                entries.size() == 1
+                    ? entries.front().manifest
+                    : m_layout->put(image::k_index_media_type, image::index_json(entries));
+            auto tagged = m_reference;
+            tagged.tag += "-" + name;
+            VariantResult made{name, tagged.bare_tag() ? tagged.tag : tagged.str(),
+                               variant_top.digest, result.archs.front().variants[v].adds};
+            siblings.push_back({variant_top, {{image::k_ref_name_annotation, made.ref_name}}});
+            result.variants.push_back(std::move(made));
+        }
+        m_layout->finish(top, annotations, platforms, artifacts, siblings);
         result.digest = top.digest;
         result.media_type = top.media_type;
         if (is_layout) {
@@ -120,6 +144,9 @@ public:
             image::write_layout_archive(m_layout_dir, result.output, epoch, docker);
             result.archive_size = fs::file_size(result.output);
         }
+        result.seccomp_file = seccomp_file_for(result.output, m_settings.format);
+        const auto& settings = result.archs.front().settings;
+        core::write_file_atomic(result.seccomp_file, runtime::seccomp_profile(settings, 2));
         if (!m_settings.sbom_dir.empty()) {
             fs::create_directories(m_settings.sbom_dir);
             for (const auto& arch : result.archs) {
@@ -148,6 +175,11 @@ std::string building(const manifest::Manifest& manifest, const resolve::Plan& pl
 }
 
 } // namespace
+
+fs::path seccomp_file_for(const fs::path& output, OutputFormat format) {
+    const auto name = format == OutputFormat::layout ? output.filename() : output.stem();
+    return output.parent_path() / (name.string() + ".seccomp.json");
+}
 
 std::string to_string(OutputFormat format) {
     switch (format) {
@@ -193,6 +225,10 @@ BuildResult build(Session& session, const manifest::Loaded& loaded, const BuildS
                     if (settings.sbom) {
                         sbom(session, distro, manifest, tree, epoch, image,
                              staging.keeps_sboms() ? &staging.layout() : nullptr);
+                    }
+                    if (staging.keeps_variants()) {
+                        variants(session, distro, manifest, plan, epoch, staging.compression(),
+                                 staging.layout(), image);
                     }
                     staging.add(std::move(image));
                     return;

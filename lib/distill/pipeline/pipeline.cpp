@@ -1,9 +1,11 @@
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <distill/core/text.hpp>
+#include <distill/distro/facts.hpp>
 #include <distill/lock/lock.hpp>
 #include <distill/pipeline/steps.hpp>
 
@@ -135,7 +137,46 @@ std::optional<std::string> difference(const resolve::Plan& locked, const resolve
     return std::nullopt;
 }
 
+/// The packages the debug variant adds to the plan: the distro's busybox and what it needs
+/// that the image lacks, resolved on their own (the image's exclusion policy keeps shells
+/// out, not of the variant), marked as the variant's.
+void add_debug_packages(const manifest::Manifest& manifest, const std::string& arch,
+                        const sources::IndexSet& indexes, const resolve::Options& options,
+                        resolve::Resolution& resolution, core::Reporter& reporter) {
+    const auto& facts = distro::facts(manifest.distro);
+    manifest::PackageRequest busybox;
+    busybox.name = std::string(facts.busybox_package);
+    busybox.where = manifest::Location{manifest.path, 0, 0};
+    const resolve::Request request{manifest.distro, arch, {busybox}, resolve::ExclusionPolicy()};
+    auto debug = with_context(
+        fmt::format("resolving the debug variant's {} for {}", busybox.name, arch), [&] {
+            return resolve::resolve(request, resolve::inputs_for(indexes.indexes), options,
+                                    reporter);
+        });
+    if (!debug.solved()) {
+        for (auto& problem : debug.problems) {
+            problem.summary = fmt::format("the debug variant: {}", problem.summary);
+            resolution.problems.push_back(std::move(problem));
+        }
+        return;
+    }
+    for (auto& package : debug.plan.packages) {
+        const bool in_image =
+            std::any_of(resolution.plan.packages.begin(), resolution.plan.packages.end(),
+                        [&](const package::Record& mine) { return mine.name == package.name; });
+        if (!in_image) {
+            package.variant = manifest::k_variant_debug;
+            resolution.plan.packages.push_back(std::move(package));
+        }
+    }
+}
+
 } // namespace
+
+bool has_variant(const manifest::Manifest& manifest, std::string_view variant) {
+    return std::any_of(manifest.variants.begin(), manifest.variants.end(),
+                       [&](const manifest::Located& v) { return v.value == variant; });
+}
 
 std::vector<resolve::Plan> vouch(Session& session, const manifest::Loaded& loaded,
                                  const Settings& settings, const lock::Lockfile& lock,
@@ -230,6 +271,9 @@ ArchPlan Planner::plan(const std::string& arch, IndexWarnings warnings) {
         return resolve::resolve(request, resolve::inputs_for(indexes.indexes), options, reporter);
     });
     explain_missing(m_distro, resolution, indexes, context, options);
+    if (resolution.solved() && has_variant(manifest, manifest::k_variant_debug)) {
+        add_debug_packages(manifest, arch, indexes, options, resolution, reporter);
+    }
     if (warnings == IndexWarnings::report) {
         for (const auto& warning : resolution.plan.warnings) {
             reporter.warning(fmt::format("{}: {}", arch, warning));

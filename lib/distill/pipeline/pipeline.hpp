@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include <distill/manifest/manifest.hpp>
 #include <distill/pipeline/session.hpp>
 #include <distill/resolve/resolve.hpp>
+#include <distill/runtime/profile.hpp>
 #include <distill/sources/sources.hpp>
 #include <distill/unpack/tree.hpp>
 
@@ -30,6 +32,12 @@ struct ArchPlan {
     /// The signed release files that vouched for the indexes resolved from.
     std::vector<sources::Provenance> provenance;
 };
+
+/// Whether the manifest asks for the variant `variant` (manifest::k_variant_debug, ...).
+[[nodiscard]] bool has_variant(const manifest::Manifest& manifest, std::string_view variant);
+
+/// How many packages of the plan the image has (the variants' own left out).
+[[nodiscard]] std::size_t image_packages(const resolve::Plan& plan);
 
 /// What `distill plan` computes.
 struct PlanResult {
@@ -128,6 +136,15 @@ struct SbomDocument {
     image::Descriptor artifact; ///< the artifact manifest that carries it
 };
 
+/// A variant of the image for one architecture (manifest::Manifest::variants).
+struct VariantImage {
+    std::string name; ///< "debug", "root"
+    image::Descriptor manifest;
+    image::Descriptor config;
+    std::optional<image::Layer> layer; ///< the layer it adds (debug), on top of the image's
+    std::string adds;                  ///< what it adds, in a sentence
+};
+
 /// The image for one architecture.
 struct ArchImage {
     std::string arch;
@@ -142,6 +159,16 @@ struct ArchImage {
     std::vector<std::string> warnings;
     image::Platform platform;
     std::vector<SbomDocument> sboms{}; ///< empty when the build writes none
+    std::vector<VariantImage> variants{};
+    runtime::Settings settings{}; ///< how the image runs with the least privilege it needs
+};
+
+/// A variant as the output names it.
+struct VariantResult {
+    std::string name;
+    std::string ref_name; ///< its tag (TAG-VARIANT) or whole reference, as index.json has it
+    std::string digest;   ///< of its manifest, or of its image index for several archs
+    std::string adds;
 };
 
 /// What `distill build` made.
@@ -165,7 +192,15 @@ struct BuildResult {
     /// The digest the output had before this build (empty: there was none).
     std::string previous_digest;
     LockUse lock;
+    std::vector<VariantResult> variants{};
+    /// The seccomp profile written beside the output (OUTPUT.seccomp.json).
+    std::filesystem::path seccomp_file{};
 };
+
+/// Where a build writes the seccomp profile of the image it writes at `output`: beside it,
+/// named after it (out/app -> out/app.seccomp.json, out/app.tar -> out/app.seccomp.json).
+[[nodiscard]] std::filesystem::path seccomp_file_for(const std::filesystem::path& output,
+                                                     OutputFormat format);
 
 /// "layout", "oci-archive", "docker-archive".
 [[nodiscard]] std::string to_string(OutputFormat format);

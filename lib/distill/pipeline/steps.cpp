@@ -5,12 +5,15 @@
 #include <fmt/ranges.h>
 
 #include <distill/assemble/assemble.hpp>
+#include <distill/assemble/busybox.hpp>
 #include <distill/core/cancel.hpp>
 #include <distill/core/digest.hpp>
 #include <distill/core/text.hpp>
+#include <distill/distro/facts.hpp>
 #include <distill/fetch/fetch.hpp>
 #include <distill/image/oci.hpp>
 #include <distill/pipeline/steps.hpp>
+#include <distill/runtime/profile.hpp>
 #include <distill/sbom/sbom.hpp>
 #include <distill/unpack/path_policy.hpp>
 #include <distill/unpack/unpack.hpp>
@@ -71,6 +74,26 @@ void fetch(Session& session, const distro::Distro& distro, resolve::Plan& plan,
 }
 
 namespace {
+
+/// The image config of the plan's image (or a variant of it) running as `user` ("uid:gid"),
+/// with the runtime profile in its labels.
+image::ConfigInput config_input(const manifest::Manifest& manifest, const resolve::Plan& plan,
+                                std::int64_t epoch, const std::string& diff_id,
+                                const std::string& user) {
+    image::ConfigInput config;
+    config.platform = image::platform_for(manifest.distro, plan.arch);
+    config.config = manifest.config;
+    config.user = user;
+    config.epoch = epoch;
+    config.diff_id = diff_id;
+    config.history =
+        fmt::format("distill build {} ({} {}, {} packages)", manifest.name,
+                    manifest::to_string(manifest.distro), manifest.release, image_packages(plan));
+    const auto settings = runtime::settings_for(manifest, user);
+    config.config.labels[runtime::k_seccomp_label] = runtime::seccomp_profile(settings);
+    config.config.labels[runtime::k_settings_label] = runtime::settings_json(settings);
+    return config;
+}
 
 unpack::Input unpack_input(const package::Record& package) {
     unpack::Limits limits;
@@ -168,7 +191,9 @@ unpack::Tree assemble(Session& session, const distro::Distro& distro,
                                             unpack::PathPolicy::for_manifest(manifest)});
     for (const auto& package : plan.packages) {
         core::throw_if_cancelled();
-        tree.add_package(package);
+        if (package.variant.empty()) {
+            tree.add_package(package);
+        }
     }
     tree.finish();
     const auto summary = assemble::assemble(tree, manifest, epoch, reporter);
@@ -190,15 +215,8 @@ ArchImage layer(Session& session, const manifest::Manifest& manifest, const reso
     const image::LayerOptions options{compression, session.jobs(), epoch, for_sbom};
     const auto layer = image::write_layer(tree, options, layout.blobs_dir(), reporter);
 
-    image::ConfigInput config;
-    config.platform = image::platform_for(manifest.distro, plan.arch);
-    config.config = manifest.config;
-    config.user = assemble::resolve_user(manifest);
-    config.epoch = epoch;
-    config.diff_id = layer.diff_id;
-    config.history =
-        fmt::format("distill build {} ({} {}, {} packages)", manifest.name,
-                    manifest::to_string(manifest.distro), manifest.release, plan.packages.size());
+    const auto config =
+        config_input(manifest, plan, epoch, layer.diff_id, assemble::resolve_user(manifest));
     const auto config_blob = layout.put(image::k_config_media_type, image::config_json(config));
     const auto manifest_blob =
         layout.put(image::k_manifest_media_type, image::manifest_json(config_blob, layer.blob, {}));
@@ -209,8 +227,117 @@ ArchImage layer(Session& session, const manifest::Manifest& manifest, const reso
     reporter.info(fmt::format("layer {} ({}, {} uncompressed, {} files)", layer.blob.digest,
                               core::human_size(layer.blob.size), core::human_size(layer.tar_size),
                               layer.files));
-    return ArchImage{plan.arch, manifest_blob,  config_blob,   layer,          plan.packages.size(),
-                     bytes,     tree.trimmed(), plan.warnings, config.platform};
+    ArchImage image{plan.arch, manifest_blob,  config_blob,   layer,          image_packages(plan),
+                    bytes,     tree.trimmed(), plan.warnings, config.platform};
+    image.settings = runtime::settings_for(manifest, config.user);
+    return image;
+}
+
+std::size_t image_packages(const resolve::Plan& plan) {
+    return static_cast<std::size_t>(
+        std::count_if(plan.packages.begin(), plan.packages.end(),
+                      [](const package::Record& package) { return package.variant.empty(); }));
+}
+
+namespace {
+
+/// The debug variant's layer: its packages, with busybox moved to /busybox and its applets
+/// linked there.
+image::Layer debug_layer(Session& session, const distro::Distro& distro,
+                         const manifest::Manifest& manifest, const resolve::Plan& plan,
+                         const image::LayerOptions& options, image::LayoutWriter& layout,
+                         std::string& adds) {
+    unpack::Tree tree(unpack::Tree::Options{distro.merged_usr(manifest.release),
+                                            unpack::PathPolicy::for_manifest(manifest)});
+    for (const auto& package : plan.packages) {
+        if (package.variant == manifest::k_variant_debug) {
+            tree.add_package(package);
+        }
+    }
+    const auto busybox_name = std::string(distro::facts(manifest.distro).busybox_package);
+    const auto busybox =
+        std::find_if(tree.packages().begin(), tree.packages().end(),
+                     [&](const package::Record& package) { return package.name == busybox_name; });
+    if (busybox == tree.packages().end()) {
+        throw Error(fmt::format("the debug variant needs {}, which the plan lacks; run `distill "
+                                "lock --update`",
+                                busybox_name));
+    }
+    const auto binary = std::find_if(
+        busybox->paths.begin(), busybox->paths.end(), [](const unpack::ShippedPath& shipped) {
+            return shipped.type == unpack::EntryType::file &&
+                   (shipped.path == "bin/busybox" || shipped.path == "usr/bin/busybox");
+        });
+    if (binary == busybox->paths.end()) {
+        throw Error(fmt::format("{} {} ships no bin/busybox", busybox_name, busybox->version));
+    }
+    const std::string label = fmt::format("{} {}", busybox_name, busybox->version);
+    auto bytes = tree.read(binary->path);
+    const auto applets = with_context(fmt::format("reading busybox of {}", label),
+                                      [&] { return assemble::busybox_applets(bytes); });
+    std::vector<std::string> shipped;
+    for (const auto& path : busybox->paths) {
+        shipped.push_back(path.path);
+    }
+    for (const auto& path : shipped) {
+        if (tree.find(path) != nullptr) {
+            tree.remove(path);
+        }
+    }
+    {
+        const unpack::Tree::Explaining why(
+            tree, fmt::format("the debug variant's busybox, from {}", label));
+        tree.put_directory("busybox");
+        tree.put_file("busybox/busybox", std::move(bytes), 0755);
+    }
+    for (const auto& applet : applets) {
+        if (applet == "busybox") {
+            continue;
+        }
+        const unpack::Tree::Explaining why(
+            tree, fmt::format("the debug variant's link to busybox's applet {}", applet));
+        tree.put_symlink("busybox/" + applet, "busybox");
+    }
+    tree.finish();
+    adds = fmt::format("{} under /busybox ({} applets; a shell at /busybox/sh)", label,
+                       applets.size());
+    return image::write_layer(tree, options, layout.blobs_dir(), session.reporter());
+}
+
+} // namespace
+
+void variants(Session& session, const distro::Distro& distro, const manifest::Manifest& manifest,
+              const resolve::Plan& plan, std::int64_t epoch, image::Compression compression,
+              image::LayoutWriter& layout, ArchImage& image) {
+    for (const auto& variant : manifest.variants) {
+        session.reporter().stage(fmt::format("variant {} ({})", variant.value, plan.arch));
+        VariantImage made;
+        made.name = variant.value;
+        std::string user = assemble::resolve_user(manifest);
+        std::vector<image::Descriptor> added;
+        auto config = config_input(manifest, plan, epoch, image.layer.diff_id, user);
+        if (variant.value == manifest::k_variant_root) {
+            config = config_input(manifest, plan, epoch, image.layer.diff_id, "0:0");
+            made.adds = "runs as root (uid 0)";
+        } else {
+            const image::LayerOptions options{compression, session.jobs(), epoch, false};
+            made.layer = debug_layer(session, distro, manifest, plan, options, layout, made.adds);
+            added.push_back(made.layer->blob);
+            config.added_layers.emplace_back(made.layer->diff_id,
+                                             fmt::format("distill debug variant: {}", made.adds));
+            auto& path = config.config.env["PATH"];
+            path = path.empty() ? "/busybox" : path + ":/busybox";
+            if (config.config.entrypoint.empty()) {
+                config.config.entrypoint = {"/busybox/sh"};
+            }
+        }
+        made.config = layout.put(image::k_config_media_type, image::config_json(config));
+        made.manifest = layout.put(image::k_manifest_media_type,
+                                   image::manifest_json(made.config, image.layer.blob, {}, added));
+        session.reporter().info(
+            fmt::format("variant {}: {} ({})", made.name, made.manifest.digest, made.adds));
+        image.variants.push_back(std::move(made));
+    }
 }
 
 void sbom(Session& session, const distro::Distro& distro, const manifest::Manifest& manifest,

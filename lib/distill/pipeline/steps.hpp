@@ -91,6 +91,16 @@ void remake_unpacked(Session& session, const distro::Distro& distro, resolve::Pl
                               std::int64_t epoch, image::Compression compression,
                               image::LayoutWriter& layout, bool for_sbom);
 
+/// The variants step: the image's variants (manifest::Manifest::variants) of one
+/// architecture, written into `layout` beside `image` (ArchImage::variants): `root` is the
+/// image's layer with a config that runs as uid 0; `debug` adds a layer holding the distro's
+/// busybox under /busybox, with a link for each of its applets, and what else the plan's
+/// packages of the variant ship; its PATH ends in /busybox, and it starts /busybox/sh when the
+/// image has no entrypoint.
+void variants(Session& session, const distro::Distro& distro, const manifest::Manifest& manifest,
+              const resolve::Plan& plan, std::int64_t epoch, image::Compression compression,
+              image::LayoutWriter& layout, ArchImage& image);
+
 /// The SBOM step: the image's SPDX and CycloneDX documents (sbom::make) from its tree and
 /// layer, each with an artifact manifest whose subject is the image manifest, written into
 /// `layout` unless it is null; `image` gets them (ArchImage::sboms).

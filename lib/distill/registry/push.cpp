@@ -44,11 +44,12 @@ image::Descriptor descriptor_of(const nlohmann::json& json, const std::string& o
 
 class Collector {
 public:
-    explicit Collector(const image::Layout& layout)
-        : m_layout(layout) {}
+    Collector(const image::Layout& layout, const image::ListedDescriptor& top)
+        : m_layout(layout)
+        , m_top(top) {}
 
     Parts collect() {
-        const auto& top = m_layout.top();
+        const auto& top = m_top;
         add(top.blob, 0, m_parts.manifests, {});
         std::set<std::string> own;
         for (const auto& document : m_parts.manifests) {
@@ -147,6 +148,7 @@ private:
     }
 
     const image::Layout& m_layout;
+    const image::ListedDescriptor& m_top;
     Parts m_parts;
     std::set<std::string> m_blobs;
     std::set<std::string> m_documents;
@@ -303,9 +305,59 @@ std::string repository_of(const image::Reference& reference) {
     return reference.path;
 }
 
+namespace {
+
+/// The variants of the layout's image: the images index.json lists after it whose ref name is
+/// the image's, then `-VARIANT`; with that suffix.
+std::vector<std::pair<const image::ListedDescriptor*, std::string>>
+variants_of(const image::Layout& layout) {
+    std::vector<std::pair<const image::ListedDescriptor*, std::string>> out;
+    const auto& top = layout.top();
+    const auto ref = top.annotations.find(image::k_ref_name_annotation);
+    if (ref == top.annotations.end()) {
+        return out;
+    }
+    for (const auto& entry : layout.index()) {
+        const auto name = entry.annotations.find(image::k_ref_name_annotation);
+        if (&entry == &top || name == entry.annotations.end() ||
+            !name->second.starts_with(ref->second + "-")) {
+            continue;
+        }
+        auto suffix = name->second.substr(ref->second.size());
+        // A suffix becomes part of a tag: only what a tag may hold.
+        if (suffix.size() > 64 || !std::all_of(suffix.begin() + 1, suffix.end(), [](char c) {
+                return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+            })) {
+            continue;
+        }
+        out.emplace_back(&entry, std::move(suffix));
+    }
+    return out;
+}
+
+} // namespace
+
 PushResult push(const image::Layout& layout, const std::vector<image::Reference>& references,
                 const PushOptions& options, core::Reporter& reporter) {
-    const auto parts = Collector(layout).collect();
+    auto result = push_image(layout, layout.top(), references, options, reporter);
+    for (const auto& [entry, suffix] : variants_of(layout)) {
+        std::vector<image::Reference> tagged;
+        for (auto reference : references) {
+            reference.tag += suffix;
+            tagged.push_back(std::move(reference));
+        }
+        auto pushed = push_image(layout, *entry, tagged, options, reporter);
+        for (auto& reference : pushed.references) {
+            result.references.push_back(std::move(reference));
+        }
+    }
+    return result;
+}
+
+PushResult push_image(const image::Layout& layout, const image::ListedDescriptor& image,
+                      const std::vector<image::Reference>& references, const PushOptions& options,
+                      core::Reporter& reporter) {
+    const auto parts = Collector(layout, image).collect();
     const auto& top = parts.manifests.back();
     PushResult result;
     result.digest = top.blob.digest;

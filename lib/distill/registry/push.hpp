@@ -55,8 +55,16 @@ struct PushResult {
 /// to have them, else uploaded), then the manifests by digest, then the tag, so that a tag
 /// never names an image whose parts are missing, whenever the push stops. Every blob is
 /// checked against its digest before it is sent.
+/// Then it pushes each variant the layout has (an image listed after it whose ref name is the
+/// image's, then `-VARIANT`) the same way, to each reference's tag with `-VARIANT` appended.
 [[nodiscard]] PushResult push(const image::Layout& layout,
                               const std::vector<image::Reference>& references,
                               const PushOptions& options, core::Reporter& reporter);
+
+/// push() of one image of the layout (as index.json lists it), without its variants.
+[[nodiscard]] PushResult push_image(const image::Layout& layout,
+                                    const image::ListedDescriptor& image,
+                                    const std::vector<image::Reference>& references,
+                                    const PushOptions& options, core::Reporter& reporter);
 
 } // namespace distill::registry

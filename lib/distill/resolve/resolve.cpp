@@ -800,19 +800,21 @@ std::map<std::string, std::size_t> find_names(const std::vector<std::string>& na
 
 nlohmann::json to_json(const Plan& plan) {
     nlohmann::json packages = nlohmann::json::array();
+    nlohmann::json variant_packages = nlohmann::json::object();
     for (const auto& p : plan.packages) {
-        packages.push_back({{"name", p.name},
-                            {"version", p.version},
-                            {"arch", p.arch},
-                            {"size", p.installed_size},
-                            {"download_size", p.download_size},
-                            {"sha256", p.sha256},
-                            {"url", p.url},
-                            {"suite", p.suite},
-                            {"source", p.source},
-                            {"why", p.why}});
+        auto& list = p.variant.empty() ? packages : variant_packages[p.variant];
+        list.push_back({{"name", p.name},
+                        {"version", p.version},
+                        {"arch", p.arch},
+                        {"size", p.installed_size},
+                        {"download_size", p.download_size},
+                        {"sha256", p.sha256},
+                        {"url", p.url},
+                        {"suite", p.suite},
+                        {"source", p.source},
+                        {"why", p.why}});
         if (!p.checksum.empty()) {
-            packages.back()["checksum"] = p.checksum;
+            list.back()["checksum"] = p.checksum;
         }
     }
     nlohmann::json excluded = nlohmann::json::array();
@@ -821,6 +823,7 @@ nlohmann::json to_json(const Plan& plan) {
     }
     return {{"arch", plan.arch},
             {"packages", packages},
+            {"variant_packages", variant_packages},
             {"excluded", excluded},
             {"warnings", plan.warnings},
             {"installed_size", plan.installed_size()},
