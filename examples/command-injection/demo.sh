@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The command-injection demo: the same vulnerable Java service in the distill image and in a
-# full Debian root filesystem (mmdebstrap minbase plus the JRE), and the commands an attacker
-# tries first once they can run commands. Prints what ran where; exits 1 if anything ran in the
-# distill image.
+# The command-injection demo: the same vulnerable Java service in the distill image, in the
+# distill image run under its runtime profile, and in a full Debian root filesystem (mmdebstrap
+# minbase plus the JRE); the commands an attacker tries first once they can run commands, then
+# a shell they upload and run. Prints what ran where; exits 1 if anything ran in the distill
+# image under its profile.
 #
 # Needs: javac and jar, podman (with runc), mmdebstrap, python3; root for podman and mmdebstrap.
 # DISTILL names the distill binary (default: build/distill of this checkout). The Debian root
@@ -66,11 +67,15 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 distroless_port=$(free_port)
+profiled_port=$(free_port)
 debian_port=$(free_port)
 distroless=distill-demo-distroless-$$
+profiled=distill-demo-profiled-$$
 debian=distill-demo-debian-$$
-# (--ignore: one that never started, or stopped already, must not keep the other running.)
-cleanup() { podman rm --force --ignore --time 1 "$distroless" "$debian" >/dev/null 2>&1 || true; }
+# (--ignore: one that never started, or stopped already, must not keep the others running.)
+cleanup() {
+    podman rm --force --ignore --time 1 "$distroless" "$profiled" "$debian" >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 
 # Without --rm, so that the log of a service that died stays readable; cleanup removes both.
@@ -78,19 +83,31 @@ trap cleanup EXIT
 # letters in it: keep this checkout in a path without them.)
 podman run --detach --network=host --name "$distroless" -e "PORT=$distroless_port" \
     "oci:$out/image:latest" >/dev/null
+# The same image under its runtime profile, as `distill inspect out/image --run` says: a
+# read-only root (without the writable /run, /tmp and /var/tmp podman adds by default) with a
+# noexec tmpfs /tmp, no capability, no new privileges, the seccomp profile.
+podman run --detach --network=host --name "$profiled" -e "PORT=$profiled_port" \
+    --read-only --read-only-tmpfs=false --tmpfs /tmp:rw,noexec,nosuid,nodev --cap-drop=ALL \
+    --security-opt=no-new-privileges \
+    --security-opt=seccomp="$out/image.seccomp.json" --user=65532:65532 \
+    "oci:$out/image:latest" >/dev/null
 podman run --detach --network=host --name "$debian" -e "PORT=$debian_port" \
     -v "$out/vulnerable.jar:/app/vulnerable.jar:ro" "$debian_image" \
     java -jar /app/vulnerable.jar >/dev/null
 
-# Asks the service of container $1 on port $2 to run the command $3; prints its answer. Stops
-# the demo, with the container's log, when the service does not answer within a minute.
+# Asks the service of container $1 on port $2 to run the command $3 (or, with a file $4, to
+# write it at the path $3); prints its answer. Stops the demo, with the container's log, when
+# the service does not answer within a minute.
 attack() {
-    python3 - "$2" "$3" <<'PY' || { podman logs "$1" >&2; exit 1; }
+    python3 - "$2" "$3" "${4:-}" <<'PY' || { podman logs "$1" >&2; exit 1; }
 import sys, time, urllib.parse, urllib.request
-url = f"http://127.0.0.1:{sys.argv[1]}/run?cmd=" + urllib.parse.quote(sys.argv[2], safe="")
+port, what, upload = sys.argv[1:4]
+action = "upload?path=" if upload else "run?cmd="
+url = f"http://127.0.0.1:{port}/{action}" + urllib.parse.quote(what, safe="")
+body = open(upload, "rb").read() if upload else None
 for attempt in range(120):  # the JVMs take a moment to start
     try:
-        print(urllib.request.urlopen(url, timeout=30).read().decode(), end="")
+        print(urllib.request.urlopen(url, data=body, timeout=30).read().decode(), end="")
         break
     except OSError:
         time.sleep(0.5)
@@ -99,37 +116,73 @@ else:
 PY
 }
 
+# Uploads the file $4 to the path $3 through container $1's service on port $2, then runs
+# "$3 -c id" there; prints the last answer.
+bring_and_run() {
+    local answer
+    answer=$(attack "$1" "$2" "$3" "$4")
+    if [[ $answer == written* ]]; then
+        answer=$(attack "$1" "$2" "$3 -c id")
+    fi
+    echo "$answer"
+}
+
 # What the service's answer means for the attacker. It answers "exit=N" and the output when the
 # program ran (whatever N is: the program was there), and the exception's message otherwise.
 verdict() {
     case $1 in
         exit=*) echo "runs" ;;
         *"error=2, No such file or directory"*) echo "blocked (no such program)" ;;
+        *"error=13, Permission denied"*) echo "blocked (noexec /tmp)" ;;
+        *"Read-only file system"*) echo "blocked (read-only root)" ;;
         *) echo "blocked (${1%%$'\n'*})" ;;  # some other failure: show its first line
     esac
 }
 
 commands=("sh -c id" "ls /" "cat /etc/passwd" "wget --version" "curl --version"
           "apt-get --version" "perl -e print(42)" "python3 -c print(42)")
+# Then the attacker brings a shell of their own (Debian's dash, which needs only the C library
+# every JVM image has), uploaded through the second bug, and runs it.
+uploads=(/tmp/sh /var/tmp/sh)
+tar -xOf "$out/debian-rootfs.tar" ./usr/bin/dash >"$out/dash"
+total=$((${#commands[@]} + ${#uploads[@]}))
 ran_distroless=0
+ran_profiled=0
 ran_debian=0
-row() { printf '%-22s | %-30s | %s\n' "$@"; }
+row() { printf '%-26s | %-26s | %-26s | %s\n' "$@"; }
+tally() {
+    [[ $1 == runs ]] && ran_distroless=$((ran_distroless + 1))
+    [[ $2 == runs ]] && ran_profiled=$((ran_profiled + 1))
+    [[ $3 == runs ]] && ran_debian=$((ran_debian + 1))
+    return 0
+}
 echo
-row "attacker runs" "distill image" "Debian image"
-echo "-----------------------+--------------------------------+-------------------------------"
+row "attacker runs" "distill image" "distill image + profile" "Debian image"
+echo "---------------------------+----------------------------+----------------------------+---------------------------"
 for command in "${commands[@]}"; do
     # (Separate assignments: `exit` in attack leaves only the $(...) it runs in, whose
     # failure then stops the script through set -e.)
     answer=$(attack "$distroless" "$distroless_port" "$command")
     a=$(verdict "$answer")
-    answer=$(attack "$debian" "$debian_port" "$command")
+    answer=$(attack "$profiled" "$profiled_port" "$command")
     b=$(verdict "$answer")
-    [[ $a == runs ]] && ran_distroless=$((ran_distroless + 1))
-    [[ $b == runs ]] && ran_debian=$((ran_debian + 1))
-    row "$command" "$a" "$b"
+    answer=$(attack "$debian" "$debian_port" "$command")
+    c=$(verdict "$answer")
+    tally "$a" "$b" "$c"
+    row "$command" "$a" "$b" "$c"
+done
+for path in "${uploads[@]}"; do
+    answer=$(bring_and_run "$distroless" "$distroless_port" "$path" "$out/dash")
+    a=$(verdict "$answer")
+    answer=$(bring_and_run "$profiled" "$profiled_port" "$path" "$out/dash")
+    b=$(verdict "$answer")
+    answer=$(bring_and_run "$debian" "$debian_port" "$path" "$out/dash")
+    c=$(verdict "$answer")
+    tally "$a" "$b" "$c"
+    row "upload $path, run it" "$a" "$b" "$c"
 done
 echo
-echo "ran: distill image $ran_distroless of ${#commands[@]}, Debian image $ran_debian of ${#commands[@]}"
+echo "ran: distill image $ran_distroless of $total, distill image + profile $ran_profiled of $total, Debian image $ran_debian of $total"
 
 # Both root filesystems as uncompressed tars, and what each holds.
 python3 - "$out/build.json" "$out/debian-rootfs.tar" <<'PY'
@@ -143,4 +196,5 @@ print(f"sizes: distill image {mb(image['layer']['tar_size'])} ({image['packages'
       f"{mb(image['layer']['size'])} compressed), Debian image "
       f"{mb(os.path.getsize(sys.argv[2]))} ({debian_packages} packages)")
 PY
-[[ $ran_distroless -eq 0 ]]
+# What the image never had stays out of reach, and the profile stops what the attacker brings.
+[[ $ran_profiled -eq 0 ]]

@@ -1,11 +1,14 @@
 // A deliberately vulnerable service, for the demo only: GET /run?cmd=... runs the command, as
-// code with a command-injection bug ends up doing. Never deploy this.
+// code with a command-injection bug ends up doing, and POST /upload?path=... writes the body to
+// that path. Never deploy this.
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 public final class Vulnerable {
     public static void main(String[] args) throws IOException {
@@ -24,6 +27,27 @@ public final class Vulnerable {
                         StandardCharsets.UTF_8);
                 answer = "exit=" + process.waitFor() + "\n" + output;
             } catch (IOException | InterruptedException e) {
+                answer = "error: " + e.getMessage() + "\n";
+            }
+            byte[] body = answer.getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        // The second bug: the request body written to any path the query names (an upload
+        // handler that trusts the file name), made executable.
+        server.createContext("/upload", exchange -> {
+            String query = exchange.getRequestURI().getRawQuery();
+            String path = query == null || !query.startsWith("path=") ? ""
+                    : URLDecoder.decode(query.substring(5), StandardCharsets.UTF_8);
+            String answer;
+            try {
+                Path file = Path.of(path);
+                Files.write(file, exchange.getRequestBody().readAllBytes());
+                file.toFile().setExecutable(true, false);
+                answer = "written\n";
+            } catch (IOException | RuntimeException e) {
                 answer = "error: " + e.getMessage() + "\n";
             }
             byte[] body = answer.getBytes(StandardCharsets.UTF_8);
