@@ -176,6 +176,12 @@ def seeds(name, testdata):
         # The small packages of the Alpine fixtures (the big ones only slow each run down).
         apks = sorted((testdata / "alpine").rglob("*.apk"))
         return [f.read_bytes() for f in apks if f.stat().st_size <= 64 << 10]
+    if name == "runtime":
+        settings = {"user": "65532:65532", "read_only": True, "tmpfs": ["/tmp", "/var/cache/a"],
+                    "capabilities": ["CAP_NET_BIND_SERVICE"], "no_new_privileges": True,
+                    "allowed_syscalls": ["ptrace"]}
+        return [b"\0" + json.dumps(settings).encode(), b"\0{\"user\": \"0:0\"}",
+                b"\1\x7fELF\0\0[\0[[\0ash\0cat\0ls\0sh\0\0data"]
     raise SystemExit(f"no seeds defined for fuzz target {name!r}")
 
 

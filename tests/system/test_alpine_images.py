@@ -186,6 +186,32 @@ class AlpineImages(dt.TestCase):
                          ["65532", "/lib/ld-musl-x86_64.so.1", "/bin/busybox", "applets"],
                          result.stdout + result.stderr)
 
+    def test_the_debug_variant_has_busybox_under_its_own_directory(self):
+        """`variants: [debug]`: Alpine's busybox under /busybox beside the image, whose own
+        layer stays without a shell; both run under the runtime profile."""
+        manifest = self.shared / "test-variants.yaml"
+        manifest.write_text("\n".join([
+            f"include: {MANIFESTS / 'alpine-static.yaml'}",
+            "name: test-variants",
+            "sources:",
+            f"  - url: {self.server.url}",
+            "    components: [iso-repo]",
+            f"    keyring: {self.keys}",
+            "variants: [debug]", ""]))
+        layout = self.shared / "out" / "variants"
+        dt.run(["--cache-dir", self.shared / "cache", "build", "-o", layout, manifest], check=0)
+        result = dt.podman_run(self.conf, f"oci:{layout}:latest-debug", "-c",
+                               "id -u; readlink /busybox/ls; echo $PATH; ls /bin/sh",
+                               options=dt.hardened(layout), check=False)
+        self.assertEqual(result.stdout.splitlines()[:3],
+                         ["65532", "busybox",
+                          "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/busybox"],
+                         result.stdout + result.stderr)
+        self.assertIn("/bin/sh: No such file or directory", result.stderr)
+        _, _, layer = dt.image_files(layout)
+        names = {m.name.lstrip("./").rstrip("/") for m, _ in dt.layer_members(layer)[0]}
+        self.assertFalse({"bin/sh", "bin/busybox", "busybox"} & names)
+
     # --- independent readers ------------------------------------------------------------
 
     def test_skopeo_umoci_and_runc_read_the_layouts(self):

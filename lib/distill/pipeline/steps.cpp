@@ -313,11 +313,11 @@ void variants(Session& session, const distro::Distro& distro, const manifest::Ma
         session.reporter().stage(fmt::format("variant {} ({})", variant.value, plan.arch));
         VariantImage made;
         made.name = variant.value;
-        std::string user = assemble::resolve_user(manifest);
+        const bool root = variant.value == manifest::k_variant_root;
         std::vector<image::Descriptor> added;
-        auto config = config_input(manifest, plan, epoch, image.layer.diff_id, user);
-        if (variant.value == manifest::k_variant_root) {
-            config = config_input(manifest, plan, epoch, image.layer.diff_id, "0:0");
+        auto config = config_input(manifest, plan, epoch, image.layer.diff_id,
+                                   root ? "0:0" : assemble::resolve_user(manifest));
+        if (root) {
             made.adds = "runs as root (uid 0)";
         } else {
             const image::LayerOptions options{compression, session.jobs(), epoch, false};
@@ -326,7 +326,7 @@ void variants(Session& session, const distro::Distro& distro, const manifest::Ma
             config.added_layers.emplace_back(made.layer->diff_id,
                                              fmt::format("distill debug variant: {}", made.adds));
             auto& path = config.config.env["PATH"];
-            path = path.empty() ? "/busybox" : path + ":/busybox";
+            path += path.empty() ? "/busybox" : ":/busybox";
             if (config.config.entrypoint.empty()) {
                 config.config.entrypoint = {"/busybox/sh"};
             }

@@ -112,7 +112,8 @@ std::string seccomp_profile(const Settings& settings, int indent) {
 
     ordered rules = ordered::array();
     rules.push_back(rule(allowed, "SCMP_ACT_ALLOW"));
-    const auto per_arch = [&](std::vector<std::string> names, std::vector<std::string> arches) {
+    const auto per_arch = [&](const std::vector<std::string>& names,
+                              std::vector<std::string> arches) {
         auto entry = rule(names, "SCMP_ACT_ALLOW");
         entry["includes"] = {{"arches", std::move(arches)}};
         rules.push_back(std::move(entry));
