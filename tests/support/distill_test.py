@@ -538,6 +538,18 @@ HARDENED = ["--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,noexec
             "--cap-drop=ALL", "--security-opt=no-new-privileges", "--user", "65532"]
 
 
+def scratch_dir(prefix, parent=None):
+    """A new directory for a test class's scratch, whose name podman takes in `oci:PATH`: it
+    names an image run from a layout after the path, and refuses capitals and a `_` at the
+    end of a component, which mkdtemp's random part may have."""
+    for _ in range(100):
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        if re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", path.name):
+            return path
+        path.rmdir()
+    raise AssertionError("no scratch directory named as podman takes it after 100 tries")
+
+
 def seccomp_file(layout):
     """The seccomp profile distill writes beside a layout: out/app -> out/app.seccomp.json."""
     layout = Path(layout)

@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
@@ -42,7 +41,7 @@ class AlpineImages(dt.TestCase):
         if not (data / "v3.19" / "iso-repo" / "x86_64" / "APKINDEX.tar.gz").is_file():
             dt.skip_or_fail(f"no Alpine 3.19 ISO repository in {data}")
         cls.keys = data / "keys"
-        cls.shared = Path(tempfile.mkdtemp(prefix="distill-system-alpine-"))
+        cls.shared = dt.scratch_dir("distill-system-alpine-")
         cls.conf = cls.shared / "containers.conf"
         cls.conf.write_text(dt.CONTAINERS_CONF)
         cls.server = dt.Server(data).__enter__()

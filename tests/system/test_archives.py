@@ -105,7 +105,7 @@ class Archives(dt.TestCase):
         if os.geteuid() != 0:
             dt.skip_or_fail("needs root to run dockerd and podman")
         # Short: dockerd's containerd socket lives below it, and socket paths have a limit.
-        cls.shared = Path(tempfile.mkdtemp(prefix="distill-arch-", dir="/tmp"))
+        cls.shared = dt.scratch_dir("distill-arch-", "/tmp")
         cls.conf = cls.shared / "containers.conf"
         cls.conf.write_text(dt.CONTAINERS_CONF)
         subprocess.run(["gcc", "-O2", "-static", "-o", cls.shared / "hello-static",

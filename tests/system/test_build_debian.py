@@ -9,7 +9,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
@@ -34,7 +33,7 @@ class BuildDebian(dt.TestCase):
                             "dpkg-query")
         global SCHEMAS
         SCHEMAS = dt.SbomSchemas()
-        cls.shared = Path(tempfile.mkdtemp(prefix="distill-system-"))
+        cls.shared = dt.scratch_dir("distill-system-")
         cls.conf = cls.shared / "containers.conf"
         cls.conf.write_text(dt.CONTAINERS_CONF)
         cls.images = {}

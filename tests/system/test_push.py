@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -36,7 +35,7 @@ class Push(dt.TestCase):
                             "gcc")
         if os.geteuid() != 0:
             dt.skip_or_fail("needs root to run podman with its own storage")
-        cls.shared = Path(tempfile.mkdtemp(prefix="distill-push-", dir="/tmp"))
+        cls.shared = dt.scratch_dir("distill-push-", "/tmp")
         cls.conf = cls.shared / "containers.conf"
         cls.conf.write_text(dt.CONTAINERS_CONF)
         subprocess.run(["gcc", "-O2", "-static", "-o", cls.shared / "hello-static",

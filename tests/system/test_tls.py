@@ -19,7 +19,6 @@ import shutil
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -130,7 +129,7 @@ class Tls(dt.TestCase):
         headers = [Path("/usr/include/openssl/ssl.h"), Path("/usr/include/gnutls/gnutls.h")]
         if not all(header.exists() for header in headers):
             dt.skip_or_fail("needs libssl-dev and libgnutls28-dev (installed by .ci/test)")
-        cls.shared = Path(tempfile.mkdtemp(prefix="distill-tls-"))
+        cls.shared = dt.scratch_dir("distill-tls-")
         cls.conf = cls.shared / "containers.conf"
         cls.conf.write_text(dt.CONTAINERS_CONF)
         cls.images = {}
