@@ -169,7 +169,10 @@ A package that looks like an installer (its content is downloaded or made by
 its maintainer scripts at install time, which distill never runs) is named in a
 warning, and in `warnings` of the JSON output. A requested package that only a
 component the manifest does not use has (contrib, non-free) gets a hint saying
-how to add that component.
+how to add that component. Then what each variant adds (`variants:`: the debug
+variant's busybox, the root variant's uid 0) and the runtime profile: how many
+system calls its seccomp profile denies, and what the manifest's `runtime:`
+relaxed (`variant_packages`, `variants` and `runtime` in the JSON output).
 
 Examples:
   distill plan manifests/java17.yaml

@@ -4,6 +4,7 @@ applet names (it is never run here; the system tests run Debian's)."""
 
 import json
 import sys
+import tarfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
@@ -148,6 +149,16 @@ class Variants(dt.TestCase):
         plan = self.distill("plan", self.manifest, check=0).stdout
         self.assertIn("relaxed by the manifest:", plan)
         self.assertIn("  capabilities kept: CAP_NET_BIND_SERVICE", plan)
+
+    def test_an_archive_holds_the_image_alone_and_says_so(self):
+        archive = self.scratch / "hello.tar"
+        result = self.distill("build", "--format", "oci-archive", "-o", archive, self.manifest,
+                              check=0)
+        self.assertIn("the variants are written only in a layout", result.stderr)
+        with tarfile.open(archive) as tar:
+            index = json.load(tar.extractfile("index.json"))
+        self.assertEqual(len(index["manifests"]), 1, index)
+        self.assertTrue((self.scratch / "hello.seccomp.json").is_file())
 
     def test_a_relaxation_that_is_no_syscall_is_a_manifest_error(self):
         bad = self.scratch / "bad.yaml"

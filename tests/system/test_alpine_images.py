@@ -163,22 +163,26 @@ class AlpineImages(dt.TestCase):
         output = self.podman(layout, "libstdc++.so.6").stdout
         self.assertNotIn("dlopen libstdc++.so.6 ok", output)
 
-    def test_busybox_asked_for_runs_its_applets(self):
-        """A debug image: busybox asked for by name, with the links its post-install script
-        would make; the shell and the applets run, as the image's user."""
-        manifest = self.shared / "test-busybox.yaml"
+    def build_static_with(self, name, lines):
+        """Builds alpine-static from the local ISO repository with these manifest `lines`
+        added, as test-NAME into out/NAME."""
+        manifest = self.shared / f"test-{name}.yaml"
         manifest.write_text("\n".join([
             f"include: {MANIFESTS / 'alpine-static.yaml'}",
-            "name: test-busybox",
+            f"name: test-{name}",
             "sources:",
             f"  - url: {self.server.url}",
             "    components: [iso-repo]",
-            f"    keyring: {self.keys}",
-            "packages: [busybox]",
-            "config:",
-            "  entrypoint: [/bin/sh]", ""]))
-        layout = self.shared / "out" / "busybox"
+            f"    keyring: {self.keys}", *lines, ""]))
+        layout = self.shared / "out" / name
         dt.run(["--cache-dir", self.shared / "cache", "build", "-o", layout, manifest], check=0)
+        return layout
+
+    def test_busybox_asked_for_runs_its_applets(self):
+        """A debug image: busybox asked for by name, with the links its post-install script
+        would make; the shell and the applets run, as the image's user."""
+        layout = self.build_static_with("busybox", ["packages: [busybox]", "config:",
+                                                    "  entrypoint: [/bin/sh]"])
         result = self.podman(layout, "-c", "id -u; ls /lib/ld-musl-x86_64.so.1; "
                              "readlink /bin/ls; echo hello | sed s/hello/applets/")
         self.assertEqual(result.stdout.splitlines(),
@@ -188,17 +192,7 @@ class AlpineImages(dt.TestCase):
     def test_the_debug_variant_has_busybox_under_its_own_directory(self):
         """`variants: [debug]`: Alpine's busybox under /busybox beside the image, whose own
         layer stays without a shell; both run under the runtime profile."""
-        manifest = self.shared / "test-variants.yaml"
-        manifest.write_text("\n".join([
-            f"include: {MANIFESTS / 'alpine-static.yaml'}",
-            "name: test-variants",
-            "sources:",
-            f"  - url: {self.server.url}",
-            "    components: [iso-repo]",
-            f"    keyring: {self.keys}",
-            "variants: [debug]", ""]))
-        layout = self.shared / "out" / "variants"
-        dt.run(["--cache-dir", self.shared / "cache", "build", "-o", layout, manifest], check=0)
+        layout = self.build_static_with("variants", ["variants: [debug]"])
         result = dt.podman_run(self.conf, f"oci:{layout}:latest-debug", "-c",
                                "id -u; readlink /busybox/ls; echo $PATH; ls /bin/sh",
                                options=dt.hardened(layout), check=False)

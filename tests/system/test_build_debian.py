@@ -255,9 +255,20 @@ class BuildDebian(dt.TestCase):
         self.assertTrue(listed.rstrip().endswith(":/busybox"), listed)
         debug = json.loads(dt.run(["inspect", layout, "--json"], check=0).stdout)
         self.assertFalse(any(e["path"].startswith("/busybox") for e in debug["entries"]))
-        # root: the same layer, run as uid 0.
+        # root: the same layer, run as uid 0. The image has no `id`: the debug variant's
+        # busybox, mounted in, asks for it, and gives the image's own user in the image.
         self.assertIn("uid=0\n", self.podman(layout, "-cp", "/app", "Check", tag="latest-root",
                                              options=[]).stdout)
+        index_now = json.loads((layout / "index.json").read_text())
+        debug_manifest = json.loads(dt.blob(layout, index_now["manifests"][1]["digest"]))
+        busybox = self.scratch / "busybox"
+        busybox.write_bytes(dt.layer_paths(dt.blob(
+            layout, debug_manifest["layers"][1]["digest"]))["/busybox/busybox"][1])
+        busybox.chmod(0o755)
+        mounted = ["-v", f"{busybox}:/probe/busybox:ro"]
+        ids = [self.podman(layout, "id", "-u", tag=tag, entrypoint="/probe/busybox",
+                           options=mounted).stdout.strip() for tag in ("latest-root", "latest")]
+        self.assertEqual(ids, ["0", "65532"])
         sizes = {}
         for entry in index["manifests"][:3]:
             manifest = json.loads(dt.blob(layout, entry["digest"]))

@@ -135,6 +135,7 @@ TEST(RuntimeProfile, ALabelFromOutsideIsChecked) {
     for (const char* bad :
          {"[]", "{}", R"({"user": "0; rm -rf /"})", R"({"user": "1", "tmpfs": ["relative"]})",
           R"({"user": "1", "tmpfs": ["/a,b"]})", R"({"user": "1", "capabilities": ["CAP_NOPE"]})",
+          R"({"user": "1", "capabilities": [""]})",
           R"({"user": "1", "allowed_syscalls": ["nope"]})", R"({"user": "1", "read_only": "no"})",
           "not json"}) {
         EXPECT_THROW((void)settings_from_json(bad), Error) << bad;

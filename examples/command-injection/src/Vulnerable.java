@@ -1,6 +1,7 @@
 // A deliberately vulnerable service, for the demo only: GET /run?cmd=... runs the command, as
 // code with a command-injection bug ends up doing, and POST /upload?path=... writes the body to
 // that path. Never deploy this.
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -15,9 +16,7 @@ public final class Vulnerable {
         int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "8080"));
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
         server.createContext("/run", exchange -> {
-            String query = exchange.getRequestURI().getRawQuery();
-            String command = query == null || !query.startsWith("cmd=") ? ""
-                    : URLDecoder.decode(query.substring(4), StandardCharsets.UTF_8);
+            String command = parameter(exchange, "cmd");
             String answer;
             try {
                 // The bug: user input straight into exec (split on whitespace).
@@ -29,18 +28,12 @@ public final class Vulnerable {
             } catch (IOException | InterruptedException e) {
                 answer = "error: " + e.getMessage() + "\n";
             }
-            byte[] body = answer.getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
+            answer(exchange, answer);
         });
         // The second bug: the request body written to any path the query names (an upload
         // handler that trusts the file name), made executable.
         server.createContext("/upload", exchange -> {
-            String query = exchange.getRequestURI().getRawQuery();
-            String path = query == null || !query.startsWith("path=") ? ""
-                    : URLDecoder.decode(query.substring(5), StandardCharsets.UTF_8);
+            String path = parameter(exchange, "path");
             String answer;
             try {
                 Path file = Path.of(path);
@@ -50,13 +43,24 @@ public final class Vulnerable {
             } catch (IOException | RuntimeException e) {
                 answer = "error: " + e.getMessage() + "\n";
             }
-            byte[] body = answer.getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
+            answer(exchange, answer);
         });
         server.start();
         System.out.println("vulnerable service listening on port " + port);
+    }
+
+    /** The query's one parameter `name` (`?name=value`), decoded; empty when it has none. */
+    private static String parameter(HttpExchange exchange, String name) {
+        String query = exchange.getRequestURI().getRawQuery();
+        return query == null || !query.startsWith(name + "=") ? ""
+                : URLDecoder.decode(query.substring(name.length() + 1), StandardCharsets.UTF_8);
+    }
+
+    private static void answer(HttpExchange exchange, String answer) throws IOException {
+        byte[] body = answer.getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(200, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
     }
 }

@@ -201,6 +201,12 @@ BuildResult build(Session& session, const manifest::Loaded& loaded, const BuildS
     Resolved resolved =
         resolve_packages(session, loaded, settings.plan, settings.lock, IndexWarnings::leave);
     Staging staging(manifest, settings, tag, resolved.plans.size());
+    if (!staging.keeps_variants() && !manifest.variants.empty()) {
+        session.reporter().warning(
+            fmt::format("the variants are written only in a layout: the {} holds the image "
+                        "alone, as `podman load` and `docker load` take one",
+                        to_string(settings.format)));
+    }
     sort_by_name(resolved.plans);
     const auto& distro = distro::get(manifest);
     // Every architecture is unpacked first, so that one epoch (the newest package of any of

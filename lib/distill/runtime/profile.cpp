@@ -27,11 +27,11 @@ constexpr const char* k_tmpfs_options = "rw,noexec,nosuid,nodev";
 constexpr int k_netlink_audit = 9;
 
 ordered rule(const std::vector<std::string>& names, const char* action) {
-    return ordered{{"names", names}, {"action", action}};
+    return ordered::object({{"names", names}, {"action", action}});
 }
 
 ordered argument(int index, std::uint64_t value, const char* op) {
-    return ordered{{"index", index}, {"value", value}, {"valueTwo", 0}, {"op", op}};
+    return ordered::object({{"index", index}, {"value", value}, {"valueTwo", 0}, {"op", op}});
 }
 
 bool relaxed(const Settings& settings, std::string_view name) {
@@ -115,7 +115,7 @@ std::string seccomp_profile(const Settings& settings, int indent) {
     const auto per_arch = [&](const std::vector<std::string>& names,
                               std::vector<std::string> arches) {
         auto entry = rule(names, "SCMP_ACT_ALLOW");
-        entry["includes"] = {{"arches", std::move(arches)}};
+        entry["includes"] = ordered::object({{"arches", std::move(arches)}});
         rules.push_back(std::move(entry));
     };
     per_arch({"arch_prctl"}, {"amd64", "x32"});
@@ -125,7 +125,7 @@ std::string seccomp_profile(const Settings& settings, int indent) {
              {"arm", "arm64"});
 
     auto clone = rule({"clone"}, "SCMP_ACT_ALLOW");
-    clone["args"] = {argument(0, k_clone_namespace_flags, "SCMP_CMP_MASKED_EQ")};
+    clone["args"] = ordered::array({argument(0, k_clone_namespace_flags, "SCMP_CMP_MASKED_EQ")});
     clone["comment"] = "processes and threads, without new namespaces";
     rules.push_back(std::move(clone));
     auto clone3 = rule({"clone3"}, "SCMP_ACT_ERRNO");
@@ -135,12 +135,13 @@ std::string seccomp_profile(const Settings& settings, int indent) {
     rules.push_back(std::move(clone3));
     for (const auto& [index, value] : {std::pair{0, k_af_netlink}, std::pair{2, k_netlink_audit}}) {
         auto socket = rule({"socket"}, "SCMP_ACT_ALLOW");
-        socket["args"] = {argument(index, static_cast<std::uint64_t>(value), "SCMP_CMP_NE")};
+        socket["args"] =
+            ordered::array({argument(index, static_cast<std::uint64_t>(value), "SCMP_CMP_NE")});
         rules.push_back(std::move(socket));
     }
     auto audit = rule({"socket"}, "SCMP_ACT_ERRNO");
-    audit["args"] = {argument(0, k_af_netlink, "SCMP_CMP_EQ"),
-                     argument(2, k_netlink_audit, "SCMP_CMP_EQ")};
+    audit["args"] = ordered::array(
+        {argument(0, k_af_netlink, "SCMP_CMP_EQ"), argument(2, k_netlink_audit, "SCMP_CMP_EQ")});
     audit["errnoRet"] = k_einval;
     audit["comment"] = "no audit messages without CAP_AUDIT_WRITE";
     rules.push_back(std::move(audit));
@@ -162,24 +163,29 @@ std::string seccomp_profile(const Settings& settings, int indent) {
         entry["comment"] = "denied by the runtime's default to a process without capabilities";
         rules.push_back(std::move(entry));
     }
-    const ordered profile{
-        {"defaultAction", "SCMP_ACT_ERRNO"},
-        {"defaultErrnoRet", k_enosys},
-        {"archMap",
-         {{{"architecture", "SCMP_ARCH_X86_64"},
-           {"subArchitectures", {"SCMP_ARCH_X86", "SCMP_ARCH_X32"}}},
-          {{"architecture", "SCMP_ARCH_AARCH64"}, {"subArchitectures", {"SCMP_ARCH_ARM"}}}}},
-        {"syscalls", std::move(rules)}};
+    // Every array and object spelled out: a braced list of one element is an array to one
+    // compiler and the element itself to another.
+    ordered arch_map = ordered::array();
+    arch_map.push_back(ordered::object(
+        {{"architecture", "SCMP_ARCH_X86_64"},
+         {"subArchitectures", ordered::array({"SCMP_ARCH_X86", "SCMP_ARCH_X32"})}}));
+    arch_map.push_back(ordered::object({{"architecture", "SCMP_ARCH_AARCH64"},
+                                        {"subArchitectures", ordered::array({"SCMP_ARCH_ARM"})}}));
+    ordered profile = ordered::object();
+    profile["defaultAction"] = "SCMP_ACT_ERRNO";
+    profile["defaultErrnoRet"] = k_enosys;
+    profile["archMap"] = std::move(arch_map);
+    profile["syscalls"] = std::move(rules);
     return profile.dump(indent) + (indent < 0 ? "" : "\n");
 }
 
 std::string settings_json(const Settings& settings) {
-    const ordered out{{"user", settings.user},
-                      {"read_only", settings.read_only},
-                      {"tmpfs", settings.tmpfs},
-                      {"capabilities", settings.capabilities},
-                      {"no_new_privileges", settings.no_new_privileges},
-                      {"allowed_syscalls", settings.allowed_syscalls}};
+    const auto out = ordered::object({{"user", settings.user},
+                                      {"read_only", settings.read_only},
+                                      {"tmpfs", settings.tmpfs},
+                                      {"capabilities", settings.capabilities},
+                                      {"no_new_privileges", settings.no_new_privileges},
+                                      {"allowed_syscalls", settings.allowed_syscalls}});
     return out.dump();
 }
 
@@ -234,7 +240,8 @@ Settings settings_from_json(std::string_view text) {
     settings.no_new_privileges = flag("no_new_privileges", true);
     settings.tmpfs = strings("tmpfs", plain_path);
     settings.capabilities = strings("capabilities", [](const std::string& name) {
-        return capability_name(name).value_or("") == name;
+        const auto known = capability_name(name);
+        return known && *known == name;
     });
     settings.allowed_syscalls = strings("allowed_syscalls", [](const std::string& name) {
         return plain_word(name) && syscall_rule(name) != SyscallRule::unknown;
