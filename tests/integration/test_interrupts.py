@@ -10,7 +10,6 @@ import gzip
 import hashlib
 import http.server
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -8,7 +8,6 @@ holds (libarchive fills the rest with zeros), is refused.
 """
 
 import gzip
-import json
 import lzma
 import sys
 import tarfile

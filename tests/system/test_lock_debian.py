@@ -3,9 +3,7 @@ the bookworm suite alone and one that also takes bookworm-security and bookworm-
 packages that moved, with the real CVE identifiers from their Debian changelogs."""
 
 import json
-import re
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))

@@ -3,11 +3,10 @@
  * from /etc/ssl/certs/ca-certificates.crt), checks the server's certificate chain and its IP
  * address, and prints the server's first line.
  * Exit status: 0 verified, 1 refused, 2 usage, 3 any other failure. */
+#include <gnutls/gnutls.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <gnutls/gnutls.h>
 
 #include "loopback.h"
 
@@ -54,8 +53,8 @@ int main(int argc, char** argv) {
     if (code < 0) {
         if (code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
             gnutls_datum_t why;
-            gnutls_certificate_verification_status_print(gnutls_session_get_verify_cert_status(session),
-                                                         GNUTLS_CRT_X509, &why, 0);
+            gnutls_certificate_verification_status_print(
+                gnutls_session_get_verify_cert_status(session), GNUTLS_CRT_X509, &why, 0);
             printf("refused: %s\n", why.data);
             gnutls_free(why.data);
             return 1;
