@@ -104,9 +104,9 @@ class AlpineImages(dt.TestCase):
         return out
 
     def podman(self, layout, *args, entrypoint=None, check=True):
+        """Runs the image under its runtime profile (dt.hardened), as a user is told to."""
         return dt.podman_run(self.conf, f"oci:{layout}:{self.ref_name(layout)}", *args,
-                             entrypoint=entrypoint,
-                             check=check)
+                             entrypoint=entrypoint, check=check, options=dt.hardened(layout))
 
     def unpack(self, layout):
         """The image unpacked by umoci (rootless when not root): the bundle directory."""

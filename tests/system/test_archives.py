@@ -1,5 +1,7 @@
 """System: the stock static image from the real mirror as a docker-archive and an oci-archive,
-loaded by `docker load` and `podman load` under the name given with --tag, and run from there.
+loaded by `docker load` and `podman load` under the name given with --tag, and run from there;
+docker also runs it with the flags `distill inspect --run` prints for docker, under the runtime
+profile written beside the archive.
 
 docker: the Debian docker.io package (20.10). The test starts a private dockerd of its own: its
 data root, exec root (where it starts its own containerd), pid file, config file and socket are
@@ -12,6 +14,7 @@ directory, with runc and the limits these machines need.
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -108,8 +111,9 @@ class Archives(dt.TestCase):
         cls.shared = dt.scratch_dir("distill-arch-", "/tmp")
         cls.conf = cls.shared / "containers.conf"
         cls.conf.write_text(dt.CONTAINERS_CONF)
-        subprocess.run(["gcc", "-O2", "-static", "-o", cls.shared / "hello-static",
-                        PROGRAMS / "hello.c"], check=True, capture_output=True)
+        for program in ("hello", "probe"):
+            subprocess.run(["gcc", "-O2", "-static", "-o", cls.shared / f"{program}-static",
+                            PROGRAMS / f"{program}.c"], check=True, capture_output=True)
         # static has no shell and no libc: a static program to run in it.
         cls.manifest = cls.shared / "archives-static.yaml"
         cls.manifest.write_text(
@@ -118,6 +122,9 @@ class Archives(dt.TestCase):
             "files:\n"
             f"  - src: {cls.shared / 'hello-static'}\n"
             "    dst: /usr/local/bin/hello\n"
+            "    mode: \"0755\"\n"
+            f"  - src: {cls.shared / 'probe-static'}\n"
+            "    dst: /usr/local/bin/probe\n"
             "    mode: \"0755\"\n"
             "config:\n"
             "  entrypoint: [/usr/local/bin/hello]\n")
@@ -180,6 +187,7 @@ class Archives(dt.TestCase):
             self.assertEqual(inspected["Config"]["User"], "65532:65532")
             ran = dockerd("run", "--rm", "--network", "none", NAME)
             self.assertEqual(ran.stdout, HELLO)
+            self.check_docker_runs_it_under_its_profile(dockerd)
             # The name the build said it would load under.
             self.assertEqual(result["image_name"], NAME)
             self.assertEqual(result["archive_size"], self.docker_tar.stat().st_size)
@@ -196,6 +204,29 @@ class Archives(dt.TestCase):
         finally:
             dockerd.stop()  # its images go with its data root and the scratch directory
         self.assertIsNotNone(dockerd.process.poll())
+
+    def check_docker_runs_it_under_its_profile(self, dockerd):
+        """The docker command `inspect --run` prints, with the profile written beside the
+        archive: the image runs, and what the probe tries is refused."""
+        printed = json.loads(dt.run(["inspect", self.oci_tar, "--run", "--json"],
+                                    check=0).stdout)
+        words = shlex.split(printed["docker"])
+        self.assertEqual(words[:2], ["docker", "run"])
+        self.assertEqual(words[-1], "IMAGE")
+        profile = self.results["static.docker.tar"]["seccomp_profile"]
+        self.assertEqual(Path(profile).read_bytes(),
+                         Path(printed["seccomp_profile"]).read_bytes())
+        options = [word.replace(printed["seccomp_profile"], profile) for word in words[2:-1]]
+        self.assertIn(f"--security-opt=seccomp={profile}", options)
+        ran = dockerd("run", "--rm", "--network", "none", *options, NAME)
+        self.assertEqual(ran.stdout, HELLO)
+        probed = dockerd("run", "--rm", "--network", "none", *options,
+                         "--entrypoint", "/usr/local/bin/probe", NAME).stdout
+        self.assertEqual(dict(line.split(": ", 1) for line in probed.splitlines()),
+                         {"mount": "refused (EPERM)", "unshare": "refused (EPERM)",
+                          "setns": "refused (EPERM)", "ptrace": "refused (EPERM)",
+                          "bpf": "refused (EPERM)", "keyctl": "refused (EPERM)",
+                          "write /": "refused (EROFS)"})
 
     # --- podman ---------------------------------------------------------------------------
 
