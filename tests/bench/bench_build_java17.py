@@ -6,7 +6,10 @@ build after the first), mmdebstrap from an apt archive directory synced into its
 for like, distill makes no SBOM here (--no-sbom), as mmdebstrap makes none. Runs alternate
 between the two; the figures are medians. Then builds with and without the SBOMs alternate: the
 difference is what the SBOMs cost. distill's peak RSS is the largest of its runs. Targets: at
-most 0.2x mmdebstrap's time, SBOMs adding at most 10% to the build,
+most 0.3x mmdebstrap's time (the build issue asked for 0.5x; measured between 0.17x and 0.23x
+on machines where mmdebstrap took 15 s and 11 s, three quarters of distill's time being the
+layer's gzip, so 0.3x is a regression guard that a machine's speed does not trip), SBOMs adding
+at most 10% to the build,
 and a peak RSS within 10% of the 54 MB measured once a build from the lock resolved again from
 the signed indexes to check the lock (the solver's pool of Debian's main index is the peak; it
 was 37 MB when the lock was taken on trust), so that a refactoring that copies package data
@@ -29,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 import distill_test as dt  # noqa: E402
 
 RUNS = int(os.environ.get("DISTILL_BENCH_RUNS", "3"))
-MAX_RATIO = 0.2
+MAX_RATIO = 0.3
 BASELINE_RSS_MB = 54
 MAX_RSS_MB = BASELINE_RSS_MB * 1.10
 MAX_SBOM_SHARE = 0.10
