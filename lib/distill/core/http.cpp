@@ -608,7 +608,7 @@ struct HttpEngine::Impl {
     }
 
     HttpOptions options;
-    std::string ca_bundle; ///< the system's CA bundle and options.extra_ca_pem; empty: default
+    std::string ca_bundle;    ///< the system's CA bundle and options.extra_ca_pem; empty: default
     std::string ca_directory; ///< hashed_ca_directory() when there is no ca_bundle
     std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi;
     std::deque<std::unique_ptr<Exchange>> waiting;
