@@ -537,6 +537,17 @@ def podman_private(storage, conf, *args, check=True, timeout=300):
 HARDENED = ["--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,noexec,nosuid,nodev",
             "--cap-drop=ALL", "--security-opt=no-new-privileges", "--user", "65532"]
 
+# What tests/data/programs/probe.c reports under the runtime profile: every attempt refused.
+PROBE_REFUSED = {"mount": "refused (EPERM)", "unshare": "refused (EPERM)",
+                 "setns": "refused (EPERM)", "ptrace": "refused (EPERM)",
+                 "bpf": "refused (EPERM)", "keyctl": "refused (EPERM)",
+                 "write /": "refused (EROFS)"}
+
+
+def probe_results(output):
+    """The probe's report (a "NAME: allowed" or "NAME: refused (ERRNO)" line each) as a dict."""
+    return dict(line.split(": ", 1) for line in output.splitlines())
+
 
 def scratch_dir(prefix, parent=None):
     """A new directory for a test class's scratch, whose name podman takes in `oci:PATH`: it

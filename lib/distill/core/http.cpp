@@ -29,7 +29,7 @@ using Clock = std::chrono::steady_clock;
 /// or empty when there is none. From there OpenSSL reads the one certificate a server's chain
 /// names; libcurl's CA bundle it parses whole first, tens of milliseconds with OpenSSL 3, spent
 /// even on a registry that turns out to speak plain http on 127.0.0.1.
-std::string hashed_ca_directory() {
+std::string find_hashed_ca_directory() {
     const auto* version = curl_version_info(CURLVERSION_NOW);
     if (version == nullptr || version->capath == nullptr) {
         return {};
@@ -54,6 +54,12 @@ std::string hashed_ca_directory() {
         }
     }
     return {};
+}
+
+/// find_hashed_ca_directory(), looked for once: every HttpEngine of a run asks.
+const std::string& hashed_ca_directory() {
+    static const std::string directory = find_hashed_ca_directory();
+    return directory;
 }
 
 /// How much of an error answer's body is kept for the caller.
